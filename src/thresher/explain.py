@@ -1,0 +1,84 @@
+"""``thresher explain``: the whole history of one input record, from lineage (never text)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow.dataset as ds
+from apache_beam.io.filesystems import FileSystems
+
+from thresher.errors import InputError
+
+
+def _rows(out: str, kind: str, column: str, value: str) -> list[dict[str, Any]]:
+    path = FileSystems.join(out, kind)
+    if not FileSystems.exists(path):
+        return []
+    dataset = ds.dataset(path, format="parquet")
+    return dataset.to_table(filter=ds.field(column) == value).to_pylist()
+
+
+def explain(out: str, record_id: str) -> dict[str, Any]:
+    """Everything the output knows about ``record_id``: lineage row, dead-letter row, the
+    annotations of the kept record (not its text), its duplicates and, for a duplicate, the
+    record it duplicates."""
+    if not FileSystems.exists(FileSystems.join(out, "manifest.json")):
+        raise InputError(f"{out!r} is not a thresher output (no manifest.json)")
+    lineage = _rows(out, "lineage", "id", record_id)
+    if not lineage:
+        raise InputError(f"record id {record_id!r} is not in {out}/lineage")
+    row = lineage[0]
+    story: dict[str, Any] = {"record": row}
+    if row.get("details"):
+        row["details"] = json.loads(row["details"])
+    if row["fate"] == "dead_letter":
+        story["dead_letter"] = _rows(out, "dead_letter", "id", record_id)
+    if row["fate"] == "kept":
+        kept = _rows(out, "data", "id", record_id)
+        if kept:
+            k = kept[0]
+            story["annotations"] = {
+                "language": k.get("language"),
+                "language_score": k.get("language_score"),
+                "signals": dict(k.get("signals") or []),
+                "modifications": k.get("modifications"),
+                "text_chars": len(k["text"]),
+            }
+    if row.get("duplicate_of"):
+        target = _rows(out, "lineage", "id", row["duplicate_of"])
+        story["duplicate_of"] = target[0] if target else None
+    dups = _rows(out, "lineage", "duplicate_of", record_id)
+    story["duplicates"] = {"count": len(dups), "ids": sorted(d["id"] for d in dups)[:20]}
+    return story
+
+
+def render(story: dict[str, Any]) -> str:
+    r = story["record"]
+    lines = [
+        f"record     {r['id']}",
+        f"source     {r['source']} (position {r['position']})",
+        f"fate       {r['fate']} at stage '{r['stage']}'"
+        + (f", reason '{r['reason']}'" if r.get("reason") else ""),
+    ]
+    if r.get("details"):
+        lines.append(f"details    {json.dumps(r['details'], sort_keys=True)}")
+    if r.get("cluster_id"):
+        lines.append(f"cluster    {r['cluster_id']}")
+    if r.get("duplicate_of"):
+        t = story.get("duplicate_of")
+        where = f" ({t['source']} position {t['position']}, fate {t['fate']})" if t else ""
+        lines.append(f"duplicate of {r['duplicate_of']}{where}")
+    for dl in story.get("dead_letter", []):
+        lines.append(f"error      {dl['error_type']}: {dl['message']}")
+    ann = story.get("annotations")
+    if ann:
+        lines.append(f"kept       {ann['text_chars']} characters; modifications {ann['modifications']}")
+        if ann["language"]:
+            lines.append(f"language   {ann['language']} ({ann['language_score']:.3f})")
+        if ann["signals"]:
+            lines.append(f"signals    {json.dumps(ann['signals'], sort_keys=True)}")
+    d = story["duplicates"]
+    if d["count"]:
+        lines.append(f"duplicates {d['count']} removed as duplicates of this record: {', '.join(d['ids'])}")
+    return "\n".join(lines)

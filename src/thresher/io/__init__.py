@@ -1,0 +1,1 @@
+"""Reading raw corpora and writing output shards."""

@@ -1,0 +1,210 @@
+"""``ReadCorpus``: raw files to ``Document`` records, with every bad record dead-lettered."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+from apache_beam.pvalue import PCollection, TaggedOutput
+
+from thresher import progress
+from thresher.config import InputConfig
+from thresher.errors import InputError
+from thresher.io.formats import STAGE, ReadOptions, read_file
+from thresher.records import DeadLetter, derived_id
+from thresher.stages._common import DEAD, MAIN
+
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: str
+    size_bytes: int
+
+
+def _is_local(path: str) -> bool:
+    return "://" not in path
+
+
+def _expand_pattern(pattern: str) -> str:
+    """A directory means every file under it, recursively."""
+    if any(c in _GLOB_CHARS for c in pattern):
+        return pattern
+    if pattern.endswith("/") or (_is_local(pattern) and os.path.isdir(pattern)):
+        return pattern.rstrip("/") + "/**"
+    return pattern
+
+
+def resolve_inputs(
+    patterns: Sequence[str], exclude: Sequence[str] = ()
+) -> list[InputFile]:
+    """Match every pattern at launch time; sorted, de-duplicated files with their sizes.
+
+    Raises ``InputError`` naming a pattern that matches no file: an empty match is almost always
+    a typo, and silently reading nothing would look like success.
+    """
+    found: dict[str, int] = {}
+    for pattern in patterns:
+        expanded = _expand_pattern(pattern)
+        if _is_local(expanded) and not os.path.isabs(expanded):
+            expanded = os.path.abspath(expanded)
+        try:
+            matches = FileSystems.match([expanded])[0].metadata_list
+        except Exception as exc:
+            raise InputError(
+                f"input.paths: cannot list {pattern!r} ({type(exc).__name__}); check the path "
+                "and that the filesystem's Beam extra is installed (e.g. apache-beam[gcp])"
+            ) from exc
+        kept = [
+            m
+            for m in matches
+            if not any(fnmatch.fnmatch(m.path.rsplit("/", 1)[-1], pat) for pat in exclude)
+            and not (_is_local(m.path) and os.path.isdir(m.path))
+        ]
+        if not kept:
+            raise InputError(
+                f"input.paths: {pattern!r} matches no file; fix the path or remove it"
+            )
+        for m in kept:
+            found[m.path] = m.size_in_bytes
+    return [InputFile(path, size) for path, size in sorted(found.items())]
+
+
+class _ReadFileFn(beam.DoFn):
+    """Path -> its records (main) and dead letters (``DEAD``), in file order."""
+
+    def __init__(self, opts: ReadOptions) -> None:
+        self._opts = opts
+        self._docs = Metrics.counter(STAGE, "total")
+        self._dead = Metrics.counter(STAGE, "dead_letter")
+        self._files = Metrics.counter(STAGE, "files")
+
+    def process(self, path: str) -> Iterator[Any]:
+        self._files.inc()
+        last = -1
+        try:
+            raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        except Exception as exc:
+            self._dead.inc()
+            yield TaggedOutput(DEAD, _file_dead(path, -1, "unreadable_file", exc))
+            return
+        try:
+            with raw:
+                for item in read_file(raw, path, self._opts):
+                    last = max(last, item.position)
+                    progress.tick("read")
+                    if isinstance(item, DeadLetter):
+                        self._dead.inc()
+                        yield TaggedOutput(DEAD, item)
+                    else:
+                        self._docs.inc()
+                        yield item
+        except Exception as exc:  # an I/O error part-way: the rest of the file is one dead letter
+            self._dead.inc()
+            yield TaggedOutput(DEAD, _file_dead(path, last + 1, "read_error", exc))
+
+
+def _file_dead(path: str, position: int, kind: str, exc: BaseException) -> DeadLetter:
+    errno = getattr(exc, "errno", None)
+    detail = type(exc).__name__ + (f", errno {errno}" if errno else "")
+    where = "the file" if position < 0 else f"the file from position {position}"
+    return DeadLetter(
+        id=derived_id(path, position),
+        source=path,
+        position=position,
+        stage=STAGE,
+        error_type=kind,
+        message=f"cannot read {where} ({detail})",
+    )
+
+
+class _ResolveIdCollisionsFn(beam.DoFn):
+    """(id, documents) -> the first by (source, position) keeps the id; others dead-lettered."""
+
+    def process(self, element: tuple[str, Any]) -> Iterator[Any]:
+        _, docs = element
+        ordered = sorted(docs, key=lambda d: (d.source, d.position))
+        first = ordered[0]
+        yield first
+        for doc in ordered[1:]:
+            Metrics.counter(STAGE, "dead_letter.duplicate_id").inc()
+            yield TaggedOutput(
+                DEAD,
+                DeadLetter(
+                    id=derived_id(doc.source, doc.position),
+                    source=doc.source,
+                    position=doc.position,
+                    stage=STAGE,
+                    error_type="duplicate_id",
+                    message=(
+                        f"source id already used by {first.source} position {first.position}; "
+                        "ids must be unique (input.id_field)"
+                    ),
+                ),
+            )
+
+
+def read_options(cfg: InputConfig) -> ReadOptions:
+    return ReadOptions(
+        format=cfg.format,
+        compression=cfg.compression,
+        text_field=cfg.text_field,
+        id_field=cfg.id_field,
+        meta_fields=tuple(cfg.meta_fields) if cfg.meta_fields is not None else None,
+        text_mode=cfg.text_mode,
+        max_document_bytes=cfg.max_document_bytes,
+    )
+
+
+class ReadCorpus(beam.PTransform):
+    """Read files into ``Document`` records.
+
+    Input: the pipeline root. Output: ``{"main": PCollection[Document],
+    "dead_letter": PCollection[DeadLetter]}``. Every record of every file becomes exactly one of
+    the two (blank lines of line formats are not records). Files are distributed over workers
+    (one file is read by one worker: compressed streams cannot be split). With ``id_field`` set,
+    a repeated source id keeps the first record by (source, position) and dead-letters the rest
+    (``duplicate_id``). Output can hold raw PII. Metrics (namespace ``read``): ``files``,
+    ``total``, ``dead_letter``. Deterministic: ids and positions depend only on file contents and
+    paths.
+
+    Example::
+
+        outs = p | "ReadCorpus" >> ReadCorpus([InputFile("a.jsonl", 10)], cfg.input)
+    """
+
+    def __init__(self, files: Sequence[InputFile], cfg: InputConfig) -> None:
+        super().__init__()
+        self._paths = [f.path for f in files]
+        self._cfg = cfg
+
+    def expand(self, pbegin: Any) -> dict[str, PCollection]:
+        read = (
+            pbegin
+            | "ListFiles" >> beam.Create(self._paths)
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "ParseFiles"
+            >> beam.ParDo(_ReadFileFn(read_options(self._cfg))).with_outputs(DEAD, main=MAIN)
+        )
+        docs, dead = read[MAIN], read[DEAD]
+        if self._cfg.id_field is not None:
+            resolved = (
+                docs
+                | "KeyById" >> beam.Map(lambda d: (d.id, d))
+                | "GroupById" >> beam.GroupByKey()
+                | "ResolveIdCollisions"
+                >> beam.ParDo(_ResolveIdCollisionsFn()).with_outputs(DEAD, main=MAIN)
+            )
+            docs = resolved[MAIN]
+            dead = (dead, resolved[DEAD]) | "MergeDeadLetters" >> beam.Flatten()
+        return {MAIN: docs, DEAD: dead}
+
+

@@ -1,0 +1,144 @@
+"""Output Parquet schemas, declared in code (never inferred from the first record).
+
+``schemas/*.json`` are exported from here by ``python -m thresher.schema``; a test fails when
+the files and this module drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from thresher.records import DeadLetter, Document, Fate
+
+DOCUMENT_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("position", pa.int64(), nullable=False),
+        # The input's other fields as a JSON object: types preserved, schema stable across inputs.
+        pa.field("meta", pa.string(), nullable=False),
+        pa.field("language", pa.string()),
+        pa.field("language_score", pa.float64()),
+        pa.field("signals", pa.map_(pa.string(), pa.float64())),
+        pa.field("modifications", pa.list_(pa.string())),
+    ],
+    metadata={"thresher.schema": "document/1"},
+)
+
+LINEAGE_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("position", pa.int64(), nullable=False),
+        pa.field("fate", pa.string(), nullable=False),
+        pa.field("stage", pa.string(), nullable=False),
+        pa.field("reason", pa.string()),
+        pa.field("duplicate_of", pa.string()),
+        pa.field("cluster_id", pa.string()),
+        pa.field("details", pa.string()),  # JSON: the numbers behind the decision, never text
+    ],
+    metadata={"thresher.schema": "lineage/1"},
+)
+
+DEAD_LETTER_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("position", pa.int64(), nullable=False),
+        pa.field("stage", pa.string(), nullable=False),
+        pa.field("error_type", pa.string(), nullable=False),
+        pa.field("message", pa.string(), nullable=False),
+    ],
+    metadata={"thresher.schema": "dead_letter/1"},
+)
+
+SCHEMAS: Mapping[str, pa.Schema] = {
+    "document": DOCUMENT_SCHEMA,
+    "lineage": LINEAGE_SCHEMA,
+    "dead_letter": DEAD_LETTER_SCHEMA,
+}
+
+
+def _json_default(value: Any) -> Any:
+    # Parquet inputs bring datetimes, decimals and bytes into meta; keep them readable.
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def document_row(doc: Document) -> dict[str, Any]:
+    return {
+        "id": doc.id,
+        "text": doc.text,
+        "source": doc.source,
+        "position": doc.position,
+        "meta": json.dumps(doc.meta, sort_keys=True, ensure_ascii=False, default=_json_default),
+        "language": doc.language,
+        "language_score": doc.language_score,
+        "signals": sorted(doc.signals.items()),
+        "modifications": list(doc.modifications),
+    }
+
+
+def lineage_row(fate: Fate) -> dict[str, Any]:
+    return {
+        "id": fate.id,
+        "source": fate.source,
+        "position": fate.position,
+        "fate": fate.fate,
+        "stage": fate.stage,
+        "reason": fate.reason,
+        "duplicate_of": fate.duplicate_of,
+        "cluster_id": fate.cluster_id,
+        "details": fate.details_json(),
+    }
+
+
+def dead_letter_row(dl: DeadLetter) -> dict[str, Any]:
+    return {
+        "id": dl.id,
+        "source": dl.source,
+        "position": dl.position,
+        "stage": dl.stage,
+        "error_type": dl.error_type,
+        "message": dl.message,
+    }
+
+
+def schema_to_json(schema: pa.Schema) -> dict[str, Any]:
+    return {
+        "metadata": {k.decode(): v.decode() for k, v in (schema.metadata or {}).items()},
+        "fields": [
+            {"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema
+        ],
+    }
+
+
+def export_schemas(directory: str | Path) -> list[Path]:
+    """Write every schema (Parquet ones and the recipe's JSON Schema) into ``directory``."""
+    from thresher.config import recipe_json_schema
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, schema in SCHEMAS.items():
+        path = out / f"{name}.parquet-schema.json"
+        path.write_text(json.dumps(schema_to_json(schema), indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    path = out / "recipe.schema.json"
+    path.write_text(json.dumps(recipe_json_schema(), indent=2) + "\n", encoding="utf-8")
+    written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    import sys
+
+    for p in export_schemas(sys.argv[1] if len(sys.argv) > 1 else "schemas"):
+        print(p)

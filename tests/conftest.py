@@ -1,0 +1,43 @@
+"""Shared fixtures: the real CLI, run in-process or as a subprocess, on real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the installed ``thresher`` console script for real and capture its output."""
+    full_env = {**os.environ, **(env or {})}
+    exe = Path(sys.executable).with_name("thresher")
+    return subprocess.run(
+        [str(exe), *args], cwd=cwd or REPO, env=full_env, capture_output=True, text=True,
+        timeout=900,
+    )
+
+
+def read_parquet_dir(path: Path) -> list[dict]:
+    files = sorted(path.glob("*.parquet"))
+    rows: list[dict] = []
+    for f in files:
+        rows.extend(pq.read_table(f).to_pylist())
+    return rows
+
+
+def load_manifest(out: Path) -> dict:
+    return json.loads((out / "manifest.json").read_text())
+
+
+@pytest.fixture
+def cli():
+    return run_cli
