@@ -48,6 +48,28 @@ class CountKeys(beam.CombineFn):
         return dict(sorted(acc.items()))
 
 
+class SumStats(beam.CombineFn):
+    """Sum ``(key, number)`` statistics into one dict (keys bounded by the stages' design)."""
+
+    def create_accumulator(self) -> dict[str, float]:
+        return {}
+
+    def add_input(self, acc: dict[str, float], item: tuple[str, float]) -> dict[str, float]:
+        key, value = item
+        acc[key] = acc.get(key, 0) + value
+        return acc
+
+    def merge_accumulators(self, accs: Iterable[dict[str, float]]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for a in accs:
+            for k, v in a.items():
+                out[k] = out.get(k, 0) + v
+        return out
+
+    def extract_output(self, acc: dict[str, float]) -> dict[str, float]:
+        return dict(sorted(acc.items()))
+
+
 def write_json(obj: Mapping[str, Any], path: str) -> str:
     with FileSystems.create(path) as fh:
         fh.write(json.dumps(obj, sort_keys=True).encode("utf-8"))

@@ -13,7 +13,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import PCollection
 
-from thresher.accounting import CountKeys, fate_keys, write_json
+from thresher.accounting import CountKeys, SumStats, fate_keys, write_json
 from thresher.config import PipelineConfig
 from thresher.io.read import InputFile, ReadCorpus
 from thresher.io.write import WriteShards
@@ -26,7 +26,7 @@ from thresher.schema import (
     document_row,
     lineage_row,
 )
-from thresher.stages._common import DEAD, FATES, MAIN
+from thresher.stages._common import DEAD, FATES, MAIN, STATS
 from thresher.stages import exact_dedup, normalize
 
 COUNTS_FILE = "counts.json"
@@ -51,6 +51,13 @@ def curation_stages(config: PipelineConfig) -> list[tuple[str, str, beam.PTransf
     return stages
 
 
+def manifest_sections(config: PipelineConfig, stats: dict[str, float]) -> dict[str, Any]:
+    """Extra top-level manifest sections that stages derive from their summed ``stats``
+    (e.g. ``bias``, ``pii``). Each stage module that needs one adds its call here."""
+    sections: dict[str, Any] = {}
+    return sections
+
+
 def _doc_size(doc: Document) -> int:
     return len(doc.text.encode("utf-8")) + 256
 
@@ -70,11 +77,14 @@ def build_pipeline(
     docs: PCollection = read[MAIN]
     fates: list[PCollection] = []
     dead: list[PCollection] = [read[DEAD]]
+    stats: list[PCollection] = []
     for label, _name, stage in curation_stages(config):
         out = docs | label >> stage
         docs = out[MAIN]
         fates.append(out[FATES])
         dead.append(out[DEAD])
+        if STATS in out:
+            stats.append(out[STATS])
 
     dead_letters = tuple(dead) | "AllDeadLetters" >> beam.Flatten()
     lineage = (
@@ -113,12 +123,16 @@ def build_pipeline(
         lineage | "FateKeys" >> beam.Map(fate_keys),
     ) | "AllKeys" >> beam.Flatten()
     counts = keys | "CountAll" >> beam.CombineGlobally(CountKeys())
+    stat_totals = (
+        tuple(stats) or (p | "NoStats" >> beam.Create([]),)
+    ) | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombineGlobally(SumStats())
     (
         counts
-        | "AddDistinct"
+        | "AddDistinctAndStats"
         >> beam.Map(
-            lambda c, n: {**c, "distinct_ids": n},
+            lambda c, n, s: {**c, "distinct_ids": n, "stats": s},
             beam.pvalue.AsSingleton(distinct),
+            beam.pvalue.AsSingleton(stat_totals),
         )
         | "WriteCounts" >> beam.Map(write_json, join(staging, COUNTS_FILE))
     )

@@ -22,7 +22,7 @@ from thresher.accounting import check_balance, summarize
 from thresher.config import PipelineConfig
 from thresher.errors import OutputError, RunFailedError
 from thresher.io.read import InputFile, resolve_inputs
-from thresher.pipeline import COUNTS_FILE, build_pipeline, curation_stages
+from thresher.pipeline import COUNTS_FILE, build_pipeline, curation_stages, manifest_sections
 
 STAGING = "_staging"
 PUBLISHED = ("data", "lineage", "dead_letter")
@@ -196,7 +196,9 @@ def execute(
     FileSystems.delete([staging])
 
     finished = time.time()
-    per_source = {k[len("source:") :]: v for k, v in raw.items() if k.startswith("source:")}
+    per_source = {
+        k[len("source:") :]: v for k, v in raw.items() if k.startswith("source:")
+    }
     manifest: dict[str, Any] = {
         "thresher_version": thresher.__version__,
         "status": "failed" if failure else "succeeded",
@@ -212,6 +214,8 @@ def execute(
         "counts": counts,
         "accounting": accounting,
         "dead_letter_fraction": round(dl_fraction, 6),
+        "stats": raw.get("stats", {}),
+        **manifest_sections(config, raw.get("stats", {})),
         "stages": _stage_table(raw, config),
         "outputs": outputs,
         "timings": {

@@ -14,6 +14,10 @@ from thresher.records import DeadLetter, Document, derived_id
 MAIN = "main"
 FATES = "fates"
 DEAD = "dead_letter"
+# Optional fourth output: PCollection[tuple[str, float]] of run-level statistics (e.g.
+# ("pii.entity.EMAIL_ADDRESS", 3)); summed per key into the manifest's `stats` section.
+# Keys and numbers only: never text or values.
+STATS = "stats"
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 
