@@ -22,8 +22,8 @@ $(STAMP): pyproject.toml requirements/spacy-model.txt
 run: setup
 	$(BIN)/thresher run pipelines/default.yaml --output out --overwrite
 
-test: setup
-	$(BIN)/python -m pytest -q
+test: setup lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: setup
 	$(BIN)/ruff format --check src tests pipelines benchmarks

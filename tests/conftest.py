@@ -16,12 +16,18 @@ os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run the installed ``thresher`` console script for real and capture its output."""
     full_env = {**os.environ, **(env or {})}
     exe = Path(sys.executable).with_name("thresher")
     return subprocess.run(
-        [str(exe), *args], cwd=cwd or REPO, env=full_env, capture_output=True, text=True,
+        [str(exe), *args],
+        cwd=cwd or REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
         timeout=900,
     )
 

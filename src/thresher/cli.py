@@ -7,6 +7,7 @@ Exit status: 0 success; 2 usage, recipe, input-path or output-path errors (nothi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -46,10 +47,9 @@ def _check_beam_args(beam_args: Sequence[str]) -> None:
             continue
         seen.add(cls)
         stack.extend(cls.__subclasses__())
-        try:
-            cls._add_argparse_args(parser)  # Beam's own registration hook
-        except argparse.ArgumentError:
-            pass  # an option registered by two classes
+        # Beam's own registration hook; an option registered by two classes raises.
+        with contextlib.suppress(argparse.ArgumentError):
+            cls._add_argparse_args(parser)  # type: ignore[arg-type]
     _, unknown = parser.parse_known_args(list(beam_args))
     flags = [u for u in unknown if u.startswith("-")]
     if flags:
@@ -57,6 +57,37 @@ def _check_beam_args(beam_args: Sequence[str]) -> None:
             f"unknown option(s) {', '.join(flags)}: not a thresher option nor a Beam pipeline "
             "option; see `thresher run --help`"
         )
+
+
+_RUN_DESCRIPTION = (
+    "Run a recipe. Options thresher does not know pass to Beam unchanged (--runner, "
+    "--direct_num_workers, --project, --temp_location, ...). Without --runner, thresher uses "
+    "Beam's FnApiRunner locally (no network)."
+)
+
+
+def _add_run_options(run: argparse.ArgumentParser) -> None:
+    run.add_argument("--input", action="append", metavar="PATTERN", help="replaces input.paths")
+    run.add_argument("--output", metavar="DIR", help="replaces output.path")
+    run.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key"
+    )
+    run.add_argument("--overwrite", action="store_true", help="replace a previous output")
+    run.add_argument("--quiet", action="store_true", help="no progress lines or summary")
+
+
+def _parse_run(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """``run [RECIPE] [options] [BEAM OPTIONS]``. The recipe is taken by hand (the first
+    argument, when it is not an option): an argparse positional would swallow the value of a
+    Beam option such as ``--direct_num_workers 2``."""
+    recipe = argv[0] if argv and not argv[0].startswith("-") else None
+    tail = argv[1:] if recipe else argv
+    parser = argparse.ArgumentParser(prog="thresher run", allow_abbrev=False, add_help=False)
+    _add_run_options(parser)
+    args, rest = parser.parse_known_args(tail)
+    args.command = "run"
+    args.recipe = recipe or DEFAULT_RECIPE
+    return args, rest
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,19 +100,11 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run",
         help="run a curation recipe",
-        description="Run a recipe. Options thresher does not know pass to Beam unchanged "
-        "(--runner, --direct_num_workers, --project, --temp_location, ...). Without --runner, "
-        "thresher uses Beam's FnApiRunner locally (no network).",
+        description=_RUN_DESCRIPTION,
         allow_abbrev=False,
     )
-    run.add_argument("recipe", nargs="?", default=DEFAULT_RECIPE, help="YAML recipe")
-    run.add_argument("--input", action="append", metavar="PATTERN", help="replaces input.paths")
-    run.add_argument("--output", metavar="DIR", help="replaces output.path")
-    run.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key"
-    )
-    run.add_argument("--overwrite", action="store_true", help="replace a previous output")
-    run.add_argument("--quiet", action="store_true", help="no progress lines or summary")
+    run.add_argument("recipe", nargs="?", default=DEFAULT_RECIPE, help="YAML recipe (first)")
+    _add_run_options(run)
 
     val = sub.add_parser("validate", help="check a recipe against the schema")
     val.add_argument("recipe")
@@ -109,8 +132,7 @@ def _load(recipe: str, overrides: Sequence[str], input_paths=None, output=None):
 
 
 def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from thresher.run import print_summary
-    from thresher.run import execute
+    from thresher.run import execute, print_summary
 
     _check_beam_args(beam_args)
     config = _load(args.recipe, args.set, args.input, args.output)
@@ -143,7 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler.addFilter(_QuietBeamNoise())
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args, rest = parser.parse_known_args(argv)
+    if argv and argv[0] == "run" and not {"-h", "--help"} & set(argv[1:]):
+        args, rest = _parse_run(argv[1:])
+    else:
+        args, rest = parser.parse_known_args(argv)
     if args.command != "run" and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:

@@ -42,7 +42,10 @@ class InputConfig(_Section):
     )
     compression: Literal["auto", "none", "gzip", "bzip2", "zstd"] = "auto"
     text_field: str = Field("text", min_length=1)
-    id_field: str | None = Field(None, description="Source id field; unset: hash of path+position.")
+    id_field: str | None = Field(
+        None, description="Source id field; records without it get a hash of path+position."
+    )
+    require_id: bool = Field(False, description="Dead-letter records that lack `id_field`.")
     meta_fields: list[str] | None = Field(None, description="Fields kept as meta; null keeps all.")
     text_mode: Literal["file", "line"] = Field(
         "file", description="Plain text: one document per file or one per line."

@@ -73,12 +73,16 @@ def render(story: dict[str, Any]) -> str:
         lines.append(f"error      {dl['error_type']}: {dl['message']}")
     ann = story.get("annotations")
     if ann:
-        lines.append(f"kept       {ann['text_chars']} characters; modifications {ann['modifications']}")
+        lines.append(
+            f"kept       {ann['text_chars']} characters; modifications {ann['modifications']}"
+        )
         if ann["language"]:
             lines.append(f"language   {ann['language']} ({ann['language_score']:.3f})")
         if ann["signals"]:
             lines.append(f"signals    {json.dumps(ann['signals'], sort_keys=True)}")
     d = story["duplicates"]
     if d["count"]:
-        lines.append(f"duplicates {d['count']} removed as duplicates of this record: {', '.join(d['ids'])}")
+        lines.append(
+            f"duplicates {d['count']} removed as duplicates of this record: {', '.join(d['ids'])}"
+        )
     return "\n".join(lines)

@@ -26,8 +26,8 @@ from thresher.schema import (
     document_row,
     lineage_row,
 )
-from thresher.stages._common import DEAD, FATES, MAIN, STATS
 from thresher.stages import exact_dedup, normalize
+from thresher.stages._common import DEAD, FATES, MAIN, STATS
 
 COUNTS_FILE = "counts.json"
 
@@ -96,19 +96,37 @@ def build_pipeline(
     out_cfg = config.output
     join = FileSystems.join
     docs | "WriteDocuments" >> WriteShards(
-        join(staging, "data"), "data", DOCUMENT_SCHEMA, document_row,
-        lambda d: (d.id, d.source, d.position), _doc_size,
-        out_cfg.max_rows_per_shard, out_cfg.max_bytes_per_shard, out_cfg.compression,
+        join(staging, "data"),
+        "data",
+        DOCUMENT_SCHEMA,
+        document_row,
+        lambda d: (d.id, d.source, d.position),
+        _doc_size,
+        out_cfg.max_rows_per_shard,
+        out_cfg.max_bytes_per_shard,
+        out_cfg.compression,
     )
     lineage | "WriteLineage" >> WriteShards(
-        join(staging, "lineage"), "lineage", LINEAGE_SCHEMA, lineage_row,
-        lambda f: (f.id, f.source, f.position), _small,
-        1_000_000, out_cfg.max_bytes_per_shard, out_cfg.compression,
+        join(staging, "lineage"),
+        "lineage",
+        LINEAGE_SCHEMA,
+        lineage_row,
+        lambda f: (f.id, f.source, f.position),
+        _small,
+        1_000_000,
+        out_cfg.max_bytes_per_shard,
+        out_cfg.compression,
     )
     dead_letters | "WriteDeadLetters" >> WriteShards(
-        join(staging, "dead_letter"), "dead_letter", DEAD_LETTER_SCHEMA, dead_letter_row,
-        lambda d: (d.id, d.source, d.position), _small,
-        1_000_000, out_cfg.max_bytes_per_shard, out_cfg.compression,
+        join(staging, "dead_letter"),
+        "dead_letter",
+        DEAD_LETTER_SCHEMA,
+        dead_letter_row,
+        lambda d: (d.id, d.source, d.position),
+        _small,
+        1_000_000,
+        out_cfg.max_bytes_per_shard,
+        out_cfg.compression,
     )
 
     input_keys = (read[MAIN], read[DEAD]) | "AllInput" >> beam.Flatten()
@@ -124,8 +142,10 @@ def build_pipeline(
     ) | "AllKeys" >> beam.Flatten()
     counts = keys | "CountAll" >> beam.CombineGlobally(CountKeys())
     stat_totals = (
-        tuple(stats) or (p | "NoStats" >> beam.Create([]),)
-    ) | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombineGlobally(SumStats())
+        (tuple(stats) or (p | "NoStats" >> beam.Create([]),))
+        | "AllStats" >> beam.Flatten()
+        | "SumStats" >> beam.CombineGlobally(SumStats())
+    )
     (
         counts
         | "AddDistinctAndStats"

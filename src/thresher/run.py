@@ -108,7 +108,8 @@ def _stage_table(raw: dict[str, int], config: PipelineConfig) -> list[dict[str, 
     flowing = int(raw.get("input", 0))
     for name in names:
         leave = {
-            f: int(raw.get(f"stage_fate:{name}:{f}", 0)) for f in ("dropped", "duplicate", "dead_letter")
+            f: int(raw.get(f"stage_fate:{name}:{f}", 0))
+            for f in ("dropped", "duplicate", "dead_letter")
         }
         out = flowing - sum(leave.values())
         rows.append({"stage": name, "in": flowing, **leave, "out": out})
@@ -196,9 +197,7 @@ def execute(
     FileSystems.delete([staging])
 
     finished = time.time()
-    per_source = {
-        k[len("source:") :]: v for k, v in raw.items() if k.startswith("source:")
-    }
+    per_source = {k[len("source:") :]: v for k, v in raw.items() if k.startswith("source:")}
     manifest: dict[str, Any] = {
         "thresher_version": thresher.__version__,
         "status": "failed" if failure else "succeeded",

@@ -114,9 +114,7 @@ def dead_letter_row(dl: DeadLetter) -> dict[str, Any]:
 def schema_to_json(schema: pa.Schema) -> dict[str, Any]:
     return {
         "metadata": {k.decode(): v.decode() for k, v in (schema.metadata or {}).items()},
-        "fields": [
-            {"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema
-        ],
+        "fields": [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema],
     }
 
 

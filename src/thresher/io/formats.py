@@ -24,7 +24,13 @@ from thresher.records import DeadLetter, Document, derived_id
 
 STAGE = "read"
 _CHUNK = 1 << 20
-_COMPRESSION_EXT = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bzip2", ".zst": "zstd", ".zstd": "zstd"}
+_COMPRESSION_EXT = {
+    ".gz": "gzip",
+    ".gzip": "gzip",
+    ".bz2": "bzip2",
+    ".zst": "zstd",
+    ".zstd": "zstd",
+}
 _FORMAT_EXT = {
     ".jsonl": "jsonl",
     ".json": "jsonl",
@@ -45,6 +51,7 @@ class ReadOptions:
     compression: str = "auto"
     text_field: str = "text"
     id_field: str | None = None
+    require_id: bool = False
     meta_fields: tuple[str, ...] | None = None
     text_mode: str = "file"
     max_document_bytes: int = 10 * 1024 * 1024
@@ -64,7 +71,8 @@ def detect_compression(path: str, configured: str = "auto") -> str:
 
 
 def detect_format(path: str, configured: str = "auto") -> str:
-    """``jsonl``/``parquet``/``csv``/``tsv`` by extension (after a compression suffix), else text."""
+    """``jsonl``/``parquet``/``csv``/``tsv`` by extension (after a compression suffix), else
+    ``text``."""
     if configured != "auto":
         return configured
     sfx = _suffixes(path)
@@ -199,12 +207,12 @@ def _decode(data: bytes, first: bool) -> str:
 
 
 def _type_name(value: Any) -> str:
-    return {dict: "object", list: "array", type(None): "null"}.get(type(value), type(value).__name__)
+    return {dict: "object", list: "array", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
 
 
-def to_document(
-    obj: Mapping[str, Any], source: str, position: int, opts: ReadOptions
-) -> Document:
+def to_document(obj: Mapping[str, Any], source: str, position: int, opts: ReadOptions) -> Document:
     """Map one parsed record to a ``Document``; raise ``RecordError`` on a bad record."""
     tf = opts.text_field
     if tf not in obj:
@@ -224,12 +232,14 @@ def to_document(
             "document_too_large",
             f"text is {size} bytes; input.max_document_bytes is {opts.max_document_bytes}",
         )
-    if opts.id_field is None:
+    raw_id = obj.get(opts.id_field) if opts.id_field is not None else None
+    if raw_id is None:
+        if opts.id_field is not None and opts.require_id:
+            raise RecordError("missing_id", f"id field '{opts.id_field}' is missing or null")
         rid = derived_id(source, position)
     else:
-        raw_id = obj.get(opts.id_field)
-        if raw_id is None or raw_id == "":
-            raise RecordError("missing_id", f"id field '{opts.id_field}' is missing or empty")
+        if raw_id == "":
+            raise RecordError("invalid_id", f"id field '{opts.id_field}' is an empty string")
         if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
             raise RecordError(
                 "invalid_id_type",
@@ -259,10 +269,14 @@ def _dead(source: str, position: int, error_type: str, message: str) -> DeadLett
 
 
 def _record_or_dead(
-    make: Callable[[], Mapping[str, Any]], source: str, pos: int, opts: ReadOptions
+    make: Callable[..., Mapping[str, Any]],
+    args: tuple[Any, ...],
+    source: str,
+    pos: int,
+    opts: ReadOptions,
 ) -> Item:
     try:
-        return to_document(make(), source, pos, opts)
+        return to_document(make(*args), source, pos, opts)
     except RecordError as err:
         return _dead(source, pos, err.error_type, err.message)
 
@@ -273,13 +287,21 @@ def _parse_json_line(line: bytes, first: bool) -> Mapping[str, Any]:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RecordError(
-            "invalid_json", f"not valid JSON: {exc.msg} at column {exc.colno}"
+            "invalid_json", f"not valid JSON ({exc.msg}, column {exc.colno})"
         ) from None
     except RecursionError:
         raise RecordError("invalid_json", "JSON nested too deeply") from None
     if not isinstance(obj, dict):
         raise RecordError("invalid_record", f"JSON value is {_type_name(obj)}, expected object")
     return obj
+
+
+def _text_record(field: str, data: bytes, first: bool) -> dict[str, str]:
+    return {field: _decode(data.rstrip(b"\r"), first)}
+
+
+def _csv_record(header: list[str], row: list[str]) -> dict[str, str]:
+    return dict(zip(header, row, strict=True))
 
 
 def read_jsonl(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[Item]:
@@ -295,7 +317,7 @@ def read_jsonl(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Itera
             continue
         if not line.strip() or (pos == 0 and line.strip() == b"\xef\xbb\xbf"):
             continue  # blank lines are not records
-        yield _record_or_dead(lambda ln=line, p=pos: _parse_json_line(ln, p == 0), source, pos, opts)
+        yield _record_or_dead(_parse_json_line, (line, pos == 0), source, pos, opts)
 
 
 def read_text_lines(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[Item]:
@@ -310,12 +332,7 @@ def read_text_lines(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> 
             continue
         if not line.strip() or (pos == 0 and line.strip() == b"\xef\xbb\xbf"):
             continue
-        yield _record_or_dead(
-            lambda ln=line, p=pos: {opts.text_field: _decode(ln.rstrip(b"\r"), p == 0)},
-            source,
-            pos,
-            opts,
-        )
+        yield _record_or_dead(_text_record, (opts.text_field, line, pos == 0), source, pos, opts)
 
 
 def read_text_file(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[Item]:
@@ -335,7 +352,7 @@ def read_text_file(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> I
             f"file is {total} bytes; input.max_document_bytes is {opts.max_document_bytes}",
         )
         return
-    yield _record_or_dead(lambda: {opts.text_field: _decode(bytes(buf), True)}, source, 0, opts)
+    yield _record_or_dead(_text_record, (opts.text_field, bytes(buf), True), source, 0, opts)
 
 
 def _has_surrogates(value: str) -> bool:
@@ -385,13 +402,16 @@ def read_csv(
             continue
         if len(row) != len(header):
             yield _dead(
-                source, this, "csv_field_count", f"row has {len(row)} fields, header has {len(header)}"
+                source,
+                this,
+                "csv_field_count",
+                f"row has {len(row)} fields, header has {len(header)}",
             )
             continue
         if any(_has_surrogates(v) for v in row):
             yield _dead(source, this, "invalid_utf8", "row is not valid UTF-8")
             continue
-        yield _record_or_dead(lambda r=row: dict(zip(header, r, strict=True)), source, this, opts)
+        yield _record_or_dead(_csv_record, (header, row), source, this, opts)
 
 
 def read_parquet(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[Item]:
@@ -400,7 +420,9 @@ def read_parquet(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[Ite
     try:
         pf = pq.ParquetFile(raw)
     except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for non-Parquet bytes
-        yield _dead(source, -1, "invalid_parquet", f"not a readable Parquet file ({type(exc).__name__})")
+        yield _dead(
+            source, -1, "invalid_parquet", f"not a readable Parquet file ({type(exc).__name__})"
+        )
         return
     names = pf.schema_arrow.names
     if opts.text_field not in names:
@@ -412,7 +434,7 @@ def read_parquet(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[Ite
     pos = 0
     for batch in pf.iter_batches(batch_size=1024):
         for row in batch.to_pylist():
-            yield _record_or_dead(lambda r=row: r, source, pos, opts)
+            yield _record_or_dead(dict, (row,), source, pos, opts)
             pos += 1
 
 

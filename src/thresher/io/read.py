@@ -43,9 +43,7 @@ def _expand_pattern(pattern: str) -> str:
     return pattern
 
 
-def resolve_inputs(
-    patterns: Sequence[str], exclude: Sequence[str] = ()
-) -> list[InputFile]:
+def resolve_inputs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list[InputFile]:
     """Match every pattern at launch time; sorted, de-duplicated files with their sizes.
 
     Raises ``InputError`` naming a pattern that matches no file: an empty match is almost always
@@ -70,9 +68,7 @@ def resolve_inputs(
             and not (_is_local(m.path) and os.path.isdir(m.path))
         ]
         if not kept:
-            raise InputError(
-                f"input.paths: {pattern!r} matches no file; fix the path or remove it"
-            )
+            raise InputError(f"input.paths: {pattern!r} matches no file; fix the path or remove it")
         for m in kept:
             found[m.path] = m.size_in_bytes
     return [InputFile(path, size) for path, size in sorted(found.items())]
@@ -158,6 +154,7 @@ def read_options(cfg: InputConfig) -> ReadOptions:
         compression=cfg.compression,
         text_field=cfg.text_field,
         id_field=cfg.id_field,
+        require_id=cfg.require_id,
         meta_fields=tuple(cfg.meta_fields) if cfg.meta_fields is not None else None,
         text_mode=cfg.text_mode,
         max_document_bytes=cfg.max_document_bytes,
@@ -206,5 +203,3 @@ class ReadCorpus(beam.PTransform):
             docs = resolved[MAIN]
             dead = (dead, resolved[DEAD]) | "MergeDeadLetters" >> beam.Flatten()
         return {MAIN: docs, DEAD: dead}
-
-

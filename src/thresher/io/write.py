@@ -128,7 +128,9 @@ class WriteShards(beam.PTransform):
             records
             | "MeasureRows" >> beam.Map(lambda r: (1, size_of(r)))
             | "TotalRows"
-            >> beam.CombineGlobally(lambda pairs: tuple(map(sum, zip(*pairs, strict=True))) or (0, 0))
+            >> beam.CombineGlobally(
+                lambda pairs: tuple(map(sum, zip(*pairs, strict=True))) or (0, 0)
+            )
         )
 
         def assign(record: Any, total: tuple[int, int]) -> tuple[int, Any]:
@@ -142,7 +144,14 @@ class WriteShards(beam.PTransform):
             | "WriteBucket"
             >> beam.ParDo(
                 _WriteBucketFn(
-                    directory, prefix, schema, to_row, sort_key, size_of, max_rows, max_bytes,
+                    directory,
+                    prefix,
+                    schema,
+                    to_row,
+                    sort_key,
+                    size_of,
+                    max_rows,
+                    max_bytes,
                     self._compression,
                 )
             )

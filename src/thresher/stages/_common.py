@@ -58,20 +58,28 @@ def errors_to_dead_letters(stage: str):
 
     def convert(bad: Any) -> Iterable[DeadLetter]:
         element, error = bad
-        exc_type, _exc_value, tb = (tuple(error) + (None, None, None))[:3]
+        exc_type, _exc_value, tb = (*tuple(error), None, None, None)[:3]
         name = getattr(exc_type, "__name__", str(exc_type))
         message = f"unexpected {name} in stage '{stage}' at {_where(tb)}"
         docs = _documents_in(element)
         beam.metrics.Metrics.counter(stage, "dead_letter").inc(max(1, len(docs)))
         if not docs:
             yield DeadLetter(
-                id=derived_id(stage, 0), source="?", position=-1, stage=stage,
-                error_type=name, message=message + " (element was not a document)",
+                id=derived_id(stage, 0),
+                source="?",
+                position=-1,
+                stage=stage,
+                error_type=name,
+                message=message + " (element was not a document)",
             )
         for doc in docs:
             yield DeadLetter(
-                id=doc.id, source=doc.source, position=doc.position, stage=stage,
-                error_type=name, message=message,
+                id=doc.id,
+                source=doc.source,
+                position=doc.position,
+                stage=stage,
+                error_type=name,
+                message=message,
             )
 
     return convert

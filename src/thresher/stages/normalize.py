@@ -65,5 +65,3 @@ class Normalize(beam.PTransform):
 
     def expand(self, docs: PCollection) -> dict[str, PCollection]:
         return apply_guarded(docs, "NormalizeText", _NormalizeFn(self._opts), STAGE)
-
-

@@ -1,0 +1,323 @@
+"""Write ``sample_data/``: a small raw corpus with planted duplicates, noise, PII and bad records.
+
+Deterministic (seeded). Re-run with ``python benchmarks/make_sample_data.py`` after changing it;
+``sample_data/_planted.json`` is the machine-readable truth that tests check against, and
+``sample_data/README.md`` says the same for people. Files whose names start with ``_`` are skipped
+by the readers (``input.exclude``).
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import json
+import random
+import shutil
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import zstandard
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import document, near_duplicate
+
+OUT = Path(__file__).resolve().parents[1] / "sample_data"
+
+FRENCH = [
+    "Le marché du village ouvre tous les samedis matin près de la vieille église.",
+    "Les habitants y achètent des légumes frais, du fromage et du pain encore chaud.",
+    "Depuis quelques années, de jeunes agriculteurs proposent aussi des produits biologiques.",
+    "La mairie souhaite agrandir la place pour accueillir davantage de commerçants.",
+    "Beaucoup de familles viennent passer la matinée entière à discuter entre voisins.",
+    "En hiver, le marché se tient sous la halle couverte construite au siècle dernier.",
+]
+GERMAN = [
+    "Die Bibliothek der Stadt wurde im letzten Jahr vollständig renoviert.",
+    "Neben Büchern gibt es jetzt einen Lesesaal mit großen Fenstern zum Fluss.",
+    "Viele Studierende arbeiten dort bis spät in den Abend an ihren Projekten.",
+    "Die Leiterin der Bibliothek plant außerdem regelmäßige Lesungen für Kinder.",
+    "Im Keller befindet sich ein Archiv mit alten Zeitungen und Landkarten.",
+    "Der Eintritt ist frei, nur für die Ausleihe braucht man einen Ausweis.",
+]
+SPANISH = [
+    "El río atraviesa la ciudad de norte a sur y divide los barrios antiguos.",
+    "Por las tardes, muchas personas caminan junto al agua para ver la puesta de sol.",
+    "Los pescadores llegan temprano y venden su captura en el mercado del puerto.",
+    "El ayuntamiento construyó un nuevo puente peatonal el año pasado.",
+    "Durante las fiestas de verano, el paseo se llena de música y puestos de comida.",
+    "Los turistas suelen alquilar bicicletas para recorrer la orilla completa.",
+]
+BOILERPLATE = (
+    "We use cookies to improve your experience. By continuing you accept our cookie policy.\n"
+    "Privacy policy | Terms of use | Contact us\n"
+    "Please enable javascript to view this page.\n"
+)
+LOREM = (
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt "
+    "ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation."
+)
+
+# Synthetic PII only: reserved example domains, test card numbers (Luhn-valid), 555 phones,
+# documentation IP ranges, invalid-by-construction SSNs area 9xx are avoided by Presidio, so we
+# use the classic test SSN formats that Presidio accepts.
+PII = [
+    {"kind": "PERSON", "value": "Margaret Holloway"},
+    {"kind": "EMAIL_ADDRESS", "value": "m.holloway@example.com"},
+    {"kind": "PHONE_NUMBER", "value": "(415) 555-0132"},
+    {"kind": "CREDIT_CARD", "value": "4111 1111 1111 1111"},
+    {"kind": "US_SSN", "value": "536-22-8761"},
+    {"kind": "IP_ADDRESS", "value": "203.0.113.42"},
+    {"kind": "API_KEY", "value": "AKIAIOSFODNN7EXAMPLE"},
+    {"kind": "PERSON", "value": "Tobias Lindqvist"},
+    {"kind": "EMAIL_ADDRESS", "value": "tobias.lindqvist@example.org"},
+    {"kind": "PHONE_NUMBER", "value": "+1 212-555-0199"},
+    {"kind": "CREDIT_CARD", "value": "5555555555554444"},
+    {"kind": "API_KEY", "value": "ghp_Zx8bQ2mN4kL7pR1sT5vW9yA3cE6gJ0hU2dF4"},
+]
+
+
+def pii_document(rng: random.Random, pii: dict) -> str:
+    v = pii["value"]
+    lead = {
+        "PERSON": f"Yesterday {v} wrote to the committee about the schedule.",
+        "EMAIL_ADDRESS": f"For questions about the schedule, write to {v} before Friday.",
+        "PHONE_NUMBER": f"The front desk can be reached at {v} during office hours.",
+        "CREDIT_CARD": f"The order was charged to card number {v} on the first of the month.",
+        "US_SSN": f"The form listed social security number {v} next to the signature.",
+        "IP_ADDRESS": f"The failed logins all came from the address {v} last night.",
+        "API_KEY": f"Someone pasted the access key {v} into the public issue tracker.",
+    }[pii["kind"]]
+    return lead + "\n\n" + document(rng, 60, 120)
+
+
+def main() -> None:
+    rng = random.Random(20261126)
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    for sub in ("web", "forum", "wiki", "notes", "books", "malformed"):
+        (OUT / sub).mkdir(parents=True)
+    planted: dict = {
+        "exact_duplicate_groups": [],
+        "near_duplicate_pairs": [],
+        "distinct_pairs": [],
+        "case_variant_pairs": [],
+        "boilerplate_ids": [],
+        "noise_ids": [],
+        "non_english": [],
+        "pii": [],
+        "bad_records": [],
+    }
+
+    # --- web/crawl-000.jsonl.gz and web/crawl-001.jsonl.zst ------------------------------
+    crawl0 = [
+        {
+            "id": f"web-{i:04d}",
+            "text": document(rng),
+            "url": f"https://example.com/p/{i}",
+            "crawl_date": "2026-10-0" + str(1 + i % 9),
+        }
+        for i in range(230)
+    ]
+    crawl1 = [
+        {
+            "id": f"web-{1000 + i:04d}",
+            "text": document(rng),
+            "url": f"https://example.net/a/{i}",
+            "crawl_date": "2026-11-0" + str(1 + i % 9),
+        }
+        for i in range(130)
+    ]
+    # exact duplicates: identical, whitespace variants, Unicode-form variants, across files
+    for k in range(6):
+        src = crawl0[k]
+        dup_same = {**src, "id": f"web-dup-{k}a", "url": src["url"] + "?ref=mirror"}
+        dup_ws = {
+            **src,
+            "id": f"web-dup-{k}b",
+            "text": "  " + src["text"].replace(" ", "  ", 3) + "\n\n",
+        }
+        crawl0.append(dup_same)
+        crawl1.append(dup_ws)
+        planted["exact_duplicate_groups"].append([src["id"], dup_same["id"], dup_ws["id"]])
+    nfc = "The café on the corner serves crème brûlée and a naïve little rosé. " + document(
+        rng, 60, 90
+    )
+    import unicodedata
+
+    crawl0.append({"id": "web-nfc", "text": nfc})
+    crawl1.append({"id": "web-nfd", "text": unicodedata.normalize("NFD", nfc)})
+    planted["exact_duplicate_groups"].append(["web-nfc", "web-nfd"])
+    # case variant: NOT an exact duplicate by default (dedup.exact.casefold: false)
+    crawl0.append({"id": "web-case-a", "text": crawl0[20]["text"].upper()})
+    planted["case_variant_pairs"].append([crawl0[20]["id"], "web-case-a"])
+    # near duplicates (about 3% of words edited) and distinct pairs (40% edited)
+    for k in range(8):
+        src = crawl0[30 + k]
+        crawl1.append({"id": f"web-near-{k}", "text": near_duplicate(rng, src["text"], 0.03)})
+        planted["near_duplicate_pairs"].append([src["id"], f"web-near-{k}"])
+    for k in range(4):
+        src = crawl0[50 + k]
+        crawl1.append({"id": f"web-far-{k}", "text": near_duplicate(rng, src["text"], 0.4)})
+        planted["distinct_pairs"].append([src["id"], f"web-far-{k}"])
+    # boilerplate and noise
+    for k in range(5):
+        crawl0.append({"id": f"web-boiler-{k}", "text": BOILERPLATE + LOREM})
+        planted["boilerplate_ids"].append(f"web-boiler-{k}")
+    planted["exact_duplicate_groups"].append(list(planted["boilerplate_ids"]))
+    noise = [
+        "ok",
+        "!!!! $$$ ### @@@ %%% ^^^ &&& *** ((( )))",
+        "click here click here click here",
+        "\n".join(["BUY NOW"] * 40),
+        "asdf qwer zxcv " * 30,
+    ]
+    for k, t in enumerate(noise):
+        crawl1.append({"id": f"web-noise-{k}", "text": t})
+        planted["noise_ids"].append(f"web-noise-{k}")
+    # non-English
+    for lang, sents in (("fr", FRENCH), ("de", GERMAN), ("es", SPANISH)):
+        for k in range(3):
+            picked = rng.sample(sents, 4)
+            crawl1.append({"id": f"web-{lang}-{k}", "text": " ".join(picked)})
+            planted["non_english"].append({"id": f"web-{lang}-{k}", "language": lang})
+    # PII in web text
+    for k, p in enumerate(PII):
+        rid = f"web-pii-{k}"
+        crawl0.append({"id": rid, "text": pii_document(rng, p)})
+        planted["pii"].append({"id": rid, "field": "text", **p})
+    rng.shuffle(crawl0)
+    rng.shuffle(crawl1)
+    with gzip.open(OUT / "web" / "crawl-000.jsonl.gz", "wt", encoding="utf-8") as fh:
+        for r in crawl0:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in crawl1).encode()
+    (OUT / "web" / "crawl-001.jsonl.zst").write_bytes(
+        zstandard.ZstdCompressor(level=10).compress(data)
+    )
+
+    # --- forum/posts.csv: quoted newlines, PII in a metadata column ---------------------
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["id", "author", "author_email", "created_at", "text"])
+    for i in range(110):
+        author = rng.choice(["Alice", "Bruno", "Chen", "Dana", "Elif"]) + f"{i % 7}"
+        w.writerow(
+            [
+                f"forum-{i:03d}",
+                author,
+                f"{author.lower()}@example.com",
+                f"2026-09-{1 + i % 28:02d}",
+                document(rng, 60, 160),
+            ]
+        )
+    w.writerow(
+        [
+            "forum-pii-0",
+            "Rosa",
+            "rosa.delgado@example.com",
+            "2026-09-30",
+            "Call me on (312) 555-0147 after six.\n\n" + document(rng, 60, 90),
+        ]
+    )
+    planted["pii"].append(
+        {"id": "forum-pii-0", "field": "text", "kind": "PHONE_NUMBER", "value": "(312) 555-0147"}
+    )
+    planted["pii"].append(
+        {
+            "id": "forum-pii-0",
+            "field": "author_email",
+            "kind": "EMAIL_ADDRESS",
+            "value": "rosa.delgado@example.com",
+        }
+    )
+    (OUT / "forum" / "posts.csv").write_text(buf.getvalue(), encoding="utf-8")
+
+    # --- wiki/articles.parquet ----------------------------------------------------------
+    rows = [
+        {
+            "id": f"wiki-{i:03d}",
+            "title": f"Article {i}",
+            "text": document(rng, 120, 300),
+            "revision": 1000 + i,
+        }
+        for i in range(140)
+    ]
+    rows.append({"id": "wiki-dup-0", "title": "Mirror", "text": crawl0[0]["text"], "revision": 1})
+    planted["exact_duplicate_groups"].append([crawl0[0]["id"], "wiki-dup-0"])
+    pq.write_table(pa.Table.from_pylist(rows), OUT / "wiki" / "articles.parquet")
+
+    # --- notes/notes.tsv.bz2 --------------------------------------------------------------
+    lines = ["id\ttag\ttext"]
+    for i in range(50):
+        lines.append(
+            f"note-{i:03d}\t{rng.choice(['todo', 'idea', 'log'])}\t"
+            + document(rng, 50, 90).replace("\n\n", " ")
+        )
+    (OUT / "notes" / "notes.tsv.bz2").write_bytes(bz2.compress(("\n".join(lines) + "\n").encode()))
+
+    # --- books/*.txt: one document per file, derived ids ----------------------------------
+    for i in range(6):
+        (OUT / "books" / f"chapter-{i:02d}.txt").write_text(
+            document(rng, 250, 400), encoding="utf-8"
+        )
+    (OUT / "books" / "chapter-bom.txt").write_bytes(
+        "\ufeff".encode() + document(rng, 200, 250).encode()
+    )
+    moji = "The caf\u00e9 menu listed cr\u00e8me br\u00fbl\u00e9e. " + document(rng, 100, 150)
+    (OUT / "books" / "chapter-mojibake.txt").write_bytes(
+        moji.encode("utf-8").decode("latin-1").encode("utf-8")
+    )
+
+    # --- malformed/ ------------------------------------------------------------------------
+    good = lambda n: json.dumps({"id": f"mal-good-{n}", "text": document(rng, 60, 100)}).encode()  # noqa: E731
+    broken_lines = [
+        ("\ufeff".encode() + good(0), None),
+        (b'{"id": "mal-1", "text": "unterminated', "invalid_json"),
+        (b'{"id": "mal-2", "text": "bad byte \xff here"}', "invalid_utf8"),
+        (b'{"id": "mal-3", "body": "no text field"}', "missing_text"),
+        (b'{"id": "mal-4", "text": null}', "null_text"),
+        (b'{"id": "mal-5", "text": "   "}', "empty_text"),
+        (b'{"id": "mal-6", "text": 42}', "invalid_text_type"),
+        (b'["a", "list"]', "invalid_record"),
+        (b'{"id": {"nested": 1}, "text": "wrong id type"}', "invalid_id_type"),
+        (good(1), None),
+    ]
+    (OUT / "malformed" / "broken.jsonl").write_bytes(
+        b"\n".join(line for line, _ in broken_lines) + b"\n"
+    )
+    for pos, (_, err) in enumerate(broken_lines):
+        if err:
+            planted["bad_records"].append(
+                {"file": "malformed/broken.jsonl", "position": pos, "error_type": err}
+            )
+    trunc = "".join(
+        json.dumps({"id": f"trunc-{i:02d}", "text": document(rng, 80, 120)}) + "\n"
+        for i in range(30)
+    )
+    gz = gzip.compress(trunc.encode())
+    (OUT / "malformed" / "truncated.jsonl.gz").write_bytes(gz[: len(gz) // 2])
+    planted["bad_records"].append(
+        {"file": "malformed/truncated.jsonl.gz", "position": None, "error_type": "truncated_input"}
+    )
+    (OUT / "malformed" / "empty.jsonl").write_bytes(b"")
+    pq.write_table(
+        pa.Table.from_pylist([{"id": f"notext-{i}", "body": "x"} for i in range(3)]),
+        OUT / "malformed" / "no_text.parquet",
+    )
+    for i in range(3):
+        planted["bad_records"].append(
+            {"file": "malformed/no_text.parquet", "position": i, "error_type": "missing_text"}
+        )
+
+    (OUT / "_planted.json").write_text(
+        json.dumps(planted, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()

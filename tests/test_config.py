@@ -1,0 +1,100 @@
+"""The recipe model: unknown keys, bad values, overrides, schema export (tier a)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from thresher.config import PipelineConfig, load_config
+from thresher.errors import ConfigError
+from thresher.schema import SCHEMAS, schema_to_json
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path, text: str) -> Path:
+    p = tmp_path / "r.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_default_recipe_is_valid_and_spells_out_every_section():
+    cfg = load_config(REPO / "pipelines/default.yaml")
+    raw = (REPO / "pipelines/default.yaml").read_text()
+    for section in PipelineConfig.model_fields:
+        assert f"\n{section}:" in "\n" + raw, f"default.yaml lacks section {section}"
+    assert cfg.input.paths == ["sample_data/"]
+    assert cfg.dedup.exact.enabled
+
+
+def test_every_default_yaml_value_equals_the_model_default():
+    """default.yaml documents the defaults: it must not silently differ from the code."""
+    cfg = load_config(REPO / "pipelines/default.yaml").model_dump()
+    defaults = PipelineConfig().model_dump()
+    differing = {k for k in defaults if cfg[k] != defaults[k]}
+    # The sample recipe maps the sample corpus' id field and skips its README.
+    assert differing <= {"input"}
+    assert {k for k in defaults["input"] if cfg["input"][k] != defaults["input"][k]} == {
+        "id_field",
+        "exclude",
+    }
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "needle"),
+    [
+        ("dedup:\n  exact:\n    enabld: true\n", "unknown recipe key 'dedup.exact.enabld'"),
+        ("outptu:\n  path: x\n", "unknown recipe key 'outptu'"),
+        ("output:\n  max_rows_per_shard: 0\n", "output.max_rows_per_shard"),
+        ("input:\n  format: xml\n", "input.format"),
+        ("limits:\n  max_dead_letter_fraction: 2\n", "limits.max_dead_letter_fraction"),
+        ("input:\n  paths: []\n", "input.paths"),
+        ("- a list\n", "mapping of sections"),
+        ("input: [unclosed\n", "not valid YAML at line"),
+    ],
+)
+def test_bad_recipes_name_the_key(tmp_path, yaml_text, needle):
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, yaml_text))
+    assert needle in str(err.value)
+
+
+def test_unknown_key_lists_valid_keys(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, "dedup:\n  exact:\n    enabld: true\n"))
+    assert "valid keys here: casefold, enabled, keep, strip_punctuation" in str(err.value)
+
+
+def test_overrides_are_validated_and_applied(tmp_path):
+    cfg = load_config(
+        write(tmp_path, "output:\n  path: a\n"),
+        ["output.path=b", "dedup.exact.casefold=true", "input.paths=[x, y]"],
+    )
+    assert cfg.output.path == "b" and cfg.dedup.exact.casefold and cfg.input.paths == ["x", "y"]
+    with pytest.raises(ConfigError, match=r"dedup\.exact\.nope"):
+        load_config(None, ["dedup.exact.nope=1"])
+    with pytest.raises(ConfigError, match=r"expected dotted\.key=value"):
+        load_config(None, ["output.path"])
+    with pytest.raises(ConfigError, match="is not a section"):
+        load_config(None, ["output.path=x", "output.path.deeper=1"])
+
+
+def test_config_is_frozen_and_hash_is_stable():
+    a, b = PipelineConfig(), PipelineConfig()
+    assert a.recipe_hash() == b.recipe_hash()
+    assert a.recipe_hash() != load_config(None, ["output.path=elsewhere"]).recipe_hash()
+    with pytest.raises(ValidationError):
+        a.output.path = "x"  # type: ignore[misc]
+
+
+def test_exported_schemas_match_code():
+    from thresher.config import recipe_json_schema
+
+    for name, schema in SCHEMAS.items():
+        on_disk = json.loads((REPO / "schemas" / f"{name}.parquet-schema.json").read_text())
+        assert on_disk == schema_to_json(schema), f"schemas/{name} drifted: run `thresher schemas`"
+    on_disk = json.loads((REPO / "schemas" / "recipe.schema.json").read_text())
+    assert on_disk == recipe_json_schema(), (
+        "schemas/recipe.schema.json drifted: run `thresher schemas`"
+    )
