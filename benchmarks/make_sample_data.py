@@ -191,9 +191,8 @@ def main() -> None:
         planted["pii"].append({"id": rid, "field": "text", **p})
     rng.shuffle(crawl0)
     rng.shuffle(crawl1)
-    with gzip.open(OUT / "web" / "crawl-000.jsonl.gz", "wt", encoding="utf-8") as fh:
-        for r in crawl0:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    data0 = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in crawl0).encode()
+    (OUT / "web" / "crawl-000.jsonl.gz").write_bytes(gzip.compress(data0, mtime=0))
     data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in crawl1).encode()
     (OUT / "web" / "crawl-001.jsonl.zst").write_bytes(
         zstandard.ZstdCompressor(level=10).compress(data)
@@ -247,7 +246,15 @@ def main() -> None:
         for i in range(140)
     ]
     rows.append({"id": "wiki-dup-0", "title": "Mirror", "text": crawl0[0]["text"], "revision": 1})
-    planted["exact_duplicate_groups"].append([crawl0[0]["id"], "wiki-dup-0"])
+    mirrored = (
+        next(g for g in planted["exact_duplicate_groups"] if g[0] == crawl0[0]["id"])
+        if any(g[0] == crawl0[0]["id"] for g in planted["exact_duplicate_groups"])
+        else None
+    )
+    if mirrored is not None:
+        mirrored.append("wiki-dup-0")
+    else:
+        planted["exact_duplicate_groups"].append([crawl0[0]["id"], "wiki-dup-0"])
     pq.write_table(pa.Table.from_pylist(rows), OUT / "wiki" / "articles.parquet")
 
     # --- notes/notes.tsv.bz2 --------------------------------------------------------------
@@ -298,7 +305,7 @@ def main() -> None:
         json.dumps({"id": f"trunc-{i:02d}", "text": document(rng, 80, 120)}) + "\n"
         for i in range(30)
     )
-    gz = gzip.compress(trunc.encode())
+    gz = gzip.compress(trunc.encode(), mtime=0)
     (OUT / "malformed" / "truncated.jsonl.gz").write_bytes(gz[: len(gz) // 2])
     planted["bad_records"].append(
         {"file": "malformed/truncated.jsonl.gz", "position": None, "error_type": "truncated_input"}
@@ -316,7 +323,55 @@ def main() -> None:
     (OUT / "_planted.json").write_text(
         json.dumps(planted, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )
+    (OUT / "README.md").write_text(readme(planted), encoding="utf-8")
     print(f"wrote {OUT}")
+
+
+def readme(planted: dict) -> str:
+    groups = "\n".join(f"  - {', '.join(g)}" for g in planted["exact_duplicate_groups"])
+    near = "\n".join(f"  - {a} ~ {b}" for a, b in planted["near_duplicate_pairs"])
+    far = "\n".join(f"  - {a} / {b}" for a, b in planted["distinct_pairs"])
+    bad = "\n".join(
+        f"  - `{b['file']}` position {b['position']}: `{b['error_type']}`"
+        for b in planted["bad_records"]
+    )
+    pii = "\n".join(f"  - {p['id']} ({p['field']}): {p['kind']}" for p in planted["pii"])
+    langs = ", ".join(f"{x['id']} ({x['language']})" for x in planted["non_english"])
+    return f"""# sample_data
+
+A small synthetic raw corpus for `make run` and the end-to-end tests, written by
+`benchmarks/make_sample_data.py` (deterministic; re-run it after changing it). All text is
+generated; all PII is synthetic (reserved example domains, 555 phone numbers, documentation IP
+ranges, test card numbers, fake keys). `_planted.json` holds the same facts for tests; files
+starting with `_` or `.` and `README*` are skipped by the default recipe.
+
+| file | format | what |
+|---|---|---|
+| `web/crawl-000.jsonl.gz` | JSONL, gzip | web-like documents with `id`, `url`, `crawl_date` |
+| `web/crawl-001.jsonl.zst` | JSONL, zstd | more web documents, cross-file duplicates, noise, other languages |
+| `forum/posts.csv` | CSV | posts with quoted newlines; PII in the `author_email` column |
+| `wiki/articles.parquet` | Parquet | articles with `title`, `revision` |
+| `notes/notes.tsv.bz2` | TSV, bzip2 | short notes |
+| `books/*.txt` | plain text | one document per file (derived ids); one with a UTF-8 BOM, one with mojibake |
+| `malformed/` | mixed | bad records (below), a truncated gzip, an empty file, a Parquet file without a text column |
+
+## Planted
+- Exact duplicate groups (identical, whitespace variants, NFC/NFD variants, across files; the
+  kept one is the smallest source path and position):
+{groups}
+- Case variants that are *not* exact duplicates by default: {planted["case_variant_pairs"]}
+- Near duplicates (about 3% of words edited):
+{near}
+- Pairs edited by 40% (must stay distinct):
+{far}
+- Boilerplate (cookie/privacy lines, javascript notice, lorem ipsum): {", ".join(planted["boilerplate_ids"])}
+- Noise (very short, symbol spam, repeated lines): {", ".join(planted["noise_ids"])}
+- Non-English: {langs}
+- PII:
+{pii}
+- Bad records (each must be dead-lettered; good records around them kept):
+{bad}
+"""
 
 
 if __name__ == "__main__":
