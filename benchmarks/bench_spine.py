@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import document  # noqa: E402
+from corpus import document
 
 ROOT = Path(__file__).resolve().parents[1]
 
