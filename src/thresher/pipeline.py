@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import PCollection
 
 from thresher.accounting import CountKeys, SumStats, fate_keys, write_json
 from thresher.config import PipelineConfig
 from thresher.io.read import InputFile, ReadCorpus
 from thresher.io.write import WriteShards
+from thresher.paths import join_uri
 from thresher.records import DeadLetter, Document, kept_fate
 from thresher.schema import (
     DEAD_LETTER_SCHEMA,
@@ -94,7 +94,7 @@ def build_pipeline(
     ) | "AllFates" >> beam.Flatten()
 
     out_cfg = config.output
-    join = FileSystems.join
+    join = join_uri
     docs | "WriteDocuments" >> WriteShards(
         join(staging, "data"),
         "data",
