@@ -43,10 +43,12 @@ def lineage_by_id(out: Path) -> dict[str, dict]:
 def test_layout_and_manifest_balance(sample_run):
     out, proc = sample_run
     assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
         "data",
         "dead_letter",
         "lineage",
         "manifest.json",
+        "report.html",
     ]
     m = load_manifest(out)
     c = m["counts"]

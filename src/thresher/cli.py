@@ -115,6 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("record_id")
     exp.add_argument("--json", action="store_true", help="machine-readable output")
 
+    rep = sub.add_parser("report", help="re-render report.html and README.md from the manifest")
+    rep.add_argument("dir")
+
     sch = sub.add_parser("schemas", help="export the Parquet and recipe schemas")
     sch.add_argument("dir", nargs="?", default="schemas")
     return parser
@@ -184,11 +187,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             story = explain(args.dir, args.record_id)
             print(json.dumps(story, indent=2, default=str) if args.json else render(story))
             return 0
+        if args.command == "report":
+            from thresher.card import write_card
+            from thresher.report import rerender
+
+            path = rerender(args.dir)
+            with open(os.path.join(args.dir, "manifest.json"), encoding="utf-8") as fh:
+                write_card(args.dir, json.load(fh))
+            print(path)
+            return 0
         if args.command == "schemas":
             from thresher.schema import export_schemas
 
-            for path in export_schemas(args.dir):
-                print(path)
+            for exported in export_schemas(args.dir):
+                print(exported)
             return 0
     except (ConfigError, InputError, OutputError) as exc:
         print(f"thresher: {exc}", file=sys.stderr)

@@ -41,7 +41,7 @@ def explain(out: str, record_id: str) -> dict[str, Any]:
             story["annotations"] = {
                 "language": k.get("language"),
                 "language_score": k.get("language_score"),
-                "signals": dict(k.get("signals") or []),
+                "signals": {s["name"]: s["value"] for s in k.get("signals") or []},
                 "modifications": k.get("modifications"),
                 "text_chars": len(k["text"]),
             }

@@ -6,7 +6,7 @@ DropExactDuplicates -> WriteShards. Each stage is optional by its recipe section
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import apache_beam as beam
@@ -14,10 +14,11 @@ from apache_beam.pvalue import PCollection
 
 from thresher.accounting import CountKeys, SumStats, fate_keys, write_json
 from thresher.config import PipelineConfig
+from thresher.core.profile import length_bucket, signal_stats, size_bucket
 from thresher.io.read import InputFile, ReadCorpus
 from thresher.io.write import WriteShards
 from thresher.paths import join_uri
-from thresher.records import DeadLetter, Document, kept_fate
+from thresher.records import DeadLetter, Document, Fate, kept_fate
 from thresher.schema import (
     DEAD_LETTER_SCHEMA,
     DOCUMENT_SCHEMA,
@@ -30,6 +31,7 @@ from thresher.stages import exact_dedup, normalize
 from thresher.stages._common import DEAD, FATES, MAIN, STATS
 
 COUNTS_FILE = "counts.json"
+EXAMPLES_PER_REASON = 5
 
 
 def curation_stages(config: PipelineConfig) -> list[tuple[str, str, beam.PTransform]]:
@@ -56,6 +58,40 @@ def manifest_sections(config: PipelineConfig, stats: dict[str, float]) -> dict[s
     (e.g. ``bias``, ``pii``). Each stage module that needs one adds its call here."""
     sections: dict[str, Any] = {}
     return sections
+
+
+def _length_stats(doc: Document, phase: str) -> Iterable[tuple[str, int]]:
+    yield f"hist.chars.{phase}.{length_bucket(len(doc.text))}", 1
+
+
+def _kept_stats(doc: Document) -> Iterable[tuple[str, int]]:
+    yield f"hist.chars.kept.{length_bucket(len(doc.text))}", 1
+    yield f"language.{doc.language or 'und'}", 1
+    yield from signal_stats("kept", doc.signals)
+
+
+def _decided_stats(fate: Fate) -> Iterable[tuple[str, int]]:
+    if fate.fate == "dropped" and fate.details:
+        yield from signal_stats("dropped", fate.details)
+
+
+def _profile(read_docs: PCollection, kept: PCollection, lineage: PCollection) -> PCollection:
+    """Run-level histograms as ``(key, count)`` stats: text lengths at input and kept, signal
+    values of kept and dropped records, languages kept, duplicate-cluster sizes per stage."""
+    clusters = (
+        lineage
+        | "Duplicates" >> beam.Filter(lambda f: f.fate == "duplicate" and f.cluster_id)
+        | "KeyByCluster" >> beam.Map(lambda f: ((f.stage, f.cluster_id), 1))
+        | "ClusterSizes" >> beam.CombinePerKey(sum)
+        | "ClusterStats"
+        >> beam.Map(lambda kv: (f"cluster_size.{kv[0][0]}.{size_bucket(kv[1] + 1)}", 1))
+    )
+    return (
+        read_docs | "InputLengths" >> beam.FlatMap(_length_stats, "input"),
+        kept | "KeptProfile" >> beam.FlatMap(_kept_stats),
+        lineage | "DroppedSignals" >> beam.FlatMap(_decided_stats),
+        clusters,
+    ) | "ProfileStats" >> beam.Flatten()
 
 
 def _doc_size(doc: Document) -> int:
@@ -129,6 +165,15 @@ def build_pipeline(
         out_cfg.compression,
     )
 
+    stats.append(_profile(read[MAIN], docs, lineage))
+    examples = (
+        lineage
+        | "NotKept" >> beam.Filter(lambda f: f.fate != "kept")
+        | "KeyByReason" >> beam.Map(lambda f: (f"{f.fate}:{f.reason}", f.id))
+        | "FirstIdsPerReason" >> beam.combiners.Top.SmallestPerKey(EXAMPLES_PER_REASON)
+        | "ExamplesAsList" >> beam.combiners.ToList()
+    )
+
     input_keys = (read[MAIN], read[DEAD]) | "AllInput" >> beam.Flatten()
     distinct = (
         lineage
@@ -150,9 +195,10 @@ def build_pipeline(
         counts
         | "AddDistinctAndStats"
         >> beam.Map(
-            lambda c, n, s: {**c, "distinct_ids": n, "stats": s},
+            lambda c, n, s, e: {**c, "distinct_ids": n, "stats": s, "examples": dict(e)},
             beam.pvalue.AsSingleton(distinct),
             beam.pvalue.AsSingleton(stat_totals),
+            beam.pvalue.AsSingleton(examples),
         )
         | "WriteCounts" >> beam.Map(write_json, join(staging, COUNTS_FILE))
     )

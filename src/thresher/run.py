@@ -19,10 +19,12 @@ from apache_beam.runners.runner import PipelineState
 
 import thresher
 from thresher.accounting import check_balance, summarize
+from thresher.card import write_card
 from thresher.config import PipelineConfig
 from thresher.errors import OutputError, RunFailedError
 from thresher.io.read import InputFile, resolve_inputs
 from thresher.pipeline import COUNTS_FILE, build_pipeline, curation_stages, manifest_sections
+from thresher.report import write_report
 
 STAGING = "_staging"
 PUBLISHED = ("data", "lineage", "dead_letter")
@@ -115,6 +117,28 @@ def _stage_table(raw: dict[str, int], config: PipelineConfig) -> list[dict[str, 
         rows.append({"stage": name, "in": flowing, **leave, "out": out})
         flowing = out
     return rows
+
+
+def stage_msecs(result: Any, config: PipelineConfig) -> dict[str, int]:
+    """Processing time per top-level step from the runner's own execution-time metrics.
+
+    Beam fuses steps, so wall time per stage does not exist; the SDK harness still times every
+    transform. Runners that do not report these metrics yield an empty mapping.
+    """
+    try:
+        query = result.monitoring_metrics().query()
+    except Exception:
+        return {}
+    totals: dict[str, int] = {}
+    for m in query.get("counters", []):
+        if "ptransform_execution_time:total_msecs" not in str(m.key.metric):
+            continue
+        top = str(m.key.step).split("/", 1)[0]
+        totals[top] = totals.get(top, 0) + int(m.committed or 0)
+    order = ["ReadCorpus"] + [label for label, _, _ in curation_stages(config)]
+    known = {k: totals.pop(k, 0) for k in order}
+    known["WriteAndAccount"] = sum(totals.values())
+    return known
 
 
 def print_summary(manifest: dict[str, Any], stream: Any = sys.stderr) -> None:
@@ -214,6 +238,7 @@ def execute(
         "accounting": accounting,
         "dead_letter_fraction": round(dl_fraction, 6),
         "stats": raw.get("stats", {}),
+        "examples": raw.get("examples", {}),
         **manifest_sections(config, raw.get("stats", {})),
         "stages": _stage_table(raw, config),
         "outputs": outputs,
@@ -225,7 +250,12 @@ def execute(
             "docs_per_second": round(counts["input"] / pipeline_seconds, 1)
             if pipeline_seconds
             else None,
+            "stage_msecs": stage_msecs(result, config),
         },
     }
     _write_manifest(out, manifest)
+    # Render from the manifest as saved (sorted keys), exactly as `thresher report` will.
+    saved = json.loads(json.dumps(manifest, sort_keys=True))
+    write_report(out, saved)
+    write_card(out, saved)
     return RunOutcome(manifest=manifest, succeeded=failure is None)

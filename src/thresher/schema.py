@@ -25,7 +25,12 @@ DOCUMENT_SCHEMA = pa.schema(
         pa.field("meta", pa.string(), nullable=False),
         pa.field("language", pa.string()),
         pa.field("language_score", pa.float64()),
-        pa.field("signals", pa.map_(pa.string(), pa.float64())),
+        # Numeric annotations as (name, value) pairs: Arrow maps are not loadable by Hugging Face
+        # `datasets`, lists of structs are (and by pandas and DuckDB).
+        pa.field(
+            "signals",
+            pa.list_(pa.struct([pa.field("name", pa.string()), pa.field("value", pa.float64())])),
+        ),
         pa.field("modifications", pa.list_(pa.string())),
     ],
     metadata={"thresher.schema": "document/1"},
@@ -81,7 +86,7 @@ def document_row(doc: Document) -> dict[str, Any]:
         "meta": json.dumps(doc.meta, sort_keys=True, ensure_ascii=False, default=_json_default),
         "language": doc.language,
         "language_score": doc.language_score,
-        "signals": sorted(doc.signals.items()),
+        "signals": [{"name": k, "value": float(v)} for k, v in sorted(doc.signals.items())],
         "modifications": list(doc.modifications),
     }
 

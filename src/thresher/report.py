@@ -1,0 +1,381 @@
+"""``report.html``: one self-contained page about a run, rendered from the manifest.
+
+No scripts, no fonts, no network: inline CSS and inline SVG charts only, so the file opens
+anywhere (and a headless browser sees no console errors). It shows counts, ids, reasons and
+distributions, never document text.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from apache_beam.io.filesystems import FileSystems
+
+from thresher.paths import join_uri
+
+REPORT = "report.html"
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2328;
+background:#f6f8fa}
+header{background:#0b3d2e;color:#fff;padding:18px 32px}header h1{margin:0;font-size:22px}
+header p{margin:4px 0 0;opacity:.85}main{max-width:1100px;margin:0 auto;padding:16px 32px 48px}
+section{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:16px 20px;margin:16px 0}
+h2{font-size:17px;margin:0 0 10px}table{border-collapse:collapse;width:100%;margin:6px 0}
+th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}
+th{background:#f6f8fa;font-weight:600}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+.ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}.muted{color:#656d76}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:16px}
+.cards{display:flex;gap:12px;flex-wrap:wrap}.card{flex:1;min-width:120px;border:1px solid #d0d7de;
+border-radius:6px;padding:8px 12px}.card b{display:block;font-size:20px}
+code{font-size:12px;background:#f6f8fa;padding:1px 4px;border-radius:4px}
+svg text{font:11px system-ui,sans-serif;fill:#1f2328}
+"""
+_COLORS = {
+    "kept": "#1a7f37",
+    "dropped": "#bf8700",
+    "duplicate": "#0969da",
+    "dead_letter": "#cf222e",
+}
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _n(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return _e(value)
+
+
+def table(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: set[int] | None = None
+) -> str:
+    numeric = numeric or set()
+    head = "".join(
+        f'<th class="{"n" if i in numeric else ""}">{_e(h)}</th>' for i, h in enumerate(headers)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{"n" if i in numeric else ""}">{_n(c)}</td>' for i, c in enumerate(r)
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def bar_chart(
+    items: Sequence[tuple[str, float]],
+    title: str,
+    color: str = "#0969da",
+    colors: Sequence[str] | None = None,
+    width: int = 480,
+) -> str:
+    """Horizontal bars, one per (label, value)."""
+    if not items:
+        return f'<p class="muted">{_e(title)}: no data</p>'
+    top = max(v for _, v in items) or 1
+    row, label_w = 20, 150
+    h = row * len(items) + 24
+    bars = []
+    for i, (label, value) in enumerate(items):
+        y = 20 + i * row
+        w = max(1.0, (width - label_w - 70) * value / top)
+        c = colors[i] if colors else color
+        bars.append(
+            f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{_e(label)[:28]}</text>'
+            f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{row - 6}" '
+            f'fill="{c}" rx="2"/>'
+            f'<text x="{label_w + w + 4:.1f}" y="{y + 13}">{_n(value)}</text>'
+        )
+    return (
+        f'<svg role="img" aria-label="{_e(title)}" width="{width}" height="{h}" '
+        f'viewBox="0 0 {width} {h}"><text x="0" y="12" font-weight="600">{_e(title)}</text>'
+        + "".join(bars)
+        + "</svg>"
+    )
+
+
+def histogram(
+    series: Mapping[str, Mapping[str, float]],
+    title: str,
+    width: int = 480,
+    label: Any = None,
+) -> str:
+    """Grouped columns: one group per bucket, one column per series (e.g. input vs kept)."""
+    buckets = sorted({b for s in series.values() for b in s})
+    if not buckets:
+        return f'<p class="muted">{_e(title)}: no data</p>'
+    names = list(series)
+    palette = ["#8c959f", "#1a7f37", "#bf8700", "#0969da"]
+    top = max((v for s in series.values() for v in s.values()), default=1) or 1
+    h, base, left = 200, 160, 30
+    gw = (width - left) / len(buckets)
+    cw = max(2.0, gw * 0.8 / len(names))
+    parts = [f'<text x="0" y="12" font-weight="600">{_e(title)}</text>']
+    for si, name in enumerate(names):
+        parts.append(
+            f'<rect x="{left + si * 90}" y="20" width="10" height="10" fill="{palette[si % 4]}"/>'
+            f'<text x="{left + si * 90 + 14}" y="29">{_e(name)}</text>'
+        )
+        for bi, b in enumerate(buckets):
+            v = series[name].get(b, 0)
+            bh = (base - 40) * v / top
+            x = left + bi * gw + si * cw
+            parts.append(
+                f'<rect x="{x:.1f}" y="{base - bh:.1f}" width="{cw:.1f}" height="{bh:.1f}" '
+                f'fill="{palette[si % 4]}"><title>{_e(name)} {_e(b)}: {_n(v)}</title></rect>'
+            )
+    step = max(1, len(buckets) // 8)
+    for bi, b in enumerate(buckets):
+        if bi % step == 0:
+            text = (label or _short)(b)
+            parts.append(f'<text x="{left + bi * gw:.1f}" y="{base + 14}">{_e(text)}</text>')
+    return (
+        f'<svg role="img" aria-label="{_e(title)}" width="{width}" height="{h}" '
+        f'viewBox="0 0 {width} {h}">' + "".join(parts) + "</svg>"
+    )
+
+
+def _short(bucket: str) -> str:
+    try:
+        n = int(bucket)
+    except ValueError:
+        return bucket
+    for unit, size in (("M", 1 << 20), ("K", 1 << 10)):
+        if n >= size:
+            return f"<{n // size}{unit}"
+    return f"<{n}"
+
+
+def _size_label(bucket: str) -> str:
+    n = int(bucket)
+    return str(n) if n <= 10 else f"<={n}"
+
+
+def _stats_prefix(stats: Mapping[str, float], prefix: str) -> dict[str, float]:
+    return {k[len(prefix) :]: v for k, v in stats.items() if k.startswith(prefix)}
+
+
+def _series(stats: Mapping[str, float], prefix: str) -> dict[str, dict[str, float]]:
+    """``prefix.<series>.<bucket>`` -> {series: {bucket: count}}."""
+    out: dict[str, dict[str, float]] = {}
+    for rest, v in _stats_prefix(stats, prefix).items():
+        series, _, bucket = rest.partition(".")
+        out.setdefault(series, {})[bucket] = v
+    return out
+
+
+# --- sections -------------------------------------------------------------------------------
+
+
+def _overview(m: Mapping[str, Any]) -> str:
+    c, a, t = m["counts"], m["accounting"], m["timings"]
+    status = (
+        '<span class="ok">succeeded</span>'
+        if m["status"] == "succeeded"
+        else (f'<span class="bad">failed</span>: {_e(m.get("failure"))}')
+    )
+    cards = "".join(
+        f'<div class="card"><span class="muted">{k}</span>'
+        f'<b style="color:{_COLORS.get(k, "#1f2328")}">'
+        f"{_n(c[k])}</b></div>"
+        for k in ("input", "kept", "dropped", "duplicate", "dead_letter")
+    )
+    balanced = (
+        '<span class="ok">balanced</span>'
+        if a.get("balanced")
+        else '<span class="bad">NOT balanced</span>'
+    )
+    return (
+        f"<section><h2>Run</h2><p>Status: {status}. Books: {balanced} "
+        f"(<code>{_e(a.get('equation', ''))}</code>: {_n(a.get('input', 0))} = "
+        f"{_n(a.get('sum_of_fates', 0))}). Runner <code>{_e(m.get('runner'))}</code>, "
+        f"thresher {_e(m.get('thresher_version'))}, "
+        f"recipe hash <code>{_e(m['recipe_hash'][:16])}</code>, "
+        f"{_n(t.get('pipeline_seconds', 0.0))} s in the pipeline "
+        f"({_n(t.get('docs_per_second') or 0.0)} docs/s).</p>"
+        f'<div class="cards">{cards}</div></section>'
+    )
+
+
+def _funnel(m: Mapping[str, Any]) -> str:
+    items: list[tuple[str, float]] = [("input", m["counts"]["input"])]
+    colors = ["#8c959f"]
+    for row in m.get("stages", []):
+        for fate in ("dead_letter", "dropped", "duplicate"):
+            if row.get(fate):
+                items.append((f"{row['stage']}: {fate.replace('_', ' ')}", row[fate]))
+                colors.append(_COLORS[fate])
+    items.append(("kept", m["counts"]["kept"]))
+    colors.append(_COLORS["kept"])
+    rows = [
+        (r["stage"], r["in"], r["dropped"], r["duplicate"], r["dead_letter"], r["out"])
+        for r in m.get("stages", [])
+    ]
+    return (
+        "<section><h2>Funnel</h2>"
+        + bar_chart(items, "records by where they left", colors=colors, width=620)
+        + table(
+            ["stage", "in", "dropped", "duplicate", "dead letter", "out"], rows, {1, 2, 3, 4, 5}
+        )
+        + "</section>"
+    )
+
+
+def _reasons(m: Mapping[str, Any]) -> str:
+    examples = m.get("examples", {})
+    rows = []
+    for fate in ("dropped", "duplicate", "dead_letter"):
+        for reason, n in sorted(
+            m["counts"].get(f"{fate}_by_reason", {}).items(), key=lambda kv: -kv[1]
+        ):
+            ids = examples.get(f"{fate}:{reason}", [])
+            rows.append((fate, reason, n, " ".join(ids)))
+    if not rows:
+        return "<section><h2>Reasons</h2><p>Every record was kept.</p></section>"
+    return (
+        '<section><h2>Why records left</h2><p class="muted">Example ids: the first by id; '
+        "<code>thresher explain DIR ID</code> tells each one's story.</p>"
+        + table(["fate", "reason", "records", "example ids"], rows, {2})
+        + "</section>"
+    )
+
+
+def _distributions(m: Mapping[str, Any]) -> str:
+    stats = m.get("stats", {})
+    charts = [histogram(_series(stats, "hist.chars."), "text length (characters), input vs kept")]
+    signals: dict[str, dict[str, dict[str, float]]] = {}
+    for rest, v in _stats_prefix(stats, "hist.signal.").items():
+        parts = rest.rsplit(".", 2)
+        if len(parts) == 3:
+            name, phase, bucket = parts
+            signals.setdefault(name, {}).setdefault(phase, {})[bucket] = v
+    for name in sorted(signals)[:12]:
+        charts.append(histogram(signals[name], f"signal {name}: kept vs dropped"))
+    return (
+        '<section><h2>Distributions</h2><div class="grid">' + "".join(charts) + "</div></section>"
+    )
+
+
+def _clusters_and_languages(m: Mapping[str, Any]) -> str:
+    stats = m.get("stats", {})
+    parts = []
+    clusters = _series(stats, "cluster_size.")
+    if clusters:
+        parts.append(
+            histogram(clusters, "duplicate cluster sizes (records per cluster)", label=_size_label)
+        )
+    langs = sorted(_stats_prefix(stats, "language.").items(), key=lambda kv: -kv[1])
+    if langs:
+        parts.append(bar_chart(langs[:15], "languages of kept records"))
+    if not parts:
+        return ""
+    return (
+        '<section><h2>Duplicates and languages</h2><div class="grid">'
+        + "".join(parts)
+        + "</div></section>"
+    )
+
+
+def _timings(m: Mapping[str, Any]) -> str:
+    msecs = m.get("timings", {}).get("stage_msecs", {})
+    if not msecs:
+        return ""
+    total = sum(msecs.values()) or 1
+    ordered = sorted(msecs.items(), key=lambda kv: (-kv[1], kv[0]))
+    items = [(k, v / 1000) for k, v in ordered]
+    rows = [(k, v / 1000, f"{100 * v / total:.1f}%") for k, v in ordered]
+    return (
+        '<section><h2>Stage timings</h2><p class="muted">Processing seconds summed over '
+        "workers, from the runner's execution-time metrics (steps are fused, so these add up "
+        "to CPU time, not wall "
+        'time).</p><div class="grid">'
+        + bar_chart(items, "seconds per stage")
+        + table(["stage", "seconds", "share"], rows, {1, 2})
+        + "</div></section>"
+    )
+
+
+def _inputs(m: Mapping[str, Any]) -> str:
+    rows = [(i["path"], i["size_bytes"], i["records"]) for i in m.get("inputs", [])]
+    return (
+        "<section><h2>Inputs</h2>"
+        + table(["file", "bytes", "records"], rows, {1, 2})
+        + "</section>"
+    )
+
+
+def _outputs(m: Mapping[str, Any]) -> str:
+    rows = [
+        (s["file"], s["rows"], s["bytes"])
+        for k in ("data", "lineage", "dead_letter")
+        for s in m.get("outputs", {}).get(k, [])
+    ]
+    return (
+        "<section><h2>Output shards</h2>"
+        + table(["file", "rows", "bytes"], rows, {1, 2})
+        + "</section>"
+    )
+
+
+def _recipe(m: Mapping[str, Any]) -> str:
+    return (
+        "<section><h2>Recipe</h2><pre>"
+        + _e(json.dumps(m["recipe"], indent=2, sort_keys=True))
+        + "</pre></section>"
+    )
+
+
+SECTIONS = [
+    _overview,
+    _funnel,
+    _reasons,
+    _distributions,
+    _clusters_and_languages,
+    _timings,
+    _inputs,
+    _outputs,
+    _recipe,
+]
+
+
+def render(manifest: Mapping[str, Any]) -> str:
+    body = "".join(section(manifest) for section in SECTIONS)
+    title = f"thresher run report: {manifest['recipe']['output']['path']}"
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>{_e(title)}</h1>"
+        f"<p>{_e(manifest['timings'].get('finished_at', ''))}</p></header>"
+        f"<main>{body}</main></body></html>\n"
+    )
+
+
+def write_report(out: str, manifest: Mapping[str, Any]) -> str:
+    path = join_uri(out, REPORT)
+    tmp = path + ".inprogress"
+    with FileSystems.create(tmp) as fh:
+        fh.write(render(manifest).encode("utf-8"))
+    FileSystems.rename([tmp], [path])
+    return path
+
+
+def rerender(out: str) -> str:
+    """``thresher report DIR``: render the report again from the saved manifest."""
+    from thresher.errors import InputError
+
+    mpath = join_uri(out, "manifest.json")
+    if not FileSystems.exists(mpath):
+        raise InputError(f"{out!r} is not a thresher output (no manifest.json)")
+    with FileSystems.open(mpath) as fh:
+        manifest = json.loads(fh.read().decode("utf-8"))
+    return write_report(out, manifest)
