@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
+from thresher.config import BiasConfig
 from thresher.errors import ConfigError
 
 GROUPS: tuple[str, ...] = (
@@ -275,6 +276,29 @@ def bias_signals(text: str, lex: Lexicons, window: int) -> dict[str, float]:
     for g in GROUPS:
         out[f"identity_{g}"] = float(s.identity_counts[g])
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class BiasDecision:
+    """``toxic``: the score is above the threshold (a flag, kept as ``toxicity_flag``);
+    ``near``: enough toxic terms near identity terms; ``reason``: the drop reason, if the
+    recipe asks to drop such records (``toxic_content``, ``toxic_identity_cooccurrence``)."""
+
+    toxic: bool
+    near: bool
+    reason: str | None
+
+
+def decide(signals: Mapping[str, float], cfg: BiasConfig) -> BiasDecision:
+    """Apply the recipe's ``bias`` thresholds to a record's ``bias_signals``."""
+    toxic = signals["toxicity_score"] > cfg.toxicity.threshold
+    near = signals["toxic_identity_cooccurrences"] >= cfg.identity_toxicity.min_cooccurrences
+    reason = None
+    if cfg.toxicity.drop and toxic:
+        reason = "toxic_content"
+    elif cfg.identity_toxicity.drop and near:
+        reason = "toxic_identity_cooccurrence"
+    return BiasDecision(toxic, near, reason)
 
 
 def groups_mentioned(signals: Mapping[str, float]) -> tuple[str, ...]:

@@ -36,23 +36,17 @@ class _FlagFn(beam.DoFn):
         values = core_bias.bias_signals(
             doc.text, core_bias.load_lexicons(), cfg.identity_toxicity.window
         )
-        toxic = values["toxicity_score"] > cfg.toxicity.threshold
+        verdict = core_bias.decide(values, cfg)
+        toxic, reason = verdict.toxic, verdict.reason
         values["toxicity_flag"] = float(toxic)
         if toxic:
             self._flagged.inc()
         groups = core_bias.groups_mentioned(values)
-        near = values["toxic_identity_cooccurrences"]
-        near_hit = near >= cfg.identity_toxicity.min_cooccurrences
-        reason = None
-        if cfg.toxicity.drop and toxic:
-            reason = "toxic_content"
-        elif cfg.identity_toxicity.drop and near_hit:
-            reason = "toxic_identity_cooccurrence"
         # "toxicity" is a filter in the disparity report even when it only flags: lexicon
         # scores are known to flag identity mentions more often than other text.
         keys = core_bias.filter_keys("toxicity", groups, toxic)
         if cfg.identity_toxicity.drop and not (cfg.toxicity.drop and toxic):
-            keys += core_bias.filter_keys("identity_toxicity", groups, near_hit)
+            keys += core_bias.filter_keys("identity_toxicity", groups, verdict.near)
         if reason is None:
             keys += core_bias.output_keys(values, toxic)
         yield TaggedOutput(STATS, tuple(keys))
