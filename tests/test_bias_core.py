@@ -105,13 +105,28 @@ def _signals(score: float, near: float) -> dict[str, float]:
     [
         (BiasConfig(), _signals(0.01, 0), False, False, None),  # at the threshold: not flagged
         (BiasConfig(), _signals(0.0101, 0), True, False, None),  # above: flagged, kept
-        (BiasConfig(toxicity=ToxicityConfig(drop=True)), _signals(0.0101, 0), True, False,
-         "toxic_content"),
+        (
+            BiasConfig(toxicity=ToxicityConfig(drop=True)),
+            _signals(0.0101, 0),
+            True,
+            False,
+            "toxic_content",
+        ),
         (BiasConfig(toxicity=ToxicityConfig(drop=True)), _signals(0.01, 0), False, False, None),
-        (BiasConfig(identity_toxicity=IdentityToxicityConfig(drop=True, min_cooccurrences=2)),
-         _signals(0.0, 2), False, True, "toxic_identity_cooccurrence"),
-        (BiasConfig(identity_toxicity=IdentityToxicityConfig(drop=True, min_cooccurrences=2)),
-         _signals(0.0, 1), False, False, None),
+        (
+            BiasConfig(identity_toxicity=IdentityToxicityConfig(drop=True, min_cooccurrences=2)),
+            _signals(0.0, 2),
+            False,
+            True,
+            "toxic_identity_cooccurrence",
+        ),
+        (
+            BiasConfig(identity_toxicity=IdentityToxicityConfig(drop=True, min_cooccurrences=2)),
+            _signals(0.0, 1),
+            False,
+            False,
+            None,
+        ),
         (BiasConfig(), _signals(0.0, 5), False, True, None),  # drop rule off: nothing dropped
     ],
 )
@@ -140,13 +155,25 @@ def test_disparity_known_answer():
     gq = report["filters"]["gopher_quality"]
     assert (gq["records"], gq["removed"], gq["removal_rate"]) == (100, 25, 0.25)
     assert gq["groups"]["gender"] == {
-        "records": 40, "removed": 15, "removal_rate": 0.375, "ratio": 1.5, "flagged": True
+        "records": 40,
+        "removed": 15,
+        "removal_rate": 0.375,
+        "ratio": 1.5,
+        "flagged": True,
     }
     assert gq["groups"]["religion"] == {
-        "records": 10, "removed": 5, "removal_rate": 0.5, "ratio": 2.0, "flagged": False
+        "records": 10,
+        "removed": 5,
+        "removal_rate": 0.5,
+        "ratio": 2.0,
+        "flagged": False,
     }
     assert gq["groups"]["age"] == {
-        "records": 50, "removed": 10, "removal_rate": 0.2, "ratio": 0.8, "flagged": False
+        "records": 50,
+        "removed": 10,
+        "removal_rate": 0.2,
+        "ratio": 0.8,
+        "flagged": False,
     }
     assert set(gq["groups"]) == {"gender", "religion", "age"}
     assert report["flagged"] == [

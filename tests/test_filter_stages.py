@@ -99,8 +99,18 @@ def test_chain_drop_mode_outputs_exactly():
             equal_to(
                 [
                     ("d0", "\n".join([*PROSE, WOMEN]), (), "en", True, 1.0, 1.0, 0.0, 0.0, True),
-                    ("d1", "\n".join(PROSE), ("c4_remove_lines",), "en", True, 0.0, 0.0, 0.0,
-                     0.0, True),
+                    (
+                        "d1",
+                        "\n".join(PROSE),
+                        ("c4_remove_lines",),
+                        "en",
+                        True,
+                        0.0,
+                        0.0,
+                        0.0,
+                        0.0,
+                        True,
+                    ),
                 ]
             ),
             label="Main",
@@ -146,8 +156,13 @@ def _detail_view(f):
     if f.stage == "filter_language":
         return (f.id, d["language"], None, d["min_confidence"], d["language_score"] > 0.5)
     s = d["signals"]
-    return (f.id, None, s["toxic_identity_cooccurrences"], d["min_cooccurrences"],
-            s["identity_ethnicity_nationality"] == 1.0)
+    return (
+        f.id,
+        None,
+        s["toxic_identity_cooccurrences"],
+        d["min_cooccurrences"],
+        s["identity_ethnicity_nationality"] == 1.0,
+    )
 
 
 _WATCHED = {
@@ -207,9 +222,15 @@ def test_chain_annotate_mode_keeps_everything():
         assert_that(
             stats
             | beam.Filter(
-                lambda kv: kv[0]
-                in ("bias.filter.gopher_quality.records", "bias.filter.language.records",
-                    "bias.filter.language.removed", "bias.filter.c4.removed")
+                lambda kv: (
+                    kv[0]
+                    in (
+                        "bias.filter.gopher_quality.records",
+                        "bias.filter.language.records",
+                        "bias.filter.language.removed",
+                        "bias.filter.c4.removed",
+                    )
+                )
             ),
             equal_to(
                 [
