@@ -33,9 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from filter_corpus import generate  # noqa: E402
-
-from thresher.config import (  # noqa: E402
+from filter_corpus import generate
+from thresher.config import (
     C4FilterConfig,
     FiltersConfig,
     FineWebFilterConfig,
@@ -44,7 +43,7 @@ from thresher.config import (  # noqa: E402
     LanguageFilterConfig,
     LengthFilterConfig,
 )
-from thresher.core import quality  # noqa: E402
+from thresher.core import quality
 
 RULE_SETS = ("gopher_quality", "gopher_repetition", "c4", "fineweb", "chain")
 

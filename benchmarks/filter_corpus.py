@@ -15,32 +15,196 @@ import json
 import random
 import sys
 
-NOUNS = (
-    "committee proposal river bridge council survey city report market school teacher "
-    "student doctor patient garden village road engine system method result question "
-    "answer window kitchen library museum festival harvest storm weather journey company "
-    "worker manager budget policy election museum painting novel author chapter story "
-    "forest mountain valley island harbour ship captain train station ticket price "
-    "customer product service network software computer language dataset model"
-).split()
-VERBS = (
-    "reviewed found raised agreed asked prepared built opened closed studied measured "
-    "described improved reduced increased changed visited explained published noticed "
-    "discussed tested planned painted wrote read bought sold carried moved followed"
-).split()
-ADJS = (
-    "new old small large quiet busy careful simple difficult useful strange bright dark "
-    "local national early late modern ancient steady rapid gentle heavy clear"
-).split()
-ADVS = "quickly slowly carefully finally recently often rarely clearly quietly".split()
-CONNECT = (
-    "although because after before while since when unless whereas even though".split()
-)
-PEOPLE = "the chair|the mayor|a spokesperson|the engineers|local residents|the staff".split("|")
-MENU = (
-    "Home|About us|Contact|Blog|Shop|Careers|Press|Help|FAQ|Login|Sign up|Cart|Search|"
-    "Terms of use|Privacy policy|Sitemap|News|Events"
-).split("|")
+NOUNS = [
+    "committee",
+    "proposal",
+    "river",
+    "bridge",
+    "council",
+    "survey",
+    "city",
+    "report",
+    "market",
+    "school",
+    "teacher",
+    "student",
+    "doctor",
+    "patient",
+    "garden",
+    "village",
+    "road",
+    "engine",
+    "system",
+    "method",
+    "result",
+    "question",
+    "answer",
+    "window",
+    "kitchen",
+    "library",
+    "museum",
+    "festival",
+    "harvest",
+    "storm",
+    "weather",
+    "journey",
+    "company",
+    "worker",
+    "manager",
+    "budget",
+    "policy",
+    "election",
+    "museum",
+    "painting",
+    "novel",
+    "author",
+    "chapter",
+    "story",
+    "forest",
+    "mountain",
+    "valley",
+    "island",
+    "harbour",
+    "ship",
+    "captain",
+    "train",
+    "station",
+    "ticket",
+    "price",
+    "customer",
+    "product",
+    "service",
+    "network",
+    "software",
+    "computer",
+    "language",
+    "dataset",
+    "model",
+]
+VERBS = [
+    "reviewed",
+    "found",
+    "raised",
+    "agreed",
+    "asked",
+    "prepared",
+    "built",
+    "opened",
+    "closed",
+    "studied",
+    "measured",
+    "described",
+    "improved",
+    "reduced",
+    "increased",
+    "changed",
+    "visited",
+    "explained",
+    "published",
+    "noticed",
+    "discussed",
+    "tested",
+    "planned",
+    "painted",
+    "wrote",
+    "read",
+    "bought",
+    "sold",
+    "carried",
+    "moved",
+    "followed",
+]
+ADJS = [
+    "new",
+    "old",
+    "small",
+    "large",
+    "quiet",
+    "busy",
+    "careful",
+    "simple",
+    "difficult",
+    "useful",
+    "strange",
+    "bright",
+    "dark",
+    "local",
+    "national",
+    "early",
+    "late",
+    "modern",
+    "ancient",
+    "steady",
+    "rapid",
+    "gentle",
+    "heavy",
+    "clear",
+]
+ADVS = [
+    "quickly",
+    "slowly",
+    "carefully",
+    "finally",
+    "recently",
+    "often",
+    "rarely",
+    "clearly",
+    "quietly",
+]
+CONNECT = [
+    "although",
+    "because",
+    "after",
+    "before",
+    "while",
+    "since",
+    "when",
+    "unless",
+    "whereas",
+    "even",
+    "though",
+]
+# Some people are named by identity terms, so the disparity report has groups to measure.
+PEOPLE = [
+    "the chair",
+    "the mayor",
+    "a spokesperson",
+    "the engineers",
+    "local residents",
+    "the staff",
+    "the staff",
+    "the mayor",
+    "the women",
+    "older adults",
+    "immigrant families",
+    "Muslim leaders",
+    "disabled visitors",
+    "gay couples",
+    "young people",
+    "the engineers",
+    "a spokesperson",
+    "the chair",
+]
+MENU = [
+    "Home",
+    "About us",
+    "Contact",
+    "Blog",
+    "Shop",
+    "Careers",
+    "Press",
+    "Help",
+    "FAQ",
+    "Login",
+    "Sign up",
+    "Cart",
+    "Search",
+    "Terms of use",
+    "Privacy policy",
+    "Sitemap",
+    "News",
+    "Events",
+]
 BOILER = [
     "This website uses cookies to improve your experience.",
     "Please enable JavaScript in your browser to view this page.",
@@ -63,10 +227,10 @@ CODE = [
     "function {n}(a) {{\n  const b = a.map((v) => v * 2);\n  return b.filter(Boolean);\n}}",
     "for i in range(10):\n    print(i, {n}[i])",
     "SELECT {n}, COUNT(*) FROM orders WHERE price > 10 GROUP BY {n};",
-    "<div class=\"{n}\">\n  <p>{n}</p>\n</div>",
-    "#include <stdio.h>\nint main() {{ printf(\"%d\\n\", {n}); return 0; }}",
+    '<div class="{n}">\n  <p>{n}</p>\n</div>',
+    '#include <stdio.h>\nint main() {{ printf("%d\\n", {n}); return 0; }}',
 ]
-HASHTAGS = "#news #today #love #tbt #travel #food #music #photo".split()
+HASHTAGS = ["#news", "#today", "#love", "#tbt", "#travel", "#food", "#music", "#photo"]
 
 
 class Gen:
@@ -130,7 +294,8 @@ class Gen:
         r = self.r
         bullet = r.choice(["- ", "• ", "* ", "", "1. "])
         items = [
-            bullet + " ".join(self.word(ADJS if j % 2 else NOUNS) for j in range(r.randint(1, 6)))
+            bullet
+            + " ".join(self.word(ADJS if j % 2 else NOUNS) for j in range(r.randint(1, 6)))
             + r.choice(["", "", "."])
             for _ in range(r.randint(5, 40))
         ]
@@ -210,8 +375,15 @@ class Gen:
 
     def document(self) -> tuple[str, str]:
         kinds = [
-            ("clean", 28), ("short", 8), ("boilerplate", 12), ("listing", 10), ("code", 7),
-            ("repetitive", 12), ("short_lines", 7), ("lorem", 4), ("noisy", 12),
+            ("clean", 28),
+            ("short", 8),
+            ("boilerplate", 12),
+            ("listing", 10),
+            ("code", 7),
+            ("repetitive", 12),
+            ("short_lines", 7),
+            ("lorem", 4),
+            ("noisy", 12),
         ]
         kind = self.r.choices([k for k, _ in kinds], weights=[w for _, w in kinds])[0]
         return kind, getattr(self, kind)()

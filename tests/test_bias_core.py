@@ -135,52 +135,91 @@ def test_decide_thresholds(cfg, signals, toxic, near, reason):
     assert (d.toxic, d.near, d.reason) == (toxic, near, reason)
 
 
-def test_disparity_known_answer():
-    """100 records reach the filter, 25 are removed (rate 0.25).
-    gender: 40 records, 15 removed: rate 0.375, ratio 1.5 > 1.25 with 40 >= 30 -> flagged.
-    religion: 10 records, 5 removed: ratio 2.0 but only 10 records -> not flagged.
-    age: 50 records, 10 removed: ratio 0.8 -> not flagged.
+def _report_case():
+    """400 records reach the filter, 100 are removed (rate 0.25).
+    gender: 160 records, 60 removed: rate 0.375, ratio 1.5 > 1.25, 160 >= 50 records, and
+      the Wilson 95% lower bound of 0.375 at n=160 (0.3037) is above 0.25 -> flagged.
+    religion: 40 records, 20 removed: ratio 2.0 but only 40 records -> not flagged.
+    age: 200 records, 40 removed: ratio 0.8 -> not flagged.
     The keys are summed from per-record contributions, as the pipeline does."""
     records: list[tuple[tuple[str, ...], bool]] = []
-    records += [(("gender",), True)] * 15 + [(("gender",), False)] * 25
-    records += [(("religion", "age"), True)] * 5 + [(("religion", "age"), False)] * 5
-    records += [(("age",), True)] * 5 + [(("age",), False)] * 35
-    records += [((), False)] * 10
-    assert len(records) == 100 and sum(r for _, r in records) == 25
+    records += [(("gender",), True)] * 60 + [(("gender",), False)] * 100
+    records += [(("religion", "age"), True)] * 20 + [(("religion", "age"), False)] * 20
+    records += [(("age",), True)] * 20 + [(("age",), False)] * 140
+    records += [((), False)] * 40
+    assert len(records) == 400 and sum(r for _, r in records) == 100
     stats = Counter()
     for groups, removed in records:
         stats.update(filter_keys("gopher_quality", groups, removed))
         stats.update(filter_keys("fineweb", groups, False))
-    report = disparity_report(stats, bound=1.25, min_group_size=30)
+    return stats
+
+
+def _view(g):
+    return {k: g[k] for k in ("records", "removed", "removal_rate", "ratio", "flagged")}
+
+
+def test_disparity_known_answer():
+    report = disparity_report(_report_case(), bound=1.25, min_group_size=50)
     gq = report["filters"]["gopher_quality"]
-    assert (gq["records"], gq["removed"], gq["removal_rate"]) == (100, 25, 0.25)
-    assert gq["groups"]["gender"] == {
-        "records": 40,
-        "removed": 15,
+    assert (gq["records"], gq["removed"], gq["removal_rate"]) == (400, 100, 0.25)
+    assert _view(gq["groups"]["gender"]) == {
+        "records": 160,
+        "removed": 60,
         "removal_rate": 0.375,
         "ratio": 1.5,
         "flagged": True,
     }
-    assert gq["groups"]["religion"] == {
-        "records": 10,
-        "removed": 5,
+    assert gq["groups"]["gender"]["significant"]
+    assert gq["groups"]["gender"]["rate_lower"] == pytest.approx(0.3037, abs=1e-4)
+    assert _view(gq["groups"]["religion"]) == {
+        "records": 40,
+        "removed": 20,
         "removal_rate": 0.5,
         "ratio": 2.0,
         "flagged": False,
     }
-    assert gq["groups"]["age"] == {
-        "records": 50,
-        "removed": 10,
+    assert _view(gq["groups"]["age"]) == {
+        "records": 200,
+        "removed": 40,
         "removal_rate": 0.2,
         "ratio": 0.8,
         "flagged": False,
     }
     assert set(gq["groups"]) == {"gender", "religion", "age"}
     assert report["flagged"] == [
-        {"filter": "gopher_quality", "group": "gender", "ratio": 1.5, "records": 40}
+        {"filter": "gopher_quality", "group": "gender", "ratio": 1.5, "records": 160}
     ]
     fw = report["filters"]["fineweb"]
     assert fw["removal_rate"] == 0.0 and fw["groups"]["gender"]["ratio"] is None
+
+
+def test_disparity_needs_more_than_chance():
+    # 1 of 400 in a group against 1 of 1,000 overall: ratio 2.5, but one record proves nothing.
+    stats = Counter()
+    stats.update(filter_keys("fineweb", ("gender",), True))
+    for _ in range(399):
+        stats.update(filter_keys("fineweb", ("gender",), False))
+    for _ in range(600):
+        stats.update(filter_keys("fineweb", (), False))
+    g = disparity_report(stats, 1.25, 30)["filters"]["fineweb"]["groups"]["gender"]
+    assert g["ratio"] == 2.5 and not g["significant"] and not g["flagged"]
+    g = disparity_report(stats, 1.25, 30, confidence=0)["filters"]["fineweb"]["groups"]["gender"]
+    assert g["flagged"]  # with the check off, the ratio and the group size decide
+
+
+@pytest.mark.parametrize(
+    ("removed", "records", "confidence", "lower"),
+    [
+        (5, 10, 0.95, 0.2366),  # Wilson 95% interval of 5/10: [0.2366, 0.7634]
+        (0, 10, 0.95, 0.0),
+        (10, 10, 0.95, 0.7225),
+        (0, 0, 0.95, 0.0),
+        (5, 10, 0.0, 0.0),  # check off
+    ],
+)
+def test_wilson_lower(removed, records, confidence, lower):
+    assert bias.wilson_lower(removed, records, confidence) == pytest.approx(lower, abs=1e-4)
 
 
 def test_disparity_bound_is_strict_and_group_size_inclusive():
@@ -190,12 +229,12 @@ def test_disparity_bound_is_strict_and_group_size_inclusive():
         stats.update(filter_keys("c4", (), removed))
     for removed in [True] * 10 + [False] * 30:
         stats.update(filter_keys("c4", ("disability",), removed))
-    report = disparity_report(stats, bound=1.25, min_group_size=40)
+    report = disparity_report(stats, bound=1.25, min_group_size=40, confidence=0)
     g = report["filters"]["c4"]["groups"]["disability"]
     assert (g["ratio"], g["flagged"]) == (1.25, False)  # at the bound: not above it
-    report = disparity_report(stats, bound=1.2, min_group_size=40)  # 40 records: enough
-    assert report["filters"]["c4"]["groups"]["disability"]["flagged"]
-    report = disparity_report(stats, bound=1.2, min_group_size=41)
+    report = disparity_report(stats, bound=1.2, min_group_size=40, confidence=0)
+    assert report["filters"]["c4"]["groups"]["disability"]["flagged"]  # 40 records: enough
+    report = disparity_report(stats, bound=1.2, min_group_size=41, confidence=0)
     assert not report["filters"]["c4"]["groups"]["disability"]["flagged"]
 
 
@@ -223,3 +262,14 @@ def test_lexicon_files_match_their_provenance_record():
     assert sidecar["files"][bias.TOXICITY_FILE]["terms"] == len(lex.toxic)
     assert sidecar["files"][bias.IDENTITY_FILE]["terms"] == len(lex.identity)
     assert set(lex.identity.values()) == set(GROUPS)
+
+
+def test_core_modules_do_not_import_beam():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, thresher.core.quality, thresher.core.bias, thresher.core.language; "
+        "sys.exit(1 if any(m.startswith('apache_beam') for m in sys.modules) else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -249,7 +249,7 @@ def test_stats_sum_to_a_disparity_report():
     from thresher.core.bias import disparity_report
 
     def summary(items):
-        report = disparity_report(dict(items), bound=1.25, min_group_size=1)
+        report = disparity_report(dict(items), bound=1.25, min_group_size=1, confidence=0)
         lang = report["filters"]["language"]
         tox = report["filters"]["toxicity"]["groups"]["ethnicity_nationality"]
         return (lang["records"], lang["removed"], lang["removal_rate"]), tox
@@ -262,7 +262,15 @@ def test_stats_sum_to_a_disparity_report():
             | "All" >> beam.combiners.ToList()
             | "Report" >> beam.Map(summary)
         )
-        tox = {"records": 1, "removed": 1, "removal_rate": 1.0, "ratio": 3.0, "flagged": True}
+        tox = {
+            "records": 1,
+            "removed": 1,
+            "removal_rate": 1.0,
+            "rate_lower": 0.0,
+            "ratio": 3.0,
+            "significant": True,
+            "flagged": True,
+        }
         assert_that(got, equal_to([((4, 1, 0.25), tox)]))
 
 

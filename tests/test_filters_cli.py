@@ -73,6 +73,8 @@ def dropped_run(corpus):
         "bias.toxicity.drop=true",
         "--set",
         "bias.disparity.min_group_size=1",
+        "--set",
+        "bias.disparity.confidence=0",
     )
     assert res.returncode == 0, res.stderr[-3000:]
     return out

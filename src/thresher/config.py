@@ -274,6 +274,13 @@ class DisparityConfig(_Section):
     min_group_size: int = Field(
         30, ge=1, description="Only flag groups with at least this many records at the filter."
     )
+    confidence: float = Field(
+        0.95,
+        ge=0,
+        lt=1,
+        description="Only flag when the group's removal rate is above the overall rate at "
+        "this confidence (Wilson score interval); 0 turns the check off.",
+    )
 
 
 class BiasConfig(_Section):

@@ -86,6 +86,7 @@ def manifest_sections(config: PipelineConfig, stats: dict[str, float]) -> dict[s
             stats,
             b.disparity.bound,
             b.disparity.min_group_size,
+            b.disparity.confidence,
             (core_bias.TOXICITY_FILE, core_bias.IDENTITY_FILE),
         )
         # What "removed" means per filter: dropped, or only flagged/annotated (would drop).

@@ -28,10 +28,12 @@ import dataclasses
 import functools
 import hashlib
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
+from statistics import NormalDist
 from typing import Any
 
 from thresher.config import BiasConfig
@@ -326,12 +328,29 @@ def filter_keys(name: str, groups: Iterable[str], removed: bool) -> list[str]:
     return keys
 
 
+def wilson_lower(removed: int, records: int, confidence: float) -> float:
+    """Lower end of the Wilson score interval of a proportion (Wilson 1927): a removal rate
+    the group's true rate is, at ``confidence``, at least. 0 when there are no records or
+    ``confidence`` is 0 (the check is off)."""
+    if records == 0 or confidence <= 0:
+        return 0.0
+    z = NormalDist().inv_cdf((1 + confidence) / 2)
+    p = removed / records
+    denom = 1 + z * z / records
+    centre = p + z * z / (2 * records)
+    margin = z * math.sqrt(p * (1 - p) / records + z * z / (4 * records * records))
+    return max(0.0, (centre - margin) / denom)
+
+
 def disparity_report(
-    stats: Mapping[str, float], bound: float, min_group_size: int
+    stats: Mapping[str, float], bound: float, min_group_size: int, confidence: float = 0.95
 ) -> dict[str, Any]:
     """Per filter: overall removal rate, and per group its removal rate and its ratio to the
-    overall rate; a group is flagged when the ratio exceeds ``bound`` and at least
-    ``min_group_size`` records of the group reached the filter.
+    overall rate. A group is flagged when the ratio exceeds ``bound``, at least
+    ``min_group_size`` records of the group reached the filter, and the difference is not
+    chance: the lower end of the group rate's Wilson interval at ``confidence`` is above the
+    overall rate (``significant``; a single removal in a large group is never flagged).
+    ``confidence`` 0 turns that check off.
 
     Ratio when the overall rate is 0: ``None`` (nothing removed, nothing to compare).
     """
@@ -357,12 +376,19 @@ def disparity_report(
             g = entry["groups"][group]
             rate = g["removed"] / g["records"] if g["records"] else 0.0
             ratio = rate / overall if overall else None
+            lower = wilson_lower(g["removed"], g["records"], confidence)
+            significant = confidence <= 0 or lower > overall
             is_flagged = bool(
-                ratio is not None and ratio > bound and g["records"] >= min_group_size
+                ratio is not None
+                and ratio > bound
+                and g["records"] >= min_group_size
+                and significant
             )
             g.update(
                 removal_rate=round(rate, 6),
+                rate_lower=round(lower, 6),
                 ratio=None if ratio is None else round(ratio, 6),
+                significant=significant,
                 flagged=is_flagged,
             )
             groups[group] = g
@@ -374,6 +400,7 @@ def disparity_report(
     return {
         "bound": bound,
         "min_group_size": min_group_size,
+        "confidence": confidence,
         "filters": dict(sorted(filters.items())),
         "flagged": flagged,
     }
@@ -409,10 +436,16 @@ def representation_report(stats: Mapping[str, float]) -> dict[str, Any]:
 
 
 def bias_section(
-    stats: Mapping[str, float], bound: float, min_group_size: int, lexicons: Sequence[str] = ()
+    stats: Mapping[str, float],
+    bound: float,
+    min_group_size: int,
+    confidence: float,
+    lexicons: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The manifest's ``bias`` section from the run's summed stats."""
-    section: dict[str, Any] = {"disparity": disparity_report(stats, bound, min_group_size)}
+    section: dict[str, Any] = {
+        "disparity": disparity_report(stats, bound, min_group_size, confidence)
+    }
     if any(k.startswith(OUTPUT_PREFIX) for k in stats):
         section["representation"] = representation_report(stats)
     section["lexicons"] = {name: lexicon_sidecar()["files"][name]["version"] for name in lexicons}
