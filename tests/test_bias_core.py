@@ -192,6 +192,7 @@ def test_disparity_known_answer():
     ]
     fw = report["filters"]["fineweb"]
     assert fw["removal_rate"] == 0.0 and fw["groups"]["gender"]["ratio"] is None
+    assert not fw["groups"]["gender"]["significant"]  # nothing removed: nothing to test
 
 
 def test_disparity_needs_more_than_chance():

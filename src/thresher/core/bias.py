@@ -332,7 +332,7 @@ def wilson_lower(removed: int, records: int, confidence: float) -> float:
     """Lower end of the Wilson score interval of a proportion (Wilson 1927): a removal rate
     the group's true rate is, at ``confidence``, at least. 0 when there are no records or
     ``confidence`` is 0 (the check is off)."""
-    if records == 0 or confidence <= 0:
+    if records == 0 or removed == 0 or confidence <= 0:
         return 0.0
     z = NormalDist().inv_cdf((1 + confidence) / 2)
     p = removed / records
@@ -377,7 +377,7 @@ def disparity_report(
             rate = g["removed"] / g["records"] if g["records"] else 0.0
             ratio = rate / overall if overall else None
             lower = wilson_lower(g["removed"], g["records"], confidence)
-            significant = confidence <= 0 or lower > overall
+            significant = bool(overall) and (confidence <= 0 or lower > overall)
             is_flagged = bool(
                 ratio is not None
                 and ratio > bound
