@@ -313,8 +313,16 @@ GQ_CASES = [
         1,
     ),
     (
-        "stops_case_sensitive",
+        "stops_any_case",
         dict(min_stop_words=2),
+        words_text(48, ("The", "AND")),
+        None,
+        "gopher_stop_words",
+        2,
+    ),
+    (
+        "stops_case_sensitive",
+        dict(min_stop_words=2, stop_words_case_sensitive=True),
         words_text(48, ("The", "And")),
         "gopher_stop_words",
         "gopher_stop_words",

@@ -110,7 +110,12 @@ class GopherQualityConfig(_Section):
     )
     stop_words: list[str] = Field(
         default_factory=lambda: ["the", "be", "to", "of", "and", "that", "have", "with"],
-        description="Rae et al. 2021's list; matched case-sensitively, as datatrove does.",
+        description="Rae et al. 2021's list.",
+    )
+    stop_words_case_sensitive: bool = Field(
+        False,
+        description="The paper counts words, so 'The' and 'THE' count; datatrove matches "
+        "case-sensitively (true), which drops all-caps English.",
     )
 
 

@@ -263,7 +263,11 @@ def gopher_quality(
     alpha_frac = r.put("gopher_alpha_words_frac", _ratio(alpha, n_tokens))
     if r.below("gopher_alpha_words", alpha_frac, cfg.min_alpha_words_ratio):
         return r.decision()
-    stops = r.put("gopher_stop_words", len(set(cfg.stop_words).intersection(words)))
+    if cfg.stop_words_case_sensitive:
+        present = set(cfg.stop_words).intersection(words)
+    else:
+        present = {w.lower() for w in cfg.stop_words}.intersection(w.lower() for w in words)
+    stops = r.put("gopher_stop_words", len(present))
     r.below("gopher_stop_words", stops, cfg.min_stop_words)
     return r.decision()
 
