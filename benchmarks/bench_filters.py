@@ -45,7 +45,14 @@ from thresher.config import (
 )
 from thresher.core import quality
 
-RULE_SETS = ("gopher_quality", "gopher_repetition", "c4", "fineweb", "chain")
+RULE_SETS = (
+    "gopher_quality",
+    "gopher_quality_anycase",
+    "gopher_repetition",
+    "c4",
+    "fineweb",
+    "chain",
+)
 
 _DT_REASONS = {
     "gopher_short_doc": "gopher_word_count_low",
@@ -143,8 +150,11 @@ Decision = tuple[bool, str | None, str | None]  # keep, reason, rewritten text (
 
 
 def run_ours(name: str, texts: list[str], cfg: FiltersConfig) -> list[Decision]:
+    anycase = cfg.gopher_quality.model_copy(update={"stop_words_case_sensitive": False})
     fns: dict[str, Callable[[str], quality.KeepDecision]] = {
         "gopher_quality": lambda t: quality.gopher_quality(t, cfg.gopher_quality),
+        # thresher's default: stop words in any case (datatrove: case-sensitive)
+        "gopher_quality_anycase": lambda t: quality.gopher_quality(t, anycase),
         "gopher_repetition": lambda t: quality.gopher_repetition(t, cfg.gopher_repetition),
         "c4": lambda t: quality.c4(t, cfg.c4),
         "fineweb": lambda t: quality.fineweb(t, cfg.fineweb),
@@ -164,7 +174,7 @@ def run_datatrove(name: str, texts: list[str], filters: dict[str, Any]) -> list[
     steps = (
         [filters["gopher_repetition"], filters["gopher_quality"], filters["c4"], filters["fineweb"]]
         if name == "chain"
-        else [filters[name]]
+        else [filters[name.removesuffix("_anycase")]]
     )
     docs = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
     out: list[Decision] = []
@@ -250,7 +260,9 @@ def main() -> None:
     cfg = FiltersConfig(
         length=LengthFilterConfig(enabled=False),
         language=LanguageFilterConfig(enabled=False),
-        gopher_quality=GopherQualityConfig(),
+        # datatrove matches stop words case-sensitively; compare like with like (the
+        # gopher_quality_anycase row shows what thresher's default changes)
+        gopher_quality=GopherQualityConfig(stop_words_case_sensitive=True),
         gopher_repetition=GopherRepetitionConfig(),
         c4=C4FilterConfig(),
         fineweb=FineWebFilterConfig(),
@@ -267,7 +279,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, Python {platform.python_version()}\n")
     results = []
     header = (
-        f"{'rule set':<18}{'kappa':>7}{'both keep':>10}{'both drop':>10}{'ours keep':>10}"
+        f"{'rule set':<24}{'kappa':>7}{'both keep':>10}{'both drop':>10}{'ours keep':>10}"
         f"{'dt keep':>9}{'reason=':>8}{'text=':>7}{'ours doc/s':>11}{'dt doc/s':>10}{'ratio':>7}"
     )
     print(header)
@@ -283,7 +295,7 @@ def main() -> None:
         results.append(r)
         c = r["confusion"]
         print(
-            f"{name:<18}{r['kappa']:>7.3f}{c['both_keep']:>10}{c['both_drop']:>10}"
+            f"{name:<24}{r['kappa']:>7.3f}{c['both_keep']:>10}{c['both_drop']:>10}"
             f"{c['ours_keep_dt_drop']:>10}{c['ours_drop_dt_keep']:>9}"
             f"{(r['reason_agreement'] or 0):>8.3f}"
             f"{(r['text_agreement'] if name in ('c4', 'chain') else 1.0) or 0:>7.3f}"

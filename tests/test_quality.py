@@ -638,6 +638,12 @@ def test_c4_rewrites_only_in_remove_lines_mode():
     assert c4(c4_text(), C4FilterConfig()).text is None  # nothing removed: no rewrite
 
 
+def test_c4_never_keeps_an_emptied_text():
+    cfg = C4FilterConfig(min_sentences=0)
+    assert c4("no end mark\nnone here either", cfg).reason == "c4_no_lines_left"
+    assert c4("no end mark", cfg.model_copy(update={"mode": "drop_document"})).keep
+
+
 def test_c4_strips_citations():
     d = c4(c4_text("The flood was the worst on record.[1]"), C4FilterConfig())
     assert d.text.endswith("The flood was the worst on record.")

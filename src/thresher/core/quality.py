@@ -405,7 +405,8 @@ def c4(text: str, cfg: C4FilterConfig, stop_at_first: bool = True) -> KeepDecisi
     "lorem ipsum" or a curly bracket in a line that got that far (``c4_lorem_ipsum``,
     ``c4_curly_bracket``), on fewer than ``min_sentences`` sentences in the kept lines
     (``c4_too_few_sentences``) and, when set, on losing more than ``max_removed_line_frac``
-    of its lines (``c4_removed_line_frac``). ``mode: remove_lines`` returns the kept lines
+    of its lines (``c4_removed_line_frac``); a rewrite that would leave nothing fails
+    ``c4_no_lines_left``. ``mode: remove_lines`` returns the kept lines
     joined by newlines as ``text`` (None when nothing changed); ``drop_document`` never
     rewrites. Signals: ``c4_lines``, ``c4_removed_lines``, ``c4_removed_line_frac``,
     ``c4_sentences``, ``c4_lorem_ipsum``, ``c4_curly_bracket``, ``c4_javascript_lines``,
@@ -466,6 +467,9 @@ def c4(text: str, cfg: C4FilterConfig, stop_at_first: bool = True) -> KeepDecisi
     rewritten = None
     if cfg.mode == "remove_lines":
         new = "\n".join(kept).strip()
+        if not new:  # only reachable with min_sentences 0: never keep an emptied record
+            r._fail("c4_no_lines_left", 0.0, 0.0)
+            return r.decision()
         rewritten = new if new != text else None
     return r.decision(rewritten)
 
