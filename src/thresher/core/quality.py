@@ -89,8 +89,8 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
-# Contraction bodies: "it's" -> "it" + "'s" (the apostrophe alternative above must not eat
-# them as "it's"), so a word stops before a contraction suffix.
+# A word with an apostrophe that ends in a contraction suffix splits into the word and the
+# suffix, as spaCy does: "it's" -> "it" + "'s" (while "O'Brien" stays whole).
 _CONTRACTION = re.compile(r"(\w+)(['’](?:s|re|ve|ll|d|m|S|RE|VE|LL|D|M))$")
 
 

@@ -57,6 +57,7 @@ class _QualityFn(beam.DoFn):
         self._cfg = cfg
         self._annotate = cfg.mode == "annotate"
         self._track = track_groups
+        self._enabled = [n for n in RULE_SETS if getattr(cfg, n).enabled]
         self._total = Metrics.counter(QUALITY_STAGE, "total")
         self._kept = Metrics.counter(QUALITY_STAGE, "kept")
         self._rewritten = Metrics.counter(QUALITY_STAGE, "c4_lines_removed")
@@ -71,7 +72,7 @@ class _QualityFn(beam.DoFn):
         groups, identity = _groups(doc, self._track)
         out = evaluate(doc.text, self._cfg, annotate=self._annotate)
         d = out.decision
-        enabled = [n for n in RULE_SETS if getattr(self._cfg, n).enabled]
+        enabled = self._enabled
         if self._track:
             keys: list[str] = []
             reached = enabled
