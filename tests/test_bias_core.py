@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from thresher.config import BiasConfig, IdentityToxicityConfig, ToxicityConfig
 from thresher.core import bias
@@ -274,3 +276,15 @@ def test_core_modules_do_not_import_beam():
         "sys.exit(1 if any(m.startswith('apache_beam') for m in sys.modules) else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("fuckshit@$1!*.- ab\nIW")), max_size=200))
+def test_bias_signals_invariants(text):
+    s = bias_signals(text, load_lexicons(), window=3)
+    words = len(bias.words_of(text))
+    assert 0 <= s["toxicity_terms"] <= words
+    assert 0 <= s["toxicity_score"] <= 1
+    assert 0 <= s["toxic_identity_cooccurrences"] <= s["toxicity_terms"]
+    assert all(s[f"identity_{g}"] >= 0 for g in GROUPS)
+    assert bias_signals(text, load_lexicons(), window=3) == s  # deterministic
