@@ -89,7 +89,7 @@ class Lexicons:
 
 
 def _read_tsv(name: str) -> list[tuple[str, str]]:
-    text = resources.files("thresher.data").joinpath(name).read_text(encoding="utf-8")
+    text = resources.files("thresher").joinpath("data", name).read_text(encoding="utf-8")
     rows = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.startswith("#"):
@@ -103,12 +103,12 @@ def _read_tsv(name: str) -> list[tuple[str, str]]:
 
 def lexicon_sidecar() -> dict[str, Any]:
     """The provenance and licence record of the lexicon files."""
-    raw = resources.files("thresher.data").joinpath(SIDECAR).read_text(encoding="utf-8")
+    raw = resources.files("thresher").joinpath("data", SIDECAR).read_text(encoding="utf-8")
     return json.loads(raw)
 
 
 def file_sha256(name: str) -> str:
-    data = resources.files("thresher.data").joinpath(name).read_bytes()
+    data = resources.files("thresher").joinpath("data", name).read_bytes()
     return hashlib.sha256(data).hexdigest()
 
 
