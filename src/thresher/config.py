@@ -184,7 +184,7 @@ class C4FilterConfig(_Section):
 
 
 class FineWebFilterConfig(_Section):
-    """FineWeb rules: Penedo et al. 2024, "The FineWeb Datasets", section 3.6, with the values
+    """FineWeb rules: Penedo et al. 2024, "The FineWeb Datasets" (its own heuristic filters), with the values
     of the released pipeline (datatrove ``FineWebQualityFilter``)."""
 
     enabled: bool = True

@@ -483,7 +483,7 @@ def fineweb(
     stop_at_first: bool = True,
     tokens: Sequence[str] | None = None,
 ) -> KeepDecision:
-    """Penedo et al. 2024 (FineWeb), section 3.6, as datatrove's ``FineWebQualityFilter``
+    """Penedo et al. 2024 (FineWeb), its own heuristic filters, as datatrove's ``FineWebQualityFilter``
     (the released pipeline): over non-blank lines, the fraction ending in terminal
     punctuation (``fineweb_line_punct_ratio``), of short lines (``fineweb_short_line_ratio``),
     of characters in repeated lines (``fineweb_char_dup_ratio``) and newlines per word
