@@ -184,8 +184,8 @@ class C4FilterConfig(_Section):
 
 
 class FineWebFilterConfig(_Section):
-    """FineWeb rules: Penedo et al. 2024, "The FineWeb Datasets" (its own heuristic filters), with the values
-    of the released pipeline (datatrove ``FineWebQualityFilter``)."""
+    """FineWeb rules: Penedo et al. 2024, "The FineWeb Datasets" (its own heuristic filters),
+    with the values of the released pipeline (datatrove ``FineWebQualityFilter``)."""
 
     enabled: bool = True
     line_punct_thr: float | None = Field(

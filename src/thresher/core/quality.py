@@ -483,11 +483,12 @@ def fineweb(
     stop_at_first: bool = True,
     tokens: Sequence[str] | None = None,
 ) -> KeepDecision:
-    """Penedo et al. 2024 (FineWeb), its own heuristic filters, as datatrove's ``FineWebQualityFilter``
-    (the released pipeline): over non-blank lines, the fraction ending in terminal
-    punctuation (``fineweb_line_punct_ratio``), of short lines (``fineweb_short_line_ratio``),
-    of characters in repeated lines (``fineweb_char_dup_ratio``) and newlines per word
-    (``fineweb_list_ratio``). A text without a non-blank line fails ``fineweb_empty``.
+    """Penedo et al. 2024 (FineWeb), its own heuristic filters, as datatrove's
+    ``FineWebQualityFilter`` (the released pipeline). Over non-blank lines: the fraction
+    ending in terminal punctuation (``fineweb_line_punct_ratio``), the fraction of short
+    lines (``fineweb_short_line_ratio``), the fraction of characters in repeated lines
+    (``fineweb_char_dup_ratio``) and newlines per word (``fineweb_list_ratio``). A text
+    without a non-blank line fails ``fineweb_empty``.
     """
     r = _Rules(stop_at_first)
     lines = [line for line in text.split("\n") if line.strip()]
