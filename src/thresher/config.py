@@ -76,6 +76,230 @@ class DedupConfig(_Section):
     exact: ExactDedupConfig = Field(default_factory=ExactDedupConfig)
 
 
+class LengthFilterConfig(_Section):
+    """Length limits in characters and whitespace-separated words (thresher's own rule; no
+    paper default, so every limit is off until set)."""
+
+    enabled: bool = True
+    min_chars: int | None = Field(None, ge=0, description="Drop texts shorter than this.")
+    max_chars: int | None = Field(None, gt=0, description="Drop texts longer than this.")
+    min_words: int | None = Field(None, ge=0, description="Whitespace-separated words.")
+    max_words: int | None = Field(None, gt=0)
+
+
+class GopherQualityConfig(_Section):
+    """Gopher quality rules: Rae et al. 2021, "Scaling Language Models: Methods, Analysis &
+    Insights from Training Gopher", appendix A.1.1. Every default below is the paper's."""
+
+    enabled: bool = True
+    min_doc_words: int | None = Field(50, ge=0, description="Rae et al. 2021: 50 words.")
+    max_doc_words: int | None = Field(100_000, gt=0, description="Rae et al. 2021: 100,000.")
+    min_avg_word_length: float | None = Field(3, ge=0, description="Rae et al. 2021: 3 chars.")
+    max_avg_word_length: float | None = Field(10, gt=0, description="Rae et al. 2021: 10.")
+    max_symbol_word_ratio: float | None = Field(
+        0.1, ge=0, description="`#` and ellipsis per word; Rae et al. 2021: 0.1."
+    )
+    max_bullet_lines_ratio: float | None = Field(
+        0.9, ge=0, le=1, description="Lines starting with a bullet; Rae et al. 2021: 90%."
+    )
+    max_ellipsis_lines_ratio: float | None = Field(
+        0.3, ge=0, le=1, description="Lines ending with an ellipsis; Rae et al. 2021: 30%."
+    )
+    min_alpha_words_ratio: float | None = Field(
+        0.8, ge=0, le=1, description="Words with an alphabetic character; Rae et al. 2021: 80%."
+    )
+    min_stop_words: int | None = Field(
+        2, ge=0, description="Distinct stop words present; Rae et al. 2021: 2."
+    )
+    stop_words: list[str] = Field(
+        default_factory=lambda: ["the", "be", "to", "of", "and", "that", "have", "with"],
+        description="Rae et al. 2021's list.",
+    )
+    stop_words_case_sensitive: bool = Field(
+        False,
+        description="The paper counts words, so 'The' and 'THE' count; datatrove matches "
+        "case-sensitively (true), which drops all-caps English.",
+    )
+
+
+def _paper_top_ngrams() -> dict[int, float]:
+    # Rae et al. 2021, table A1: top 2/3/4-gram character fractions.
+    return {2: 0.20, 3: 0.18, 4: 0.16}
+
+
+def _paper_dup_ngrams() -> dict[int, float]:
+    # Rae et al. 2021, table A1: duplicate 5..10-gram character fractions.
+    return {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+
+
+class GopherRepetitionConfig(_Section):
+    """Gopher repetition rules: Rae et al. 2021, table A1 (defaults are the paper's)."""
+
+    enabled: bool = True
+    dup_line_frac: float | None = Field(0.30, ge=0, le=1, description="Rae et al. 2021: 0.30.")
+    dup_para_frac: float | None = Field(0.30, ge=0, le=1, description="Rae et al. 2021: 0.30.")
+    dup_line_char_frac: float | None = Field(0.20, ge=0, le=1, description="Rae et al.: 0.20.")
+    dup_para_char_frac: float | None = Field(0.20, ge=0, le=1, description="Rae et al.: 0.20.")
+    top_ngram_char_frac: dict[int, float] = Field(
+        default_factory=_paper_top_ngrams,
+        description="n -> max character fraction of the most frequent n-gram.",
+    )
+    dup_ngram_char_frac: dict[int, float] = Field(
+        default_factory=_paper_dup_ngrams,
+        description="n -> max character fraction covered by duplicated n-grams.",
+    )
+
+    @field_validator("top_ngram_char_frac", "dup_ngram_char_frac")
+    @classmethod
+    def _ngram_sizes(cls, value: dict[int, float]) -> dict[int, float]:
+        for n, frac in value.items():
+            if n < 1 or not 0 <= frac <= 1:
+                raise ValueError(f"entry {n}: {frac} needs n >= 1 and 0 <= fraction <= 1")
+        return dict(sorted(value.items()))
+
+
+class C4FilterConfig(_Section):
+    """C4 rules: Raffel et al. 2020 (JMLR 21:140), section 2.2, as in the TFDS reference
+    ``c4_utils.clean_page``. ``remove_lines`` rewrites the text (modification ``c4``);
+    ``drop_document`` keeps the text as it is and only decides."""
+
+    enabled: bool = True
+    mode: Literal["remove_lines", "drop_document"] = "remove_lines"
+    filter_no_terminal_punct: bool = Field(
+        True, description="Raffel et al. 2020: keep lines ending in terminal punctuation only."
+    )
+    min_words_per_line: int = Field(3, ge=0, description="Raffel et al. 2020: 3 words.")
+    min_sentences: int = Field(5, ge=0, description="Raffel et al. 2020: 5 sentences.")
+    max_word_length: int | None = Field(
+        1000, gt=0, description="TFDS c4_utils: drop lines with a longer word (1000)."
+    )
+    remove_citations: bool = Field(True, description="TFDS c4_utils: strip [1], [edit].")
+    filter_javascript: bool = Field(True, description="Raffel et al. 2020: drop such lines.")
+    filter_lorem_ipsum: bool = Field(True, description="Raffel et al. 2020: drop the page.")
+    filter_curly_bracket: bool = Field(True, description="Raffel et al. 2020: drop the page.")
+    filter_policy: bool = Field(True, description="TFDS c4_utils: drop cookie/policy lines.")
+    max_removed_line_frac: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Optional (thresher's): drop a page losing more of its lines; null = off.",
+    )
+
+
+class FineWebFilterConfig(_Section):
+    """FineWeb rules: Penedo et al. 2024, "The FineWeb Datasets" (its own heuristic filters),
+    with the values of the released pipeline (datatrove ``FineWebQualityFilter``)."""
+
+    enabled: bool = True
+    line_punct_thr: float | None = Field(
+        0.12, ge=0, le=1, description="Min fraction of lines ending in terminal punctuation."
+    )
+    line_punct_exclude_zero: bool = False
+    short_line_thr: float | None = Field(
+        0.67, ge=0, le=1, description="Max fraction of lines of <= short_line_length chars."
+    )
+    short_line_length: int = Field(30, ge=0)
+    char_duplicates_ratio: float | None = Field(
+        0.01, ge=0, le=1, description="Max fraction of characters in duplicated lines."
+    )
+    new_line_ratio: float | None = Field(0.3, ge=0, description="Max newlines per word.")
+
+
+class LanguageFilterConfig(_Section):
+    """Language identification with lingua (models ship in the wheel; nothing downloads)."""
+
+    enabled: bool = True
+    languages: list[str] = Field(
+        default_factory=lambda: ["en"],
+        description="ISO 639-1 codes to keep; empty keeps every language (annotate only).",
+    )
+    min_confidence: float = Field(
+        0.65,
+        ge=0,
+        le=1,
+        description="Penedo et al. 2024 (FineWeb) keep language score >= 0.65 (fastText).",
+    )
+    low_accuracy: bool = Field(
+        True, description="lingua's trigram-only mode: ~70 MB instead of ~1 GB per process."
+    )
+    max_chars: int = Field(
+        10_000, gt=0, description="Identify on the first N characters (bounded cost)."
+    )
+
+    @field_validator("languages")
+    @classmethod
+    def _known_codes(cls, value: list[str]) -> list[str]:
+        from thresher.core.language import unknown_codes
+
+        bad = unknown_codes(value)
+        if bad:
+            raise ValueError(
+                f"unknown ISO 639-1 code(s) {', '.join(bad)}; use lowercase two-letter codes "
+                "that lingua supports, e.g. en, de, fr"
+            )
+        return [c.lower() for c in value]
+
+
+class FiltersConfig(_Section):
+    """Quality and language filters. ``mode: annotate`` keeps every record and only records
+    the signals (re-threshold later without re-running)."""
+
+    enabled: bool = True
+    mode: Literal["drop", "annotate"] = "drop"
+    length: LengthFilterConfig = Field(default_factory=LengthFilterConfig)
+    gopher_repetition: GopherRepetitionConfig = Field(default_factory=GopherRepetitionConfig)
+    gopher_quality: GopherQualityConfig = Field(default_factory=GopherQualityConfig)
+    c4: C4FilterConfig = Field(default_factory=C4FilterConfig)
+    fineweb: FineWebFilterConfig = Field(default_factory=FineWebFilterConfig)
+    language: LanguageFilterConfig = Field(default_factory=LanguageFilterConfig)
+
+
+class ToxicityConfig(_Section):
+    threshold: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="Flag a record whose flagged-term ratio exceeds this (thresher's choice).",
+    )
+    drop: bool = Field(False, description="Drop flagged records (reason toxic_content).")
+
+
+class IdentityToxicityConfig(_Section):
+    """Optional drop rule: toxic terms near identity terms (possible attacks on a group)."""
+
+    drop: bool = False
+    window: int = Field(10, ge=1, description="Tokens either side of an identity term.")
+    min_cooccurrences: int = Field(1, ge=1, description="Drop at this many toxic terms nearby.")
+
+
+class DisparityConfig(_Section):
+    bound: float = Field(
+        1.25,
+        gt=1,
+        description="Flag group removal rate / overall above this: the four-fifths rule "
+        "(US EEOC Uniform Guidelines 1978, 29 CFR 1607.4(D)) read for removals, 1 / 0.8.",
+    )
+    min_group_size: int = Field(
+        30, ge=1, description="Only flag groups with at least this many records at the filter."
+    )
+    confidence: float = Field(
+        0.95,
+        ge=0,
+        lt=1,
+        description="Only flag when the group's removal rate is above the overall rate at "
+        "this confidence (Wilson score interval); 0 turns the check off.",
+    )
+
+
+class BiasConfig(_Section):
+    """Toxicity and identity-term signals, optional drop rules and the filter-disparity report."""
+
+    enabled: bool = True
+    toxicity: ToxicityConfig = Field(default_factory=ToxicityConfig)
+    identity_toxicity: IdentityToxicityConfig = Field(default_factory=IdentityToxicityConfig)
+    disparity: DisparityConfig = Field(default_factory=DisparityConfig)
+
+
 class OutputConfig(_Section):
     path: str = "out"
     max_rows_per_shard: int = Field(100_000, gt=0)
@@ -95,6 +319,8 @@ class PipelineConfig(_Section):
     input: InputConfig = Field(default_factory=InputConfig)
     normalize: NormalizeConfig = Field(default_factory=NormalizeConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
+    filters: FiltersConfig = Field(default_factory=FiltersConfig)
+    bias: BiasConfig = Field(default_factory=BiasConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
 

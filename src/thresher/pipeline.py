@@ -1,7 +1,9 @@
 """Compose the curation stages into one Beam pipeline.
 
 Order (cheap stages first, expensive last; see DESIGN.md): ReadCorpus -> Normalize ->
-DropExactDuplicates -> WriteShards. Each stage is optional by its recipe section's ``enabled``.
+DropExactDuplicates -> FilterLowQuality -> FilterLanguage -> DropNearDuplicates ->
+AnonymizePii -> FlagBias -> WriteShards. Each stage is optional by its recipe section's
+``enabled``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from apache_beam.pvalue import PCollection
 
 from thresher.accounting import CountKeys, SumStats, fate_keys, write_json
 from thresher.config import PipelineConfig
+from thresher.core import bias as core_bias
 from thresher.core.profile import length_bucket, signal_stats, size_bucket
+from thresher.core.quality import RULE_SETS
 from thresher.io.read import InputFile, ReadCorpus
 from thresher.io.write import WriteShards
 from thresher.paths import join_uri
@@ -27,7 +31,7 @@ from thresher.schema import (
     document_row,
     lineage_row,
 )
-from thresher.stages import exact_dedup, normalize
+from thresher.stages import bias, exact_dedup, filters, normalize
 from thresher.stages._common import DEAD, FATES, MAIN, STATS
 
 COUNTS_FILE = "counts.json"
@@ -50,6 +54,27 @@ def curation_stages(config: PipelineConfig) -> list[tuple[str, str, beam.PTransf
                 exact_dedup.DropExactDuplicates(config.dedup.exact),
             )
         )
+    f = config.filters
+    track = config.bias.enabled  # identity groups for the disparity report
+    if f.enabled and any(getattr(f, name).enabled for name in RULE_SETS):
+        stages.append(
+            (
+                "FilterLowQuality",
+                filters.QUALITY_STAGE,
+                filters.FilterLowQuality(f, track_groups=track),
+            )
+        )
+    if f.enabled and f.language.enabled:
+        stages.append(
+            (
+                "FilterLanguage",
+                filters.LANGUAGE_STAGE,
+                filters.FilterLanguage(f.language, f.mode == "annotate", track_groups=track),
+            )
+        )
+    # DropNearDuplicates and AnonymizePii go here.
+    if config.bias.enabled:
+        stages.append(("FlagBias", bias.STAGE, bias.FlagBias(config.bias)))
     return stages
 
 
@@ -57,6 +82,24 @@ def manifest_sections(config: PipelineConfig, stats: dict[str, float]) -> dict[s
     """Extra top-level manifest sections that stages derive from their summed ``stats``
     (e.g. ``bias``, ``pii``). Each stage module that needs one adds its call here."""
     sections: dict[str, Any] = {}
+    if config.bias.enabled:
+        b = config.bias
+        section = core_bias.bias_section(
+            stats,
+            b.disparity.bound,
+            b.disparity.min_group_size,
+            b.disparity.confidence,
+            (core_bias.TOXICITY_FILE, core_bias.IDENTITY_FILE),
+        )
+        # What "removed" means per filter: dropped, or only flagged/annotated (would drop).
+        filter_mode = "drop" if config.filters.mode == "drop" else "annotate"
+        actions = {name: filter_mode for name in (*RULE_SETS, filters.QUALITY_FILTER)}
+        actions["language"] = filter_mode
+        actions["toxicity"] = "drop" if b.toxicity.drop else "flag"
+        actions["identity_toxicity"] = "drop"
+        for name, entry in section["disparity"]["filters"].items():
+            entry["action"] = actions.get(name, "drop")
+        sections["bias"] = section
     return sections
 
 

@@ -15,7 +15,15 @@ import time
 from collections import Counter
 
 _INTERVAL_S = float(os.environ.get("THRESHER_PROGRESS_INTERVAL", "5"))
-_ORDER = ("read", "normalize", "exact_dedup", "write")
+_ORDER = (
+    "read",
+    "normalize",
+    "exact_dedup",
+    "filter_quality",
+    "filter_language",
+    "flag_bias",
+    "write",
+)
 
 
 class _Reporter:

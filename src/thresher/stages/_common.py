@@ -86,16 +86,19 @@ def errors_to_dead_letters(stage: str):
 
 
 def apply_guarded(
-    pcoll: PCollection, label: str, dofn: beam.DoFn, stage: str
+    pcoll: PCollection, label: str, dofn: beam.DoFn, stage: str, extra: tuple[str, ...] = ()
 ) -> dict[str, PCollection]:
     """``ParDo(dofn)`` with tagged fates/dead letters and exceptions caught as dead letters.
 
     The DoFn yields documents on the main output, ``TaggedOutput(FATES, Fate)`` and
-    ``TaggedOutput(DEAD, DeadLetter)``.
+    ``TaggedOutput(DEAD, DeadLetter)``; each tag in ``extra`` (e.g. ``STATS``) is returned
+    under its own name too.
     """
     results = pcoll | label >> beam.ParDo(dofn).with_outputs(
-        FATES, DEAD, main=MAIN
+        FATES, DEAD, *extra, main=MAIN
     ).with_exception_handling(dead_letter_tag="failed")
     failed = results["failed"] | f"{label}Failures" >> beam.FlatMap(errors_to_dead_letters(stage))
     dead = (results[DEAD], failed) | f"{label}DeadLetters" >> beam.Flatten()
-    return {MAIN: results[MAIN], FATES: results[FATES], DEAD: dead}
+    return {MAIN: results[MAIN], FATES: results[FATES], DEAD: dead} | {
+        tag: results[tag] for tag in extra
+    }

@@ -1,0 +1,452 @@
+"""Bias heuristics: lexicon toxicity score, identity-term counts, filter disparity.
+
+Lexicons are versioned data files in ``thresher/data`` (``toxicity-en-v1.tsv``,
+``identity-en-v1.tsv``), with version, sha256, provenance and licence in
+``thresher/data/lexicons.json``. They load once per process (``load_lexicons``).
+
+Matching works on whole words (so "class" never matches "ass", nor "Scunthorpe" anything),
+case-insensitively, and sees through common obfuscation: accents (``fück``), leetspeak
+(``sh1t``, ``@ss``, ``$hit``), elongation (``fuuuuck``), separators (``f.u.c.k``,
+``f-u-c-k``), spaced letters (``f u c k``) and masking asterisks (``f*ck``, ``sh**``).
+
+Disparity: filter stages count, per filter, the records that reached it and the records it
+removed, overall and per identity group mentioned, as summable stats keys
+(``bias.filter.<filter>.records``, ``.removed``, ``.group.<group>.records``,
+``.group.<group>.removed``); ``disparity_report`` turns the summed keys into removal rates
+and ratios. Pure functions, no state beyond the cached lexicons, deterministic.
+
+Example::
+
+    lex = load_lexicons()
+    s = bias_signals("You are an 1d10t and a f*cking liar.", lex, window=10)
+    s["toxicity_terms"]        # 2.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
+from statistics import NormalDist
+from typing import Any
+
+from thresher.config import BiasConfig
+from thresher.errors import ConfigError
+
+GROUPS: tuple[str, ...] = (
+    "gender",
+    "religion",
+    "ethnicity_nationality",
+    "sexual_orientation",
+    "disability",
+    "age",
+)
+TOXICITY_FILE = "toxicity-en-v1.tsv"
+IDENTITY_FILE = "identity-en-v1.tsv"
+SIDECAR = "lexicons.json"
+
+# Chunks between whitespace and the separators that never occur inside an obfuscated word.
+_CHUNK = re.compile(r"[^\s/,;:()\[\]{}\"“”<>]+")
+_EDGE = "'’.?!*-_"
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "8": "b",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "|": "i",
+        "+": "t",
+    }
+)
+_SEPARATED = re.compile(r"^\w(?:[.\-_*]\w)+$")
+_RUN3 = re.compile(r"(.)\1\1")
+_RUNS = re.compile(r"(.)\1+")
+
+
+@dataclasses.dataclass(frozen=True)
+class Lexicons:
+    """Toxic terms and identity terms, as phrases of normalized words."""
+
+    toxic: frozenset[tuple[str, ...]]
+    identity: Mapping[tuple[str, ...], str]
+    toxic_squeezed: Mapping[str, str]
+    toxic_by_length: Mapping[int, tuple[str, ...]]
+    phrase_starts: frozenset[str]
+    max_phrase: int
+    versions: Mapping[str, str]
+
+
+def _read_tsv(name: str) -> list[tuple[str, str]]:
+    text = resources.files("thresher").joinpath("data", name).read_text(encoding="utf-8")
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2 or not parts[1].strip():
+            raise ConfigError(f"lexicon {name} line {number}: expected 'category<TAB>term'")
+        rows.append((parts[0].strip(), parts[1].strip().lower()))
+    return rows
+
+
+def lexicon_sidecar() -> dict[str, Any]:
+    """The provenance and licence record of the lexicon files."""
+    raw = resources.files("thresher").joinpath("data", SIDECAR).read_text(encoding="utf-8")
+    return json.loads(raw)
+
+
+def file_sha256(name: str) -> str:
+    data = resources.files("thresher").joinpath("data", name).read_bytes()
+    return hashlib.sha256(data).hexdigest()
+
+
+def _squeeze(word: str) -> str:
+    return _RUNS.sub(r"\1", word)
+
+
+@functools.cache
+def load_lexicons() -> Lexicons:
+    """Load both lexicons once per process."""
+    toxic: set[tuple[str, ...]] = set()
+    for _category, term in _read_tsv(TOXICITY_FILE):
+        toxic.add(tuple(term.split()))
+    identity: dict[tuple[str, ...], str] = {}
+    for group, term in _read_tsv(IDENTITY_FILE):
+        if group not in GROUPS:
+            raise ConfigError(f"lexicon {IDENTITY_FILE}: unknown group {group!r}")
+        identity[tuple(term.split())] = group
+    singles = sorted(t[0] for t in toxic if len(t) == 1)
+    squeezed = {_squeeze(w): w for w in singles}
+    by_length: dict[int, list[str]] = {}
+    for w in singles:
+        by_length.setdefault(len(w), []).append(w)
+    sidecar = lexicon_sidecar()
+    return Lexicons(
+        toxic=frozenset(toxic),
+        identity=identity,
+        toxic_squeezed=squeezed,
+        toxic_by_length={k: tuple(v) for k, v in by_length.items()},
+        phrase_starts=frozenset(p[0] for p in (*toxic, *identity) if len(p) > 1),
+        max_phrase=max(len(p) for p in (*toxic, *identity)),
+        versions={k: v["version"] for k, v in sidecar["files"].items()},
+    )
+
+
+def _plain(word: str) -> str:
+    """Lowercase without accents."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words_of(text: str) -> list[str]:
+    """Lowercased, accent-free words with edge punctuation stripped (leet marks kept)."""
+    out = []
+    for chunk in _CHUNK.findall(text):
+        w = chunk.strip("'’.,?")
+        if w:
+            out.append(_plain(w))
+    return out
+
+
+def _toxic_word(word: str, lex: Lexicons) -> bool:
+    """Whether one word is a toxic term, seen through leetspeak, separators, elongation and
+    masking asterisks."""
+    if word.isalpha():  # fast path: plain letters need no leet or separator handling
+        return (word,) in lex.toxic or (
+            _RUN3.search(word) is not None and _squeeze(word) in lex.toxic_squeezed
+        )
+    candidates = [word, word.strip(_EDGE)]
+    if _SEPARATED.match(word):
+        candidates.append(re.sub(r"[.\-_*]", "", word))
+    for cand in candidates:
+        if not cand:
+            continue
+        if any(c.isdigit() for c in cand) and not any(c.isalpha() for c in cand):
+            continue  # a number, not leetspeak
+        forms = {cand, cand.translate(_LEET)}
+        for form in forms:
+            if (form,) in lex.toxic:
+                return True
+            if _RUN3.search(form) and _squeeze(form) in lex.toxic_squeezed:
+                return True
+            if "*" in form and any(c.isalpha() for c in form) and _masked(form, lex):
+                return True
+    return False
+
+
+def _masked(form: str, lex: Lexicons) -> bool:
+    for term in lex.toxic_by_length.get(len(form), ()):
+        if all(a == b or a == "*" for a, b in zip(form, term, strict=True)):
+            return True
+    return False
+
+
+@dataclasses.dataclass(frozen=True)
+class BiasScan:
+    """Per-record result: toxic hits (word positions), identity mentions per group, words."""
+
+    words: int
+    toxic_positions: tuple[int, ...]
+    identity_counts: Mapping[str, int]
+    identity_positions: tuple[int, ...]
+
+
+def scan(text: str, lex: Lexicons) -> BiasScan:
+    """Find toxic terms and identity terms in ``text`` (whole words, phrases included)."""
+    words = words_of(text)
+    toxic: list[int] = []
+    ident_pos: list[int] = []
+    counts = dict.fromkeys(GROUPS, 0)
+    covered = dict.fromkeys(GROUPS, 0)  # per group: words before this index are counted
+    i = 0
+    n = len(words)
+    # Spaced letters ("f u c k"): join runs of three or more one-letter words.
+    spaced: dict[int, int] = {}
+    j = 0
+    while j < n:
+        k = j
+        while k < n and len(words[k]) == 1 and not words[k].isdigit():
+            k += 1
+        if k - j >= 3:
+            spaced[j] = k
+            j = k
+        else:
+            j += 1
+    while i < n:
+        if i in spaced:
+            end = spaced[i]
+            if _toxic_word("".join(words[i:end]), lex):
+                toxic.append(i)
+                i = end
+                continue
+        w = words[i]
+        if w in lex.phrase_starts:
+            for size in range(min(lex.max_phrase, n - i), 1, -1):
+                phrase = tuple(words[i : i + size])
+                if phrase in lex.toxic:
+                    toxic.append(i)
+                group = lex.identity.get(phrase)
+                if group is not None and covered[group] <= i:
+                    counts[group] += 1
+                    ident_pos.append(i)
+                    covered[group] = i + size  # "african american" is one mention
+        group = lex.identity.get((w,))
+        if group is not None:
+            if covered[group] <= i:
+                counts[group] += 1
+                ident_pos.append(i)
+        elif _toxic_word(w, lex):
+            toxic.append(i)
+        i += 1
+    return BiasScan(n, tuple(toxic), counts, tuple(ident_pos))
+
+
+def identity_counts(text: str, lex: Lexicons) -> dict[str, int]:
+    """Mentions per identity group in ``text``."""
+    return dict(scan(text, lex).identity_counts)
+
+
+def cooccurrences(s: BiasScan, window: int) -> int:
+    """Toxic terms with an identity term within ``window`` words on either side."""
+    if not s.toxic_positions or not s.identity_positions:
+        return 0
+    ident = s.identity_positions
+    return sum(1 for t in s.toxic_positions if any(abs(t - p) <= window for p in ident))
+
+
+def bias_signals(text: str, lex: Lexicons, window: int) -> dict[str, float]:
+    """The record's bias signals: ``toxicity_terms``, ``toxicity_score`` (toxic terms per
+    word), ``toxic_identity_cooccurrences`` and ``identity_<group>`` mention counts."""
+    s = scan(text, lex)
+    out = {
+        "toxicity_terms": float(len(s.toxic_positions)),
+        "toxicity_score": len(s.toxic_positions) / s.words if s.words else 0.0,
+        "toxic_identity_cooccurrences": float(cooccurrences(s, window)),
+    }
+    for g in GROUPS:
+        out[f"identity_{g}"] = float(s.identity_counts[g])
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class BiasDecision:
+    """``toxic``: the score is above the threshold (a flag, kept as ``toxicity_flag``);
+    ``near``: enough toxic terms near identity terms; ``reason``: the drop reason, if the
+    recipe asks to drop such records (``toxic_content``, ``toxic_identity_cooccurrence``)."""
+
+    toxic: bool
+    near: bool
+    reason: str | None
+
+
+def decide(signals: Mapping[str, float], cfg: BiasConfig) -> BiasDecision:
+    """Apply the recipe's ``bias`` thresholds to a record's ``bias_signals``."""
+    toxic = signals["toxicity_score"] > cfg.toxicity.threshold
+    near = signals["toxic_identity_cooccurrences"] >= cfg.identity_toxicity.min_cooccurrences
+    reason = None
+    if cfg.toxicity.drop and toxic:
+        reason = "toxic_content"
+    elif cfg.identity_toxicity.drop and near:
+        reason = "toxic_identity_cooccurrence"
+    return BiasDecision(toxic, near, reason)
+
+
+def groups_mentioned(signals: Mapping[str, float]) -> tuple[str, ...]:
+    """The identity groups with at least one mention, from ``identity_<group>`` signals."""
+    return tuple(g for g in GROUPS if signals.get(f"identity_{g}", 0) > 0)
+
+
+# --- disparity --------------------------------------------------------------------------------
+
+PREFIX = "bias.filter."
+
+
+def filter_keys(name: str, groups: Iterable[str], removed: bool) -> list[str]:
+    """The stats keys one record contributes to filter ``name``: it reached the filter (and
+    was removed by it), overall and for each identity group it mentions. Summed over all
+    records, they give every count ``disparity_report`` needs."""
+    base = f"{PREFIX}{name}"
+    keys = [f"{base}.records"]
+    if removed:
+        keys.append(f"{base}.removed")
+    for g in groups:
+        keys.append(f"{base}.group.{g}.records")
+        if removed:
+            keys.append(f"{base}.group.{g}.removed")
+    return keys
+
+
+def wilson_lower(removed: int, records: int, confidence: float) -> float:
+    """Lower end of the Wilson score interval of a proportion (Wilson 1927): a removal rate
+    the group's true rate is, at ``confidence``, at least. 0 when there are no records or
+    ``confidence`` is 0 (the check is off)."""
+    if records == 0 or removed == 0 or confidence <= 0:
+        return 0.0
+    z = NormalDist().inv_cdf((1 + confidence) / 2)
+    p = removed / records
+    denom = 1 + z * z / records
+    centre = p + z * z / (2 * records)
+    margin = z * math.sqrt(p * (1 - p) / records + z * z / (4 * records * records))
+    return max(0.0, (centre - margin) / denom)
+
+
+def disparity_report(
+    stats: Mapping[str, float], bound: float, min_group_size: int, confidence: float = 0.95
+) -> dict[str, Any]:
+    """Per filter: overall removal rate, and per group its removal rate and its ratio to the
+    overall rate. A group is flagged when the ratio exceeds ``bound``, at least
+    ``min_group_size`` records of the group reached the filter, and the difference is not
+    chance: the lower end of the group rate's Wilson interval at ``confidence`` is above the
+    overall rate (``significant``; a single removal in a large group is never flagged).
+    ``confidence`` 0 turns that check off.
+
+    Ratio when the overall rate is 0: ``None`` (nothing removed, nothing to compare).
+    """
+    filters: dict[str, dict[str, Any]] = {}
+    for key, value in stats.items():
+        if not key.startswith(PREFIX):
+            continue
+        name, _, rest = key[len(PREFIX) :].partition(".")
+        entry = filters.setdefault(name, {"records": 0, "removed": 0, "groups": {}})
+        if rest in ("records", "removed"):
+            entry[rest] += int(value)
+        elif rest.startswith("group."):
+            group, _, what = rest[len("group.") :].rpartition(".")
+            g = entry["groups"].setdefault(group, {"records": 0, "removed": 0})
+            g[what] += int(value)
+    flagged: list[dict[str, Any]] = []
+    for name in sorted(filters):
+        entry = filters[name]
+        overall = entry["removed"] / entry["records"] if entry["records"] else 0.0
+        entry["removal_rate"] = round(overall, 6)
+        groups = {}
+        for group in sorted(entry["groups"]):
+            g = entry["groups"][group]
+            rate = g["removed"] / g["records"] if g["records"] else 0.0
+            ratio = rate / overall if overall else None
+            lower = wilson_lower(g["removed"], g["records"], confidence)
+            significant = bool(overall) and (confidence <= 0 or lower > overall)
+            is_flagged = bool(
+                ratio is not None
+                and ratio > bound
+                and g["records"] >= min_group_size
+                and significant
+            )
+            g.update(
+                removal_rate=round(rate, 6),
+                rate_lower=round(lower, 6),
+                ratio=None if ratio is None else round(ratio, 6),
+                significant=significant,
+                flagged=is_flagged,
+            )
+            groups[group] = g
+            if is_flagged:
+                flagged.append(
+                    {"filter": name, "group": group, "ratio": g["ratio"], "records": g["records"]}
+                )
+        entry["groups"] = groups
+    return {
+        "bound": bound,
+        "min_group_size": min_group_size,
+        "confidence": confidence,
+        "filters": dict(sorted(filters.items())),
+        "flagged": flagged,
+    }
+
+
+OUTPUT_PREFIX = "bias.output."
+
+
+def output_keys(signals: Mapping[str, float], toxic: bool) -> list[str]:
+    """Stats keys of one record leaving FlagBias: representation of the groups it mentions."""
+    keys = [f"{OUTPUT_PREFIX}records"]
+    if toxic:
+        keys.append(f"{OUTPUT_PREFIX}toxic_records")
+    for g in groups_mentioned(signals):
+        keys.append(f"{OUTPUT_PREFIX}group.{g}.records")
+    return keys
+
+
+def representation_report(stats: Mapping[str, float]) -> dict[str, Any]:
+    """Share of kept records (after FlagBias) mentioning each group, and toxic records."""
+    records = int(stats.get(f"{OUTPUT_PREFIX}records", 0))
+    groups = {}
+    for g in GROUPS:
+        n = int(stats.get(f"{OUTPUT_PREFIX}group.{g}.records", 0))
+        groups[g] = {"records": n, "share": round(n / records, 6) if records else 0.0}
+    toxic = int(stats.get(f"{OUTPUT_PREFIX}toxic_records", 0))
+    return {
+        "records": records,
+        "toxic_records": toxic,
+        "toxic_share": round(toxic / records, 6) if records else 0.0,
+        "groups": groups,
+    }
+
+
+def bias_section(
+    stats: Mapping[str, float],
+    bound: float,
+    min_group_size: int,
+    confidence: float,
+    lexicons: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The manifest's ``bias`` section from the run's summed stats."""
+    section: dict[str, Any] = {
+        "disparity": disparity_report(stats, bound, min_group_size, confidence)
+    }
+    if any(k.startswith(OUTPUT_PREFIX) for k in stats):
+        section["representation"] = representation_report(stats)
+    section["lexicons"] = {name: lexicon_sidecar()["files"][name]["version"] for name in lexicons}
+    return section
