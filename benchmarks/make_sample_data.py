@@ -34,6 +34,12 @@ FRENCH = [
     "La mairie souhaite agrandir la place pour accueillir davantage de commerçants.",
     "Beaucoup de familles viennent passer la matinée entière à discuter entre voisins.",
     "En hiver, le marché se tient sous la halle couverte construite au siècle dernier.",
+    "Le boulanger raconte qu'il se lève chaque nuit à trois heures pour préparer la pâte.",
+    "Sa fille a ouvert une petite librairie juste à côté de la fontaine municipale.",
+    "Les enfants de l'école voisine y viennent souvent choisir des bandes dessinées.",
+    "Un festival de musique occupe la rue principale pendant tout le mois de juillet.",
+    "Les visiteurs peuvent louer des vélos pour explorer les collines autour du village.",
+    "Le soir, les terrasses des cafés restent pleines jusqu'à une heure très tardive.",
 ]
 GERMAN = [
     "Die Bibliothek der Stadt wurde im letzten Jahr vollständig renoviert.",
@@ -42,6 +48,12 @@ GERMAN = [
     "Die Leiterin der Bibliothek plant außerdem regelmäßige Lesungen für Kinder.",
     "Im Keller befindet sich ein Archiv mit alten Zeitungen und Landkarten.",
     "Der Eintritt ist frei, nur für die Ausleihe braucht man einen Ausweis.",
+    "Am Wochenende findet auf dem Marktplatz ein kleiner Flohmarkt mit alten Möbeln statt.",
+    "Die Bäckerei an der Ecke verkauft seit über hundert Jahren dasselbe Roggenbrot.",
+    "Im Sommer fahren viele Familien mit dem Fahrrad an den nahe gelegenen See.",
+    "Der neue Bahnhof verbindet die Altstadt endlich direkt mit dem Flughafen.",
+    "Ein Verein pflegt die Wanderwege im Wald und stellt neue Schilder auf.",
+    "Abends treffen sich die Nachbarn gern in der kleinen Weinstube am Fluss.",
 ]
 SPANISH = [
     "El río atraviesa la ciudad de norte a sur y divide los barrios antiguos.",
@@ -50,6 +62,12 @@ SPANISH = [
     "El ayuntamiento construyó un nuevo puente peatonal el año pasado.",
     "Durante las fiestas de verano, el paseo se llena de música y puestos de comida.",
     "Los turistas suelen alquilar bicicletas para recorrer la orilla completa.",
+    "La biblioteca municipal organiza talleres de lectura para niños cada sábado.",
+    "En la plaza mayor hay una fuente antigua donde se reúnen los vecinos.",
+    "Un grupo de voluntarios limpia las playas del norte al final de cada mes.",
+    "El museo de arte moderno abrió una sala dedicada a los pintores locales.",
+    "Muchas familias cultivan tomates y pimientos en pequeños huertos urbanos.",
+    "Por la noche, las calles del centro se llenan de gente que sale a cenar.",
 ]
 BOILERPLATE = (
     "We use cookies to improve your experience. By continuing you accept our cookie policy.\n"
@@ -180,8 +198,8 @@ def main() -> None:
         planted["noise_ids"].append(f"web-noise-{k}")
     # non-English
     for lang, sents in (("fr", FRENCH), ("de", GERMAN), ("es", SPANISH)):
-        for k in range(3):
-            picked = rng.sample(sents, 4)
+        for k in range(2):  # disjoint halves: other-language documents are not near duplicates
+            picked = sents[6 * k : 6 * k + 6]
             crawl1.append({"id": f"web-{lang}-{k}", "text": " ".join(picked)})
             planted["non_english"].append({"id": f"web-{lang}-{k}", "language": lang})
     # PII in web text

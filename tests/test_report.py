@@ -65,9 +65,10 @@ def test_dataset_card_header_and_counts(run_dir):
     assert "PII anonymization was not part of this run" in card or "## Privacy" in card
 
 
-def test_dataset_card_loads_with_datasets(run_dir):
+def test_dataset_card_loads_with_datasets(run_dir, tmp_path):
     datasets = pytest.importorskip("datasets")
-    ds = datasets.load_dataset(str(run_dir), split="train")
+    # datasets caches by folder name: a private cache keeps another run's "out" from answering
+    ds = datasets.load_dataset(str(run_dir), split="train", cache_dir=str(tmp_path / "cache"))
     assert ds.num_rows == load_manifest(run_dir)["counts"]["kept"]
 
 

@@ -1,7 +1,7 @@
 """Compose the curation stages into one Beam pipeline.
 
 Order (cheap stages first, expensive last; see DESIGN.md): ReadCorpus -> Normalize ->
-DropExactDuplicates -> FilterLowQuality -> FilterLanguage -> DropNearDuplicates ->
+DropExactDuplicates -> FilterLanguage -> FilterLowQuality -> DropNearDuplicates ->
 AnonymizePii -> FlagBias -> WriteShards. Each stage is optional by its recipe section's
 ``enabled``.
 """
@@ -56,20 +56,22 @@ def curation_stages(config: PipelineConfig) -> list[tuple[str, str, beam.PTransf
         )
     f = config.filters
     track = config.bias.enabled  # identity groups for the disparity report
-    if f.enabled and any(getattr(f, name).enabled for name in RULE_SETS):
-        stages.append(
-            (
-                "FilterLowQuality",
-                filters.QUALITY_STAGE,
-                filters.FilterLowQuality(f, track_groups=track),
-            )
-        )
+    # Language first, as FineWeb does: the quality rules (stop words, C4 punctuation) are
+    # English-centric and would otherwise drop other-language text for the wrong reason.
     if f.enabled and f.language.enabled:
         stages.append(
             (
                 "FilterLanguage",
                 filters.LANGUAGE_STAGE,
                 filters.FilterLanguage(f.language, f.mode == "annotate", track_groups=track),
+            )
+        )
+    if f.enabled and any(getattr(f, name).enabled for name in RULE_SETS):
+        stages.append(
+            (
+                "FilterLowQuality",
+                filters.QUALITY_STAGE,
+                filters.FilterLowQuality(f, track_groups=track),
             )
         )
     # DropNearDuplicates and AnonymizePii go here.
