@@ -15,7 +15,7 @@ import time
 from collections import Counter
 
 _INTERVAL_S = float(os.environ.get("THRESHER_PROGRESS_INTERVAL", "5"))
-_ORDER = ("read", "normalize", "exact_dedup", "write")
+_ORDER = ("read", "normalize", "exact_dedup", "near_dedup", "write")
 
 
 class _Reporter:
