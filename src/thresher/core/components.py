@@ -70,7 +70,7 @@ class UnionFind:
         smallest: dict[Hashable, Any] = {}
         for x in self._parent:
             r = self.find(x)
-            if r not in smallest or x < smallest[r]:  # type: ignore[operator]
+            if r not in smallest or x < smallest[r]:
                 smallest[r] = x
         return {x: smallest[self.find(x)] for x in self._parent}
 
@@ -221,7 +221,7 @@ def link_bucket(
             sims = (matrix[i + 1 :] == matrix[i]).mean(axis=1)
             comparisons += n - 1 - i
             for j in np.flatnonzero(sims >= threshold):
-                k = i + 1 + int(j)
+                k: int = i + 1 + int(j)
                 if uf.union(nodes[i], nodes[k]):
                     out.append((nodes[k], nodes[i], float(sims[j])))
         return BucketLinks(out, comparisons)
@@ -234,10 +234,10 @@ def link_bucket(
         sims = (matrix == matrix[i]).mean(axis=1)
         comparisons += n - 1
         hits = np.flatnonzero(sims >= threshold)
-        for k in hits:
-            if k != i and uf.union(nodes[i], nodes[int(k)]):
-                a, b = edge(nodes[i], nodes[int(k)])
-                out.append((a, b, float(sims[k])))
+        for hit in hits.tolist():
+            if hit != i and uf.union(nodes[i], nodes[hit]):
+                a, b = edge(nodes[i], nodes[hit])
+                out.append((a, b, float(sims[hit])))
         assigned[hits] = True
         assigned[i] = True
     return BucketLinks(out, comparisons, int(np.count_nonzero(~assigned)))

@@ -238,7 +238,7 @@ def _label_stars(element: tuple[str, dict[str, list[Any]]]) -> list[tuple[str, s
     return [(centre, centre)] + [(leaf, centre) for leaf in leaves]
 
 
-class _ConnectedComponents(beam.PTransform):
+class ConnectedComponents(beam.PTransform):
     """PCollection[(larger, smaller)] edges -> {"labels": (node, smallest node of its
     component), "stats": residual counts}. See ``thresher.core.components``.
 
@@ -454,7 +454,7 @@ class DropNearDuplicates(beam.PTransform):
             | "LinkBuckets"
             >> beam.ParDo(_LinkFn(cfg.threshold, cfg.verify)).with_outputs(STATS, main="edges")
         )
-        comps = linked["edges"] | "Components" >> _ConnectedComponents(cfg.component_rounds)
+        comps = linked["edges"] | "Components" >> ConnectedComponents(cfg.component_rounds)
         decided = (
             {"label": comps["labels"], _INFO: attached[_INFO]}
             | "JoinLabels" >> beam.CoGroupByKey()
