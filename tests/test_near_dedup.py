@@ -134,7 +134,7 @@ def test_stage_outputs_exactly():
         index = out["index"] | "I" >> beam.Map(lambda e: (e.id, len(e.signature), len(e.band_keys)))
         assert_that(
             index,
-            equal_to([("a", 512, 9), ("b", 512, 9), ("c", 512, 9)]),
+            equal_to([("a", 512, 14), ("b", 512, 14), ("c", 512, 14)]),
             label="Index",
         )
 
@@ -250,10 +250,10 @@ def test_index_holds_kept_documents_with_parameters(batch):
     meta = pq.read_schema(shard).metadata
     params = json.loads(meta[b"thresher.near_dedup"])
     assert params == {
-        "bands": 9,
+        "bands": 14,
         "ngram": 5,
         "num_perm": 128,
-        "rows": 13,
+        "rows": 9,
         "seed": 1,
         "shingle": "word",
         "version": 1,

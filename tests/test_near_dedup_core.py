@@ -69,11 +69,12 @@ def test_shingles_ignore_case_punctuation_and_spacing():
 
 
 @pytest.mark.parametrize(
-    ("threshold", "num_perm", "expected"), [(0.8, 128, (9, 13)), (0.9, 128, (5, 25))]
+    ("threshold", "verify", "expected"),
+    [(0.8, False, (9, 13)), (0.9, False, (5, 25)), (0.8, True, (14, 9)), (0.9, True, (8, 16))],
 )
-def test_optimal_bands_from_datasketch(threshold, num_perm, expected):
-    assert optimal_bands(threshold, num_perm) == expected
-    params = LshParams.build(threshold=threshold, num_perm=num_perm)
+def test_optimal_bands_from_datasketch(threshold, verify, expected):
+    assert optimal_bands(threshold, 128, verify) == expected
+    params = LshParams.build(threshold=threshold, num_perm=128, verify=verify)
     assert (params.bands, params.rows) == expected
 
 
@@ -147,7 +148,7 @@ def test_band_keys_one_per_band_and_local_to_their_band():
     hasher = MinHasher(LshParams.build())
     sig = hasher.signature(TEXT)
     keys = hasher.band_keys(sig)
-    assert len(keys) == 9 and len(set(keys)) == 9
+    assert len(keys) == 14 and len(set(keys)) == 14
     assert all(len(k) == 10 for k in keys)
     changed = sig.copy()
     changed[0] ^= 1  # first row of band 0

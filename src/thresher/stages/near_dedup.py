@@ -67,6 +67,7 @@ def lsh_params(cfg: NearDedupConfig) -> LshParams:
         bands=cfg.bands,
         rows=cfg.rows,
         seed=cfg.seed,
+        verify=cfg.verify,
     )
 
 
