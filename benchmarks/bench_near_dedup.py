@@ -37,7 +37,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from near_dup_corpus import clustered_corpus  # noqa: E402
+from near_dup_corpus import clustered_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 THRESHOLDS = (0.7, 0.8, 0.9)
@@ -219,8 +219,8 @@ def cmd_recipes(args: argparse.Namespace) -> None:
     import random
 
     import numpy as np
-    from near_dup_corpus import VARIANTS, document, edit
 
+    from near_dup_corpus import VARIANTS, document, edit
     from thresher.core.minhash import shingles
 
     rng = random.Random(args.seed)

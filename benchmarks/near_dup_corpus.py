@@ -12,7 +12,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-NOUNS = """
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+NOUNS = _words(
+    """
 account answer apartment argument article audience author balance bank basket battery beach
 bicycle bird blanket boat body bottle boundary branch bread bridge brother budget building
 cabinet camera campaign candle capital captain career carpet castle category ceiling century
@@ -45,9 +51,11 @@ temperature tennis theater theory thing thought ticket tooth tourist tower town 
 traffic train truck truth university valley variety vehicle version village virus visitor
 voice volume war water wealth weather wedding week wife window winter woman wood worker
 writer year youth
-""".split()
+"""
+)
 
-ADJECTIVES = """
+ADJECTIVES = _words(
+    """
 able ancient angry anxious appropriate aware beautiful big bitter blue brave brief bright
 broad brown busy calm careful central cheap chemical civil clean clear clever close cold
 common complex confident conscious cool correct creative critical curious dangerous dark dear
@@ -68,9 +76,11 @@ social soft solid southern special specific standard steady strange strict stron
 sudden sweet tall technical terrible thick thin tiny tired total tough traditional tropical
 typical ugly unusual upper urban useful usual valuable various vast visible vital warm weak
 wealthy weird western wet white whole wide wild wise wonderful wooden young
-""".split()
+"""
+)
 
-VERBS = """
+VERBS = _words(
+    """
 accepted achieved added admired admitted adopted advised affected agreed allowed announced
 answered appeared applied approached argued arranged arrived asked assumed attacked attended
 avoided baked believed belonged borrowed broke brought built bought called carried caught
@@ -90,9 +100,11 @@ selected sent served shared shot showed signed solved sold spent started stopped
 suggested supported surprised taught tested thanked threw touched trained translated
 travelled treated trusted turned understood used visited waited walked wanted warned washed
 watched welcomed won worried wrote
-""".split()
+"""
+)
 
-ADVERBS = """
+ADVERBS = _words(
+    """
 abroad actually almost already always anyway apparently barely briefly carefully certainly
 clearly closely completely constantly currently deeply definitely directly easily entirely
 especially eventually exactly fairly finally firmly frankly freely fully generally gently
@@ -102,19 +114,22 @@ perfectly personally politely possibly precisely probably promptly quickly quiet
 readily really recently regularly relatively roughly sadly safely seldom seriously sharply
 silently simply slightly slowly smoothly softly sometimes soon steadily strictly strongly
 suddenly surely swiftly tightly together truly typically usually warmly widely wisely
-""".split()
+"""
+)
 
-PREPOSITIONS = (
+PREPOSITIONS = _words(
     "about above across after against along among around at before behind below beside "
     "between beyond by during for from in inside into near of off on onto outside over past "
     "through toward under until upon with within without"
-).split()
+)
 
-DETERMINERS = "the a this that every each some another one our their his her its my your".split()
-NAMES = """
+DETERMINERS = _words("the a this that every each some another one our their his her its my your")
+NAMES = _words(
+    """
 Anna Bruno Clara Daniel Elena Farid Grace Hiro Ines Jonas Kofi Lena Marco Nadia Omar Priya
 Quentin Rosa Samuel Tomas Uma Victor Wanda Xavier Yara Zoltan
-""".split()
+"""
+)
 CONNECTIVES = [
     "However,",
     "Meanwhile,",
