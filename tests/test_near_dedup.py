@@ -15,10 +15,11 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import load_manifest, read_parquet_dir, run_cli
 
+from conftest import REPO, load_manifest, read_parquet_dir, run_cli
 from thresher.config import NearDedupConfig
 from thresher.core import components as cc
+from thresher.core.minhash import shingles
 from thresher.records import Document
 from thresher.stages.near_dedup import ConnectedComponents, DropNearDuplicates
 
@@ -285,6 +286,78 @@ def test_incremental_run_removes_cross_batch_duplicates_and_names_them(batch, tm
     index_ids = {r["id"] for r in read_parquet_dir(out / "index")}
     assert index_ids == {r["id"] for r in read_parquet_dir(out / "data")}
     assert not index_ids & set(old)
+
+
+# ---------------------------------------------------------------- sample_data
+
+SAMPLE = REPO / "sample_data"
+
+
+def _sample_texts(ids: set[str]) -> dict[str, str]:
+    """The planted records' raw texts, read from the JSONL files under sample_data/web."""
+    import gzip
+    import io
+
+    import zstandard
+
+    texts: dict[str, str] = {}
+    for path in sorted((SAMPLE / "web").glob("*.jsonl*")):
+        raw = path.read_bytes()
+        if path.suffix == ".gz":
+            raw = gzip.decompress(raw)
+        elif path.suffix == ".zst":
+            raw = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)).read()
+        for line in raw.decode("utf-8").splitlines():
+            rec = json.loads(line) if line.strip() else {}
+            if rec.get("id") in ids:
+                texts[rec["id"]] = rec["text"]
+    return texts
+
+
+@pytest.fixture(scope="module")
+def sample_runs(tmp_path_factory):
+    if not (SAMPLE / "_planted.json").exists():
+        pytest.skip("sample_data/ is not in this checkout")
+    root = tmp_path_factory.mktemp("sample")
+    runs = {}
+    for name, extra in (("default", []), ("loose", ["--set", "dedup.near.threshold=0.6"])):
+        out = root / name
+        result = run_cli("run", "pipelines/default.yaml", "--output", str(out), "--quiet", *extra)
+        assert result.returncode == 0, result.stderr[-3000:]
+        runs[name] = {r["id"]: r for r in read_parquet_dir(out / "lineage")}
+    return runs
+
+
+def test_sample_data_planted_near_duplicates(sample_runs):
+    """The planted pairs ("about 3% of words edited") have exact 5-gram Jaccard between about
+    0.72 and 0.92, so at the default 0.8 some are rightly below the threshold: every pair
+    clearly above it (>= 0.85) must go and every pair clearly below (<= 0.75) must stay; at
+    threshold 0.6 every planted pair goes. The 40%-edited pairs stay distinct in both runs."""
+    planted = json.loads((SAMPLE / "_planted.json").read_text())
+    pairs = [tuple(p) for p in planted["near_duplicate_pairs"]]
+    far = [tuple(p) for p in planted["distinct_pairs"]]
+    texts = _sample_texts({x for p in pairs + far for x in p})
+
+    def removed_as_pair(lineage, a, b):
+        fa, fb = lineage[a], lineage[b]
+        return (fa["stage"] == "near_dedup" and fa["duplicate_of"] == b) or (
+            fb["stage"] == "near_dedup" and fb["duplicate_of"] == a
+        )
+
+    clear = 0
+    for a, b in pairs:
+        sa, sb = set(shingles(texts[a])), set(shingles(texts[b]))
+        exact = len(sa & sb) / len(sa | sb)
+        if exact >= 0.85:
+            clear += 1
+            assert removed_as_pair(sample_runs["default"], a, b), (a, b, exact)
+        elif exact <= 0.75:
+            assert not removed_as_pair(sample_runs["default"], a, b), (a, b, exact)
+        assert removed_as_pair(sample_runs["loose"], a, b), (a, b, exact)
+    assert clear >= 1
+    for a, b in far:
+        for run in sample_runs.values():
+            assert run[a]["stage"] != "near_dedup" and run[b]["stage"] != "near_dedup"
 
 
 def test_dedup_against_with_other_parameters_is_a_usage_error(batch, tmp_path):

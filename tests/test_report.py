@@ -67,7 +67,11 @@ def test_dataset_card_header_and_counts(run_dir):
 
 def test_dataset_card_loads_with_datasets(run_dir):
     datasets = pytest.importorskip("datasets")
-    ds = datasets.load_dataset(str(run_dir), split="train")
+    # A private cache: pytest reuses tmp paths across sessions, and datasets keyed on the path
+    # would otherwise read an earlier session's rows back.
+    ds = datasets.load_dataset(
+        str(run_dir), split="train", cache_dir=str(run_dir.parent / "hf-cache")
+    )
     assert ds.num_rows == load_manifest(run_dir)["counts"]["kept"]
 
 
