@@ -136,9 +136,15 @@ def _write_index(
         | "KeptIndexEntries" >> beam.FlatMap(_index_if_kept)
     )
     kept | "WriteIndex" >> WriteShards(
-        directory, "index", index_schema(params), index_row,
-        lambda e: (e.id, e.source, e.position), _index_size,
-        out_cfg.max_rows_per_shard, out_cfg.max_bytes_per_shard, out_cfg.compression,
+        directory,
+        "index",
+        index_schema(params),
+        index_row,
+        lambda e: (e.id, e.source, e.position),
+        _index_size,
+        out_cfg.max_rows_per_shard,
+        out_cfg.max_bytes_per_shard,
+        out_cfg.compression,
     )
 
 
