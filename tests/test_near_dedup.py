@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 
 import apache_beam as beam
@@ -20,6 +21,7 @@ from conftest import REPO, load_manifest, read_parquet_dir, run_cli
 from thresher.config import NearDedupConfig
 from thresher.core import components as cc
 from thresher.core.minhash import shingles
+from thresher.io.dedup_index import delete_from_index
 from thresher.records import Document
 from thresher.stages.near_dedup import ConnectedComponents, DropNearDuplicates
 
@@ -286,6 +288,17 @@ def test_incremental_run_removes_cross_batch_duplicates_and_names_them(batch, tm
     index_ids = {r["id"] for r in read_parquet_dir(out / "index")}
     assert index_ids == {r["id"] for r in read_parquet_dir(out / "data")}
     assert not index_ids & set(old)
+
+    # Erasure: once u03 is deleted from the earlier index, nothing can match or name it.
+    erased = tmp_path / "erased"
+    shutil.copytree(batch["one"], erased)
+    assert delete_from_index(str(erased), ["u03"]) == 1
+    out3 = tmp_path / "out3"
+    _run(inp.parent, out3, "--dedup-against", str(erased))
+    after = _near_fates(out3)
+    assert "new-x0" not in after
+    assert after["new-x1"]["duplicate_of"] == "u07"
+    assert all(f["duplicate_of"] != "u03" for f in after.values())
 
 
 # ---------------------------------------------------------------- sample_data
