@@ -142,6 +142,25 @@ def test_stage_outputs_exactly():
         )
 
 
+def test_char_shingles_find_near_duplicates_in_text_without_spaces():
+    rng = random.Random(4)
+    chars = "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学对可里后小么心多天而能好都然没日于起还发成事只作当想看文无开手十用主行方又如前所本见经头面公同三已老从动两长"  # noqa: E501
+    base = "".join(rng.choice(chars) for _ in range(400))
+    edited = base[:200] + "变" + base[201:]
+    other = "".join(rng.choice(chars) for _ in range(400))
+    cfg = NearDedupConfig(shingle="char", ngram=3)
+    docs = [doc("zh-a", base, 0), doc("zh-b", edited, 1), doc("zh-c", other, 2)]
+    with TestPipeline(options=PipelineOptions(OPTIONS)) as p:
+        out = p | beam.Create(docs) | DropNearDuplicates(cfg)
+        assert_that(out["main"] | "Ids" >> beam.Map(lambda d: d.id), equal_to(["zh-a", "zh-c"]))
+        fates = out["fates"] | "F" >> beam.Map(lambda f: (f.id, f.duplicate_of))
+        assert_that(fates, equal_to([("zh-b", "zh-a")]), label="Fates")
+    # Word shingles see one "word" per document here: no near duplicate is possible.
+    with TestPipeline(options=PipelineOptions(OPTIONS)) as p:
+        out = p | beam.Create(docs) | DropNearDuplicates(NearDedupConfig())
+        assert_that(out["fates"], equal_to([]))
+
+
 # ---------------------------------------------------------------- distributed components
 
 beam_graphs = st.lists(
