@@ -307,6 +307,9 @@ def test_incremental_run_removes_cross_batch_duplicates_and_names_them(batch, tm
     index_ids = {r["id"] for r in read_parquet_dir(out / "index")}
     assert index_ids == {r["id"] for r in read_parquet_dir(out / "data")}
     assert not index_ids & set(old)
+    story = run_cli("explain", str(out), "new-x0")
+    assert story.returncode == 0, story.stderr
+    assert f"duplicate of u03 (earlier output {batch['one']}:" in story.stdout
 
     # Erasure: once u03 is deleted from the earlier index, nothing can match or name it.
     erased = tmp_path / "erased"
