@@ -174,9 +174,11 @@ def default_rounds(max_nodes: int) -> int:
 @dataclass(frozen=True)
 class BucketLinks:
     """What linking one LSH bucket produced: spanning edges (a, b, estimated Jaccard or None
-    when unverified), signature comparisons made, members left unlinked by the pivot cap."""
+    when unverified), distinct members, signature comparisons made, members left unlinked by
+    the pivot cap."""
 
     edges: list[tuple[str, str, float | None]]
+    members: int = 0
     comparisons: int = 0
     unlinked: int = 0
 
@@ -204,9 +206,9 @@ def link_bucket(
     nodes = sorted(by_node)
     n = len(nodes)
     if n < 2:
-        return BucketLinks([])
+        return BucketLinks([], n)
     if not verify:
-        return BucketLinks([(v, nodes[0], None) for v in nodes[1:]])
+        return BucketLinks([(v, nodes[0], None) for v in nodes[1:]], n)
     matrix = np.stack(
         [
             np.frombuffer(s, dtype="<u4") if isinstance(s, bytes) else s
@@ -224,7 +226,7 @@ def link_bucket(
                 k: int = i + 1 + int(j)
                 if uf.union(nodes[i], nodes[k]):
                     out.append((nodes[k], nodes[i], float(sims[j])))
-        return BucketLinks(out, comparisons)
+        return BucketLinks(out, n, comparisons)
     assigned = np.zeros(n, dtype=bool)
     for _ in range(pivot_limit):
         free = np.flatnonzero(~assigned)
@@ -240,7 +242,7 @@ def link_bucket(
                 out.append((a, b, float(sims[hit])))
         assigned[hits] = True
         assigned[i] = True
-    return BucketLinks(out, comparisons, int(np.count_nonzero(~assigned)))
+    return BucketLinks(out, n, comparisons, int(np.count_nonzero(~assigned)))
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,7 @@ class _LinkFn(beam.DoFn):
         _key, members = element
         links = cc.link_bucket(members, self._threshold, self._verify)
         self._buckets.inc()
+        self._size.update(links.members)
         self._comparisons.inc(links.comparisons)
         self._edges.inc(len(links.edges))
         if links.unlinked:
