@@ -28,6 +28,7 @@ import argparse
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -379,10 +380,13 @@ def cmd_scale(args: argparse.Namespace) -> None:
                 fh.write(json.dumps({"id": i, "text": t}) + "\n")
     words = sum(len(r[1].split()) for r in records) / len(records)
     print(f"{len(records)} documents, {words:.0f} words on average")
-    for workers in args.workers:
-        base = run_cli_measured(inp, tmp / f"base{workers}", near=False, workers=workers)
-        near = run_cli_measured(inp, tmp / f"near{workers}", near=True, workers=workers)
-        print(json.dumps({"workers": workers, "near_dedup_on": near, "near_dedup_off": base}))
+    try:
+        for workers in args.workers:
+            base = run_cli_measured(inp, tmp / f"base{workers}", near=False, workers=workers)
+            near = run_cli_measured(inp, tmp / f"near{workers}", near=True, workers=workers)
+            print(json.dumps({"workers": workers, "near_dedup_on": near, "near_dedup_off": base}))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- peer
@@ -405,6 +409,7 @@ def cmd_peer(args: argparse.Namespace) -> None:
         text=True,
     )
     peer_wall = time.perf_counter() - t0
+    shutil.rmtree(tmp, ignore_errors=True)
     if res.returncode != 0:
         raise SystemExit(res.stderr[-3000:])
     peer = json.loads(res.stdout.strip().splitlines()[-1])
