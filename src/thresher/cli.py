@@ -72,6 +72,13 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key"
     )
+    run.add_argument(
+        "--dedup-against",
+        action="append",
+        metavar="DIR",
+        help="an earlier output whose index/ new records are deduplicated against "
+        "(repeatable; replaces dedup.near.against)",
+    )
     run.add_argument("--overwrite", action="store_true", help="replace a previous output")
     run.add_argument("--quiet", action="store_true", help="no progress lines or summary")
 
@@ -123,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(recipe: str, overrides: Sequence[str], input_paths=None, output=None):
+def _load(recipe: str, overrides: Sequence[str], input_paths=None, output=None, against=None):
     from thresher.config import load_config
 
     extra = {}
@@ -131,6 +138,8 @@ def _load(recipe: str, overrides: Sequence[str], input_paths=None, output=None):
         extra["input.paths"] = list(input_paths)
     if output:
         extra["output.path"] = output
+    if against:
+        extra["dedup.near.against"] = list(against)
     return load_config(recipe, overrides, extra)
 
 
@@ -138,7 +147,7 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from thresher.run import execute, print_summary
 
     _check_beam_args(beam_args)
-    config = _load(args.recipe, args.set, args.input, args.output)
+    config = _load(args.recipe, args.set, args.input, args.output, args.dedup_against)
     if not args.quiet and os.environ.get("THRESHER_PROGRESS") is None:
         os.environ["THRESHER_PROGRESS"] = "1"
     outcome = execute(config, beam_args, overwrite=args.overwrite, recipe_path=args.recipe)

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from thresher.errors import ConfigError
 
@@ -72,8 +79,73 @@ class ExactDedupConfig(_Section):
     )
 
 
+_KEEP_POLICIES = ("longest", "smallest_id", "first")
+
+
+class NearDedupConfig(_Section):
+    """MinHash + LSH near-duplicate removal (``thresher.stages.near_dedup``)."""
+
+    enabled: bool = True
+    threshold: float = Field(
+        0.8, gt=0.0, lt=1.0, description="Jaccard similarity at and above which two are duplicates."
+    )
+    num_perm: int = Field(128, ge=8, le=1024, description="MinHash permutations (signature size).")
+    ngram: int = Field(5, ge=1, le=64, description="Shingle size in words (or characters).")
+    shingle: Literal["word", "char"] = Field(
+        "word", description="`char` for scripts written without spaces (Chinese, Japanese, Thai)."
+    )
+    bands: int | None = Field(None, ge=1, description="LSH bands; null: datasketch's optimizer.")
+    rows: int | None = Field(None, ge=1, description="Rows per band; set with `bands` or neither.")
+    keep: str = Field(
+        "longest",
+        description="Which member of a cluster stays: `longest` (then smallest id), "
+        "`smallest_id`, `first` (smallest source, position) or `signal:NAME` (highest signal).",
+    )
+    seed: int = Field(1, ge=0, lt=2**32, description="Seeds the permutations and shingle hash.")
+    verify: bool = Field(
+        True, description="Check LSH candidates' estimated Jaccard against the threshold."
+    )
+    against: list[str] = Field(
+        default_factory=list,
+        description="Previous output directories whose index/ new records are checked against.",
+    )
+    component_rounds: int = Field(
+        12, ge=0, le=64, description="Large-star/small-star rounds unrolled into the pipeline."
+    )
+
+    @field_validator("keep")
+    @classmethod
+    def _known_policy(cls, value: str) -> str:
+        if value in _KEEP_POLICIES or (value.startswith("signal:") and len(value) > 7):
+            return value
+        raise ValueError(
+            f"unknown keep policy; use one of {', '.join(_KEEP_POLICIES)} or signal:NAME"
+        )
+
+    @field_validator("against", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _bands_and_rows(self) -> NearDedupConfig:
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError(
+                "dedup.near.bands and dedup.near.rows: set both or neither (neither: chosen "
+                "from dedup.near.threshold)"
+            )
+        bands, rows = self.bands or 0, self.rows or 0
+        if bands * rows > self.num_perm:
+            raise ValueError(
+                f"dedup.near.bands x dedup.near.rows = {bands * rows} exceeds "
+                f"dedup.near.num_perm = {self.num_perm}; lower one or raise num_perm"
+            )
+        return self
+
+
 class DedupConfig(_Section):
     exact: ExactDedupConfig = Field(default_factory=ExactDedupConfig)
+    near: NearDedupConfig = Field(default_factory=NearDedupConfig)
 
 
 class LengthFilterConfig(_Section):

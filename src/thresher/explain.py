@@ -19,6 +19,18 @@ def _rows(out: str, kind: str, column: str, value: str) -> list[dict[str, Any]]:
     return dataset.to_table(filter=ds.field(column) == value).to_pylist()
 
 
+def _in_earlier_output(out: str, record_id: str) -> dict[str, Any] | None:
+    """Where an incremental run's ``duplicate_of`` lives: the earlier output (named in this
+    run's ``dedup.near.against``) whose near-dedup index holds ``record_id``."""
+    with FileSystems.open(FileSystems.join(out, "manifest.json")) as fh:
+        manifest = json.loads(fh.read().decode("utf-8"))
+    near = manifest.get("recipe", {}).get("dedup", {}).get("near", {})
+    for earlier in near.get("against") or []:
+        for hit in _rows(earlier, "index", "id", record_id)[:1]:
+            return {"output": earlier, "source": hit["source"], "position": hit["position"]}
+    return None
+
+
 def explain(out: str, record_id: str) -> dict[str, Any]:
     """Everything the output knows about ``record_id``: lineage row, dead-letter row, the
     annotations of the kept record (not its text), its duplicates and, for a duplicate, the
@@ -48,6 +60,8 @@ def explain(out: str, record_id: str) -> dict[str, Any]:
     if row.get("duplicate_of"):
         target = _rows(out, "lineage", "id", row["duplicate_of"])
         story["duplicate_of"] = target[0] if target else None
+        if not target:
+            story["duplicate_of_earlier"] = _in_earlier_output(out, row["duplicate_of"])
     dups = _rows(out, "lineage", "duplicate_of", record_id)
     story["duplicates"] = {"count": len(dups), "ids": sorted(d["id"] for d in dups)[:20]}
     return story
@@ -68,6 +82,9 @@ def render(story: dict[str, Any]) -> str:
     if r.get("duplicate_of"):
         t = story.get("duplicate_of")
         where = f" ({t['source']} position {t['position']}, fate {t['fate']})" if t else ""
+        e = story.get("duplicate_of_earlier")
+        if e:
+            where = f" (earlier output {e['output']}: {e['source']} position {e['position']})"
         lines.append(f"duplicate of {r['duplicate_of']}{where}")
     for dl in story.get("dead_letter", []):
         lines.append(f"error      {dl['error_type']}: {dl['message']}")

@@ -22,16 +22,18 @@ from thresher.core.quality import RULE_SETS
 from thresher.io.read import InputFile, ReadCorpus
 from thresher.io.write import WriteShards
 from thresher.paths import join_uri
-from thresher.records import DeadLetter, Document, Fate, kept_fate
+from thresher.records import DeadLetter, Document, Fate, IndexEntry, kept_fate
 from thresher.schema import (
     DEAD_LETTER_SCHEMA,
     DOCUMENT_SCHEMA,
     LINEAGE_SCHEMA,
     dead_letter_row,
     document_row,
+    index_row,
+    index_schema,
     lineage_row,
 )
-from thresher.stages import bias, exact_dedup, filters, normalize
+from thresher.stages import bias, exact_dedup, filters, near_dedup, normalize
 from thresher.stages._common import DEAD, FATES, MAIN, STATS
 
 COUNTS_FILE = "counts.json"
@@ -74,7 +76,15 @@ def curation_stages(config: PipelineConfig) -> list[tuple[str, str, beam.PTransf
                 filters.FilterLowQuality(f, track_groups=track),
             )
         )
-    # DropNearDuplicates and AnonymizePii go here.
+    if config.dedup.near.enabled:
+        stages.append(
+            (
+                "DropNearDuplicates",
+                near_dedup.STAGE,
+                near_dedup.DropNearDuplicates(config.dedup.near),
+            )
+        )
+    # AnonymizePii goes here.
     if config.bias.enabled:
         stages.append(("FlagBias", bias.STAGE, bias.FlagBias(config.bias)))
     return stages
@@ -147,6 +157,45 @@ def _small(_: Any) -> int:
     return 256
 
 
+def _index_if_kept(element: tuple[str, dict[str, list[Any]]]) -> list[IndexEntry]:
+    _id, joined = element
+    return list(joined["entry"]) if joined["kept"] else []
+
+
+def _write_index(
+    docs: PCollection,
+    entries: PCollection,
+    params: dict[str, Any],
+    directory: str,
+    out_cfg: Any,
+) -> None:
+    """The near-dedup index of the documents that reach the output (later stages may still
+    drop or dead-letter some): their signatures and band keys, for ``--dedup-against``."""
+    kept = (
+        {
+            "entry": entries | "IndexById" >> beam.Map(lambda e: (e.id, e)),
+            "kept": docs | "KeptIds" >> beam.Map(lambda d: (d.id, None)),
+        }
+        | "JoinIndexWithKept" >> beam.CoGroupByKey()
+        | "KeptIndexEntries" >> beam.FlatMap(_index_if_kept)
+    )
+    kept | "WriteIndex" >> WriteShards(
+        directory,
+        "index",
+        index_schema(params),
+        index_row,
+        lambda e: (e.id, e.source, e.position),
+        _index_size,
+        out_cfg.max_rows_per_shard,
+        out_cfg.max_bytes_per_shard,
+        out_cfg.compression,
+    )
+
+
+def _index_size(entry: IndexEntry) -> int:
+    return len(entry.signature) + 16 * len(entry.band_keys) + len(entry.id) + 64
+
+
 def build_pipeline(
     p: beam.Pipeline, config: PipelineConfig, files: Sequence[InputFile], staging: str
 ) -> dict[str, PCollection]:
@@ -159,6 +208,8 @@ def build_pipeline(
     fates: list[PCollection] = []
     dead: list[PCollection] = [read[DEAD]]
     stats: list[PCollection] = []
+    index_entries: PCollection | None = None
+    index_params: dict[str, Any] = {}
     for label, _name, stage in curation_stages(config):
         out = docs | label >> stage
         docs = out[MAIN]
@@ -166,6 +217,9 @@ def build_pipeline(
         dead.append(out[DEAD])
         if STATS in out:
             stats.append(out[STATS])
+        if isinstance(stage, near_dedup.DropNearDuplicates):
+            index_entries = out[near_dedup.INDEX]
+            index_params = stage.params.as_dict()
 
     dead_letters = tuple(dead) | "AllDeadLetters" >> beam.Flatten()
     lineage = (
@@ -218,6 +272,9 @@ def build_pipeline(
         | "FirstIdsPerReason" >> beam.combiners.Top.SmallestPerKey(EXAMPLES_PER_REASON)
         | "ExamplesAsList" >> beam.combiners.ToList()
     )
+
+    if index_entries is not None:
+        _write_index(docs, index_entries, index_params, join(staging, "index"), out_cfg)
 
     input_keys = (read[MAIN], read[DEAD]) | "AllInput" >> beam.Flatten()
     distinct = (

@@ -19,8 +19,9 @@ _ORDER = (
     "read",
     "normalize",
     "exact_dedup",
-    "filter_quality",
     "filter_language",
+    "filter_quality",
+    "near_dedup",
     "flag_bias",
     "write",
 )

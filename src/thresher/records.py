@@ -95,5 +95,19 @@ class DeadLetter:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class IndexEntry:
+    """One kept document in a run's near-dedup index (``DIR/index/``): no text, only what a
+    later run needs to find and name it: its MinHash signature (``num_perm`` little-endian
+    uint32) and LSH band keys, and its length for the keep policy."""
+
+    id: str
+    source: str
+    position: int
+    length: int
+    signature: bytes
+    band_keys: tuple[bytes, ...]
+
+
 def kept_fate(doc: Document, stage: str = "write") -> Fate:
     return Fate(id=doc.id, source=doc.source, position=doc.position, fate="kept", stage=stage)

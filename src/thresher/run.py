@@ -214,8 +214,9 @@ def execute(
         )
 
     outputs: dict[str, list[dict[str, Any]]] = {}
-    for kind in PUBLISHED:
-        if kind == "data" and failure is not None:
+    kinds = PUBLISHED + (("index",) if config.dedup.near.enabled else ())
+    for kind in kinds:
+        if kind in ("data", "index") and failure is not None:
             continue  # a failed run publishes its books for diagnosis, never its data
         outputs[kind] = _publish(staging, out, kind)
     FileSystems.delete([staging])

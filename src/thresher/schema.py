@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from thresher.records import DeadLetter, Document, Fate
+from thresher.records import DeadLetter, Document, Fate, IndexEntry
 
 DOCUMENT_SCHEMA = pa.schema(
     [
@@ -63,11 +63,35 @@ DEAD_LETTER_SCHEMA = pa.schema(
     metadata={"thresher.schema": "dead_letter/1"},
 )
 
+# DIR/index/: one row per kept document, written by near dedup for incremental runs
+# (`--dedup-against DIR`). The LSH parameters that produced the signatures are stored in the
+# file metadata under `thresher.near_dedup` (JSON), see `index_schema`.
+INDEX_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("position", pa.int64(), nullable=False),
+        pa.field("length", pa.int64(), nullable=False),  # characters of the text
+        pa.field("signature", pa.binary(), nullable=False),  # num_perm x uint32, little-endian
+        pa.field("band_keys", pa.list_(pa.binary()), nullable=False),
+    ],
+    metadata={"thresher.schema": "index/1"},
+)
+INDEX_PARAMS_KEY = "thresher.near_dedup"
+
 SCHEMAS: Mapping[str, pa.Schema] = {
     "document": DOCUMENT_SCHEMA,
     "lineage": LINEAGE_SCHEMA,
     "dead_letter": DEAD_LETTER_SCHEMA,
+    "index": INDEX_SCHEMA,
 }
+
+
+def index_schema(params: Mapping[str, Any]) -> pa.Schema:
+    """``INDEX_SCHEMA`` carrying the LSH parameters of the signatures in its metadata."""
+    meta = dict(INDEX_SCHEMA.metadata or {})
+    meta[INDEX_PARAMS_KEY.encode()] = json.dumps(dict(params), sort_keys=True).encode()
+    return INDEX_SCHEMA.with_metadata(meta)
 
 
 def _json_default(value: Any) -> Any:
@@ -102,6 +126,17 @@ def lineage_row(fate: Fate) -> dict[str, Any]:
         "duplicate_of": fate.duplicate_of,
         "cluster_id": fate.cluster_id,
         "details": fate.details_json(),
+    }
+
+
+def index_row(entry: IndexEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "source": entry.source,
+        "position": entry.position,
+        "length": entry.length,
+        "signature": entry.signature,
+        "band_keys": list(entry.band_keys),
     }
 
 
