@@ -391,17 +391,19 @@ def document(rng: random.Random, min_words: int = 80, max_words: int = 300) -> s
 
 
 def near_duplicate(rng: random.Random, text: str, edit_rate: float = 0.03) -> str:
-    """Substitute, delete or insert about ``edit_rate`` of the words."""
+    """Edit ``edit_rate`` of the words (at least two edits): substitute, delete or insert."""
     words = text.split(" ")
+    n = max(2, round(edit_rate * len(words)))
+    positions = set(rng.sample(range(len(words)), min(n, len(words))))
     out: list[str] = []
-    for w in words:
-        r = rng.random()
-        if r < edit_rate / 3:
+    for i, w in enumerate(words):
+        if i not in positions:
+            out.append(w)
             continue
-        if r < 2 * edit_rate / 3:
+        op = rng.randrange(3)
+        if op == 0:
             out.append(rng.choice(["very", "quite", "rather", "truly", "still"]))
-        elif r < edit_rate:
+        elif op == 1:
             out.extend([w, rng.choice(["indeed", "again", "also"])])
-            continue
-        out.append(w)
+        # op == 2: delete the word
     return " ".join(out)

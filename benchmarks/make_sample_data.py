@@ -175,7 +175,7 @@ def main() -> None:
     # near duplicates (about 3% of words edited) and distinct pairs (40% edited)
     for k in range(8):
         src = crawl0[30 + k]
-        crawl1.append({"id": f"web-near-{k}", "text": near_duplicate(rng, src["text"], 0.03)})
+        crawl1.append({"id": f"web-near-{k}", "text": near_duplicate(rng, src["text"], 0.01)})
         planted["near_duplicate_pairs"].append([src["id"], f"web-near-{k}"])
     for k in range(4):
         src = crawl0[50 + k]
@@ -378,7 +378,7 @@ starting with `_` or `.` and `README*` are skipped by the default recipe.
   kept one is the smallest source path and position):
 {groups}
 - Case variants that are *not* exact duplicates by default: {planted["case_variant_pairs"]}
-- Near duplicates (about 3% of words edited):
+- Near duplicates (about 1% of words edited):
 {near}
 - Pairs edited by 40% (must stay distinct):
 {far}

@@ -59,4 +59,6 @@ def identify(detector: Any, text: str, max_chars: int) -> tuple[str | None, floa
     top = values[0]
     if top.value <= 0.0:
         return None, 0.0
-    return top.language.iso_code_639_1.name.lower(), float(top.value)
+    # Rounded: lingua's floating-point sums differ in the last bits between processes, and the
+    # output must not depend on which worker scored a record.
+    return top.language.iso_code_639_1.name.lower(), round(float(top.value), 6)
