@@ -22,6 +22,7 @@ from thresher.errors import (
     RunFailedError,
     ThresherError,
 )
+from thresher.finetune.cli import add_parser as add_finetune_parser
 
 DEFAULT_RECIPE = "pipelines/default.yaml"
 
@@ -115,6 +116,8 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("record_id")
     exp.add_argument("--json", action="store_true", help="machine-readable output")
 
+    add_finetune_parser(sub)
+
     sch = sub.add_parser("schemas", help="export the Parquet and recipe schemas")
     sch.add_argument("dir", nargs="?", default="schemas")
     return parser
@@ -184,6 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             story = explain(args.dir, args.record_id)
             print(json.dumps(story, indent=2, default=str) if args.json else render(story))
             return 0
+        if args.command == "finetune":
+            from thresher.finetune.cli import run as run_finetune
+
+            return run_finetune(args)
         if args.command == "schemas":
             from thresher.schema import export_schemas
 
