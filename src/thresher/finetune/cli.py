@@ -143,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             stop_after=args.stop_after,
             overwrite=args.overwrite,
             device=args.device,
+            warn=lambda line: print(f"thresher: warning: {line}", file=sys.stderr),
         )
     except KeyboardInterrupt:
         print(

@@ -35,7 +35,9 @@ CAUSAL_TYPES = ("gpt2",)
 CLASSIFIER_TYPES = ("bert",)
 # A small GPT-2: 2 blocks of width 64 train in seconds on a CPU, enough to show the pipeline
 # end to end without pretrained weights. Embeddings untied: Opacus ghost clipping needs that.
+# No dropout: DP noise already regularises, and per-sample gradients stay reproducible.
 TINY_SHAPE = {"n_embd": 64, "n_layer": 2, "n_head": 4}
+TINY_DROPOUT = {"resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0}
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ def build_tiny(tokenizer: Any, max_length: int) -> Any:
         pad_token_id=eos,
         tie_word_embeddings=False,
         **TINY_SHAPE,
+        **TINY_DROPOUT,
     )
     return transformers.GPT2LMHeadModel(config)
 

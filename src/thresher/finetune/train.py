@@ -30,6 +30,7 @@ weights as one that was never interrupted.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import warnings
@@ -337,6 +338,7 @@ def evaluate(
     }
 
 
+@functools.lru_cache(maxsize=256)
 def epsilon_for(
     noise_multiplier: float, sampling_rate: float, steps: int, delta: float, accountant: str
 ) -> float:
@@ -352,6 +354,7 @@ def epsilon_for(
         return float(acc.get_epsilon(delta=delta))
 
 
+@functools.lru_cache(maxsize=32)
 def noise_for(
     target_epsilon: float, delta: float, sampling_rate: float, steps: int, accountant: str
 ) -> float:
