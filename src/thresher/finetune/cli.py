@@ -164,6 +164,11 @@ def run(args: argparse.Namespace) -> int:
         f"{result.sampling_rate:.4g}, steps {result.steps}/{result.steps_planned}, "
         f"accountant {result.accountant}"
     )
+    if result.resumed_from is not None:
+        print(
+            f"  resumed at step {result.resumed_from}: the ledger entry of this run was "
+            "updated, not duplicated"
+        )
     if result.dp_metrics is not None:
         print(
             f"  held-out {result.dp_metrics['metric']} "

@@ -122,6 +122,9 @@ def _prepare_output(out: Path, overwrite: bool) -> dict[str, Any] | None:
     if state_file.is_file():
         torch = require("torch")
         return dict(torch.load(state_file, map_location="cpu", weights_only=False))
+    if (out / CHECKPOINT).is_dir() and not (out / REPORT).exists():
+        # killed while writing its first checkpoint: nothing in it can be resumed
+        shutil.rmtree(out / CHECKPOINT)
     if out.exists() and any(out.iterdir()):
         if not overwrite:
             raise OutputError(
