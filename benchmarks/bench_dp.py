@@ -106,6 +106,78 @@ def classification_data(work: Path, records: int) -> Path:
     return _write_output(work / "topics", rows)
 
 
+def probe_throughput(
+    data: Path, model: str, settings: dict[str, Any], device: str, rounds: int, steps: int
+) -> tuple[float, float]:
+    """Training samples/s of DP-SGD and of plain AdamW, timed in alternating rounds of
+    ``steps`` steps on the same batches' sizes (median over ``rounds``): on a shared machine
+    this keeps both sides under the same load. Uses a fixed sigma: the cost does not depend on
+    it."""
+    import statistics
+
+    import torch
+
+    from thresher.config import FinetuneConfig
+    from thresher.finetune import runner, train
+
+    config = FinetuneConfig.model_validate({**settings, "epsilon": None, "noise_multiplier": 1.0})
+    dev = torch.device(device)
+    task = runner.load_task(data, model, config)
+    dp_side = runner.build(task, config, dev)
+    plain = runner.build(task, config, dev)
+    n_units = len(task.train_units)
+    rate = min(1.0, config.batch_size / n_units)
+    pad = dp_side.tokenizer.pad_token_id
+    trainer = train.DPTrainer(
+        dp_side.model,
+        config.task,
+        dp_side.train_examples,
+        learning_rate=1e-3,
+        noise_multiplier=1.0,
+        max_grad_norm=1.0,
+        expected_batch_size=float(config.batch_size),
+        physical_batch_size=config.physical_batch_size,
+        pad_id=pad,
+        device=dev,
+        noise_generator=torch.Generator(device=dev).manual_seed(1),
+        secure_mode=False,
+    )
+    sampler = train.UnitSampler(
+        train.by_unit(dp_side.train_examples, n_units),
+        rate,
+        config.max_examples_per_unit,
+        torch.Generator().manual_seed(0),
+    )
+    dp_rates: list[float] = []
+    plain_rates: list[float] = []
+    for r in range(rounds):
+        seen = 0
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            idx, owner = sampler.sample()
+            trainer.step(idx, owner)
+            seen += len(idx)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        dp_rates.append(seen / (time.perf_counter() - t0))
+        stats = train.train_nonprivate(
+            plain.model,
+            config.task,
+            plain.train_examples,
+            n_units,
+            steps=steps,
+            batch_size=config.batch_size,
+            cap=config.max_examples_per_unit,
+            learning_rate=1e-3,
+            physical_batch_size=config.physical_batch_size,
+            pad_id=pad,
+            device=dev,
+            generator=torch.Generator().manual_seed(r),
+        )
+        plain_rates.append(stats["samples_per_second"])
+    return statistics.median(dp_rates), statistics.median(plain_rates)
+
+
 def run_task(
     name: str,
     data: Path,
@@ -114,12 +186,13 @@ def run_task(
     epsilons: list[float],
     settings: dict[str, Any],
     device: str,
+    probe_steps: int,
 ) -> list[dict[str, Any]]:
     from thresher.config import FinetuneConfig
     from thresher.finetune import finetune
 
     rows: list[dict[str, Any]] = []
-    baseline = None
+    baseline: dict[str, Any] = {}
     for i, eps in enumerate(epsilons):
         config = FinetuneConfig.model_validate({**settings, "epsilon": eps})
         t0 = time.perf_counter()
@@ -128,9 +201,8 @@ def run_task(
         )
         wall = time.perf_counter() - t0
         if i == 0:
-            baseline = (res.baseline_metrics, res.baseline_throughput)
-        base_metrics, base_tp = baseline
-        dp_v, base_v = res.dp_metrics["value"], base_metrics["value"]
+            baseline = res.baseline_metrics
+        dp_v, base_v = res.dp_metrics["value"], baseline["value"]
         rows.append(
             {
                 "task": name,
@@ -146,14 +218,17 @@ def run_task(
                 "dp": dp_v,
                 "non_private": base_v,
                 "gap": dp_v - base_v,
-                "dp_samples_per_s": res.dp_throughput["samples_per_second"],
-                "non_private_samples_per_s": base_tp["samples_per_second"],
-                "throughput_ratio": res.dp_throughput["samples_per_second"]
-                / base_tp["samples_per_second"],
                 "wall_s": wall,
             }
         )
-        print(_line(rows[-1]), flush=True)
+    dp_sps, plain_sps = probe_throughput(data, model, settings, device, 3, probe_steps)
+    for row in rows:
+        row.update(
+            dp_samples_per_s=dp_sps,
+            non_private_samples_per_s=plain_sps,
+            throughput_ratio=dp_sps / plain_sps,
+        )
+        print(_line(row), flush=True)
     return rows
 
 
@@ -176,6 +251,7 @@ def main() -> None:
     ap.add_argument("--clf-records", type=int, default=400)
     ap.add_argument("--clf-epochs", type=int, default=2)
     ap.add_argument("--skip", choices=["causal", "classification"], action="append", default=[])
+    ap.add_argument("--probe-steps", type=int, default=5, help="steps per timing round")
     ap.add_argument("--json", help="also write the rows here")
     args = ap.parse_args()
 
@@ -209,6 +285,7 @@ def main() -> None:
                     "checkpoint_every": 1000,
                 },
                 args.device,
+                args.probe_steps,
             )
         if "classification" not in args.skip:
             data = classification_data(work, args.clf_records)
@@ -231,6 +308,7 @@ def main() -> None:
                     "checkpoint_every": 1000,
                 },
                 args.device,
+                args.probe_steps,
             )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")

@@ -342,3 +342,17 @@ def test_budget_warning_and_bad_model_errors(tmp_path, dataset):
         "customer",
     )
     assert proc.returncode == 2 and "no meta field 'customer'" in proc.stderr
+
+
+def test_secure_mode_never_writes_rng_states(tmp_path):
+    data = make_output(tmp_path / "out")
+    result = finetune(
+        data, "tiny", tmp_path / "m", _config(secure_mode=True, checkpoint_every=2), stop_after=2
+    )
+    assert result.status == "interrupted"
+    state = torch.load(tmp_path / "m" / "checkpoint" / "state.pt", weights_only=False)
+    assert state["step"] == 2
+    assert not {"sample_gen", "noise_gen", "torch_rng"} & set(state)
+    (entry,) = read_ledger(data)
+    assert entry["secure_mode"] is True
+    assert "urandom" in entry["noise_rng"] or "torchcsprng" in entry["noise_rng"]

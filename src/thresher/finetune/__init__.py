@@ -10,12 +10,14 @@ Modules: ``data`` (read and split by privacy unit), ``ledger`` (the privacy ledg
 evaluation, accounting), ``runner`` (one run, checkpoints, resume), ``cli``.
 """
 
+from typing import Any
+
 from thresher.finetune._deps import INSTALL_HINT, MissingExtraError
 
 __all__ = ["INSTALL_HINT", "MissingExtraError", "finetune"]
 
 
-def finetune(*args, **kwargs):  # type: ignore[no-untyped-def]
+def finetune(*args: Any, **kwargs: Any) -> Any:
     """See ``thresher.finetune.runner.finetune`` (imported lazily: it needs the extra)."""
     from thresher.finetune.runner import finetune as _finetune
 

@@ -167,6 +167,75 @@ def _build(
     return models_mod.load_pretrained(spec, labels, config.max_length)
 
 
+@dataclass(frozen=True)
+class Task:
+    """The dataset split by unit and the resolved model name: everything before weights."""
+
+    corpus: data_mod.Corpus
+    spec: models_mod.ModelSpec
+    train_units: list[str]
+    eval_units: list[str]
+    labels: list[str] | None
+
+    @property
+    def train_texts(self) -> list[tuple[str, str]]:
+        keep = set(self.train_units)
+        return [(r.unit, r.text) for r in self.corpus.rows if r.unit in keep]
+
+    def rows(self, units: list[str]) -> list[tuple[int, str, int | None]]:
+        """``(unit index, text, label index)`` of the records of ``units``, in dataset order."""
+        index = {u: i for i, u in enumerate(units)}
+        label_id = {name: i for i, name in enumerate(self.labels or [])}
+        return [
+            (index[r.unit], r.text, label_id[r.label] if r.label is not None else None)
+            for r in self.corpus.rows
+            if r.unit in index
+        ]
+
+
+@dataclass
+class Built:
+    model: Any
+    tokenizer: Any
+    validator_fixes: int
+    train_examples: list[train_mod.Example]
+    eval_examples: list[train_mod.Example]
+
+
+def load_task(data_dir: str | Path, model: str, config: FinetuneConfig) -> Task:
+    """Read and split the dataset, resolve ``--model``; no torch needed yet."""
+    corpus = data_mod.load_corpus(data_dir, config.unit_field, config.label_field)
+    spec = models_mod.resolve_model(model, config.task)
+    train_units, eval_units = data_mod.split_units(
+        [r.unit for r in corpus.rows], config.eval_fraction
+    )
+    labels = _labels(corpus) if config.task == "classification" else None
+    if labels is not None and len(labels) < 2:
+        raise ConfigError(
+            f"--label-field {config.label_field!r} has {len(labels)} distinct value(s); "
+            "classification needs at least 2"
+        )
+    return Task(corpus, spec, train_units, eval_units, labels)
+
+
+def build(
+    task: Task, config: FinetuneConfig, device: Any, tokenizer_dir: Path | None = None
+) -> Built:
+    """Model and tokenizer (validated, frozen as asked, on ``device``) and encoded examples."""
+    net, tokenizer = _build(task.spec, config, task.train_texts, task.labels, tokenizer_dir)
+    net, fixed = models_mod.make_private_compatible(net)
+    models_mod.freeze_all_but_last(net, config.train_last_layers)
+    net.to(device)
+    enc = train_mod.encode
+    return Built(
+        model=net,
+        tokenizer=tokenizer,
+        validator_fixes=fixed,
+        train_examples=enc(task.rows(task.train_units), tokenizer, config.task, config.max_length),
+        eval_examples=enc(task.rows(task.eval_units), tokenizer, config.task, config.max_length),
+    )
+
+
 def finetune(
     data_dir: str | Path,
     model: str,
@@ -187,20 +256,9 @@ def finetune(
     torch = require("torch")
     opacus = require("opacus")
     dev = _device(device)
-    corpus = data_mod.load_corpus(data_dir, config.unit_field, config.label_field)
-    spec = models_mod.resolve_model(model, config.task)
-    train_units, eval_units = data_mod.split_units(
-        [r.unit for r in corpus.rows], config.eval_fraction
-    )
-    index = {u: i for i, u in enumerate(train_units)}
-    eval_index = {u: i for i, u in enumerate(eval_units)}
-    labels = _labels(corpus) if config.task == "classification" else None
-    if labels is not None and len(labels) < 2:
-        raise ConfigError(
-            f"--label-field {config.label_field!r} has {len(labels)} distinct value(s); "
-            "classification needs at least 2"
-        )
-    label_id = {name: i for i, name in enumerate(labels or [])}
+    task = load_task(data_dir, model, config)
+    corpus, spec = task.corpus, task.spec
+    train_units, eval_units = task.train_units, task.eval_units
 
     out = Path(output)
     resume = _prepare_output(out, overwrite)
@@ -214,22 +272,10 @@ def finetune(
     out.mkdir(parents=True, exist_ok=True)
     ckpt_dir = out / CHECKPOINT
 
-    train_texts = [(r.unit, r.text) for r in corpus.rows if r.unit in index]
-    net, tokenizer = _build(spec, config, train_texts, labels, ckpt_dir if resume else None)
-    net, fixed = models_mod.make_private_compatible(net)
-    models_mod.freeze_all_but_last(net, config.train_last_layers)
-    net.to(dev)
+    built = build(task, config, dev, ckpt_dir if resume else None)
+    net, tokenizer, fixed = built.model, built.tokenizer, built.validator_fixes
+    train_examples, eval_examples = built.train_examples, built.eval_examples
     pad_id = tokenizer.pad_token_id
-
-    def rows(which: dict[str, int]) -> list[tuple[int, str, int | None]]:
-        return [
-            (which[r.unit], r.text, label_id[r.label] if r.label is not None else None)
-            for r in corpus.rows
-            if r.unit in which
-        ]
-
-    train_examples = train_mod.encode(rows(index), tokenizer, config.task, config.max_length)
-    eval_examples = train_mod.encode(rows(eval_index), tokenizer, config.task, config.max_length)
     n_units = len(train_units)
     rate = min(1.0, config.batch_size / n_units)
     total_steps = max(1, round(config.epochs / rate))
@@ -454,7 +500,7 @@ def finetune(
             torch.manual_seed(config.seed)
             plain = models_mod.build_tiny(tokenizer, config.max_length)
         else:
-            plain, _ = _build(spec, config, train_texts, labels, None)
+            plain, _ = _build(spec, config, task.train_texts, task.labels, None)
         plain, _ = models_mod.make_private_compatible(plain)
         models_mod.freeze_all_but_last(plain, config.train_last_layers)
         plain.to(dev)

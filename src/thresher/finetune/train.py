@@ -345,7 +345,7 @@ def evaluate(
     physical_batch_size: int,
     pad_id: int,
     device: Any,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """causal-lm: perplexity = exp(mean next-token NLL over held-out tokens);
     classification: accuracy over held-out records."""
     torch = require("torch")
