@@ -221,7 +221,7 @@ def run_task(
                 "wall_s": wall,
             }
         )
-    dp_sps, plain_sps = probe_throughput(data, model, settings, device, 3, probe_steps)
+    dp_sps, plain_sps = probe_throughput(data, model, settings, device, 5, probe_steps)
     for row in rows:
         row.update(
             dp_samples_per_s=dp_sps,

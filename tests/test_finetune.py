@@ -356,3 +356,50 @@ def test_secure_mode_never_writes_rng_states(tmp_path):
     (entry,) = read_ledger(data)
     assert entry["secure_mode"] is True
     assert "urandom" in entry["noise_rng"] or "torchcsprng" in entry["noise_rng"]
+
+
+def test_a_local_gpt2_directory_with_tied_embeddings(tmp_path):
+    data = make_output(tmp_path / "out")
+    texts = [(f"u{i % 5}", f"the cat sat on mat number {i} and ran") for i in range(40)]
+    tokenizer = models.train_tokenizer(texts, vocab_size=300, min_units=2)
+    eos = tokenizer.eos_token_id
+    config = transformers.GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=64,
+        n_embd=32,
+        n_layer=1,
+        n_head=2,
+        bos_token_id=eos,
+        eos_token_id=eos,
+    )
+    local = tmp_path / "gpt2-local"
+    transformers.GPT2LMHeadModel(config).save_pretrained(str(local))
+    tokenizer.save_pretrained(str(local))
+    result = finetune(data, str(local), tmp_path / "m", _config(epsilon=3.0))
+    assert result.status == "completed" and result.epsilon <= 3.0
+    trained = transformers.GPT2LMHeadModel.from_pretrained(str(tmp_path / "m"))
+    assert trained.lm_head.weight.data_ptr() == trained.transformer.wte.weight.data_ptr()
+    assert read_ledger(data)[0]["model"]["path"] == str(local)
+
+
+def test_missing_extra_exits_2_with_the_install_command(tmp_path, dataset):
+    import os
+
+    from conftest import run_cli
+
+    stub = tmp_path / "stub" / "opacus"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("raise ImportError('simulated: not installed')\n")
+    path = os.pathsep.join([str(stub.parent), os.environ.get("PYTHONPATH", "")])
+    proc = run_cli(
+        "finetune",
+        str(dataset),
+        "--model",
+        "tiny",
+        "--output",
+        str(tmp_path / "m"),
+        env={"PYTHONPATH": path},
+    )
+    assert proc.returncode == 2
+    assert "pip install 'thresher[dp]'" in proc.stderr
+    assert not (tmp_path / "m").exists()

@@ -281,7 +281,9 @@ def finetune(
     total_steps = max(1, round(config.epochs / rate))
     delta = config.delta if config.delta is not None else default_delta(n_units)
     delta_rule = "given" if config.delta is not None else "min(1/(2N), 1e-5)"
-    if config.noise_multiplier is not None:
+    if resume is not None:
+        sigma = float(resume["noise_multiplier"])
+    elif config.noise_multiplier is not None:
         sigma = config.noise_multiplier
     else:
         try:
@@ -291,8 +293,6 @@ def finetune(
                 f"--epsilon {config.epsilon} cannot be reached with {total_steps} steps at "
                 f"sampling rate {rate:.4g}; raise --epsilon or lower --epochs"
             ) from exc
-    if resume is not None:
-        sigma = resume["noise_multiplier"]
 
     def spent(steps: int) -> float:
         return train_mod.epsilon_for(sigma, rate, steps, delta, config.accountant)

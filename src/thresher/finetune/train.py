@@ -387,8 +387,10 @@ def epsilon_for(
     acc = accountants.create_accountant(mechanism=accountant)
     acc.history = [(noise_multiplier, sampling_rate, steps)]
     with warnings.catch_warnings():
-        # "optimal order is the largest alpha": the bound is valid, only not the tightest.
+        # "optimal order is the largest alpha": the bound is valid, only not the tightest;
+        # log(1 - q) at q = 1 (every unit in every step): PRV handles the infinity.
         warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
         return float(acc.get_epsilon(delta=delta))
 
 
