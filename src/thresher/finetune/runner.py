@@ -402,6 +402,8 @@ def finetune(
             sample_gen.set_state(resume["sample_gen"])
             noise_gen.set_state(resume["noise_gen"])
             torch.set_rng_state(resume["torch_rng"])
+            if dev.type == "cuda" and "cuda_rng" in resume:
+                torch.cuda.set_rng_state(resume["cuda_rng"], dev)
 
     def charge(steps: int) -> None:
         ledger_mod.record(
@@ -433,6 +435,8 @@ def finetune(
                 noise_gen=noise_gen.get_state(),
                 torch_rng=torch.get_rng_state(),
             )
+            if dev.type == "cuda":  # dropout on the GPU draws from the device's generator
+                state["cuda_rng"] = torch.cuda.get_rng_state(dev)
         tmp = ckpt_dir / "state.tmp.pt"
         torch.save(state, tmp)
         os.replace(tmp, ckpt_dir / "state.pt")
