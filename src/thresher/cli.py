@@ -22,6 +22,7 @@ from thresher.errors import (
     RunFailedError,
     ThresherError,
 )
+from thresher.finetune.cli import add_parser as add_finetune_parser
 
 DEFAULT_RECIPE = "pipelines/default.yaml"
 
@@ -125,6 +126,8 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="re-render report.html and README.md from the manifest")
     rep.add_argument("dir")
 
+    add_finetune_parser(sub)
+
     sch = sub.add_parser("schemas", help="export the Parquet and recipe schemas")
     sch.add_argument("dir", nargs="?", default="schemas")
     return parser
@@ -205,6 +208,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 write_card(args.dir, json.load(fh))
             print(path)
             return 0
+        if args.command == "finetune":
+            from thresher.finetune.cli import run as run_finetune
+
+            return run_finetune(args)
         if args.command == "schemas":
             from thresher.schema import export_schemas
 

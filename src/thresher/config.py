@@ -385,6 +385,48 @@ class LimitsConfig(_Section):
     )
 
 
+class FinetuneConfig(_Section):
+    """``thresher finetune``: DP-SGD on an output dataset (extra ``dp``). See docs/finetune.md."""
+
+    task: Literal["causal-lm", "classification"] = "causal-lm"
+    unit_field: str | None = Field(
+        None, description="meta field naming the person (user-level DP); null: record-level."
+    )
+    label_field: str | None = Field(None, description="meta field holding the class label.")
+    epsilon: float | None = Field(8.0, gt=0, description="Target epsilon; null with a fixed sigma.")
+    delta: float | None = Field(None, gt=0, lt=1, description="null: min(1/(2N), 1e-5).")
+    noise_multiplier: float | None = Field(None, gt=0, description="Fixed sigma, no target.")
+    max_grad_norm: float = Field(1.0, gt=0, description="Per-unit clipping norm C.")
+    epochs: int = Field(3, ge=1)
+    batch_size: int = Field(32, ge=1, description="Expected privacy units per step.")
+    physical_batch_size: int = Field(32, ge=1, description="Examples per forward pass.")
+    max_examples_per_unit: int = Field(8, ge=1, description="Examples of one unit per step.")
+    learning_rate: float | None = Field(None, gt=0, description="null: 2e-3 tiny, 5e-4 else.")
+    max_length: int = Field(128, ge=8, description="Tokens per example.")
+    accountant: Literal["prv", "rdp"] = "prv"
+    secure_mode: bool = False
+    seed: int = 0
+    eval_fraction: float = Field(0.1, gt=0, lt=1, description="Held-out units.")
+    train_last_layers: int | None = Field(None, ge=0, description="null: train every layer.")
+    checkpoint_every: int = Field(50, ge=1, description="Steps between checkpoints.")
+    epsilon_budget: float = Field(10.0, gt=0, description="Warn past this cumulative epsilon.")
+    tokenizer_vocab_size: int = Field(2000, ge=300, description="`tiny` model only.")
+    tokenizer_min_units: int = Field(5, ge=1, description="`tiny`: words seen in fewer skipped.")
+
+    @model_validator(mode="after")
+    def _one_noise_source(self) -> FinetuneConfig:
+        if self.epsilon is not None and self.noise_multiplier is not None:
+            raise ValueError(
+                "finetune.epsilon and finetune.noise_multiplier are mutually exclusive: "
+                "set finetune.epsilon=null to train with a fixed noise multiplier"
+            )
+        if self.epsilon is None and self.noise_multiplier is None:
+            raise ValueError("set one of finetune.epsilon (a target) or finetune.noise_multiplier")
+        if self.task == "classification" and not self.label_field:
+            raise ValueError("finetune.task=classification needs finetune.label_field")
+        return self
+
+
 class PipelineConfig(_Section):
     """A whole recipe. Sections as in DESIGN.md; each stage's section has `enabled`."""
 
@@ -395,6 +437,7 @@ class PipelineConfig(_Section):
     bias: BiasConfig = Field(default_factory=BiasConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
 
     @field_validator("input")
     @classmethod

@@ -1,0 +1,163 @@
+"""Read a thresher output directory into training rows and split it by privacy unit.
+
+Only pyarrow and the standard library here: this module works without the ``dp`` extra.
+
+Contract: ``load_corpus(dir, unit_field, label_field)`` reads ``DIR/data/*.parquet`` (columns
+``id``, ``text``, ``meta`` = the input's other fields as a JSON string) and returns every row
+with its privacy unit: the record id (record-level DP) or ``meta[unit_field]`` (user-level DP:
+all records of one person form one unit). ``split_units`` sends whole units to the held-out
+split, chosen by a salted sha256 of the unit key: stable across runs, seeds and machines, so one
+person's records are never split between training and evaluation. Nothing here logs text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from thresher.errors import InputError
+
+MANIFEST = "manifest.json"
+_SPLIT_SALT = "thresher.finetune.split/1:"
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    text: str
+    unit: str
+    label: str | None
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """The rows of one output directory and the identity of that dataset."""
+
+    path: str
+    manifest_sha256: str
+    rows: tuple[Row, ...]
+    unit_field: str | None
+
+    @property
+    def unit(self) -> str:
+        return "user" if self.unit_field else "record"
+
+
+def manifest_sha256(directory: str | Path) -> str:
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        raise InputError(
+            f"{str(directory)!r} is not a thresher output directory (no {MANIFEST}); "
+            "pass the --output directory of a `thresher run`"
+        )
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_manifest(directory: str | Path) -> dict[str, Any]:
+    manifest_sha256(directory)
+    try:
+        data = json.loads((Path(directory) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{MANIFEST} in {str(directory)!r} is not readable JSON") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{MANIFEST} in {str(directory)!r} is not a JSON object")
+    return data
+
+
+def _meta_value(meta: dict[str, Any], field: str) -> Any:
+    # A dotted name reaches into nested objects: `user.id`.
+    node: Any = meta
+    for part in field.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _key(value: Any) -> str:
+    # Units and labels compare by their JSON spelling, so 7 and "7" stay different people.
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def load_corpus(
+    directory: str | Path, unit_field: str | None = None, label_field: str | None = None
+) -> Corpus:
+    """All kept rows of ``directory`` in shard order. Raises ``InputError`` when the directory
+    is not a published thresher output, holds no rows, or a row lacks the unit or label field
+    (the message gives counts and field names, never values)."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    if manifest.get("status") == "failed":
+        raise InputError(
+            f"{str(directory)!r} is the output of a failed run (manifest status 'failed'); "
+            "fix the run and train on a succeeded output"
+        )
+    shards = sorted((directory / "data").glob("*.parquet"))
+    if not shards:
+        raise InputError(f"no Parquet shards under {str(directory / 'data')!r}")
+    rows: list[Row] = []
+    missing_unit = missing_label = 0
+    for shard in shards:
+        table = pq.read_table(shard, columns=["id", "text", "meta"])
+        for rec in table.to_pylist():
+            meta = json.loads(rec["meta"]) if rec["meta"] else {}
+            unit = rec["id"]
+            if unit_field:
+                value = _meta_value(meta, unit_field)
+                if value is None:
+                    missing_unit += 1
+                    continue
+                unit = _key(value)
+            label = None
+            if label_field:
+                value = _meta_value(meta, label_field)
+                if value is None:
+                    missing_label += 1
+                    continue
+                label = _key(value)
+            rows.append(Row(id=rec["id"], text=rec["text"], unit=unit, label=label))
+    if missing_unit:
+        raise InputError(
+            f"{missing_unit} record(s) have no meta field {unit_field!r} (--unit-field); a "
+            "record without its person cannot be given a user-level guarantee: keep the field "
+            "in curation (input.meta_fields) or name another field"
+        )
+    if missing_label:
+        raise InputError(
+            f"{missing_label} record(s) have no meta field {label_field!r} (--label-field); "
+            "name the field that holds the label"
+        )
+    if not rows:
+        raise InputError(f"{str(directory)!r} holds no records to train on")
+    return Corpus(
+        path=str(directory),
+        manifest_sha256=manifest_sha256(directory),
+        rows=tuple(rows),
+        unit_field=unit_field,
+    )
+
+
+def _unit_draw(unit: str) -> float:
+    digest = hashlib.sha256((_SPLIT_SALT + unit).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def split_units(units: list[str], eval_fraction: float) -> tuple[list[str], list[str]]:
+    """(train units, held-out units), each sorted; at least one unit on each side."""
+    distinct = sorted(set(units))
+    if len(distinct) < 2:
+        raise InputError(
+            f"the dataset has {len(distinct)} privacy unit(s); training with a held-out split "
+            "needs at least 2"
+        )
+    held = {u for u in distinct if _unit_draw(u) < eval_fraction}
+    if not held:
+        held = {min(distinct, key=_unit_draw)}
+    if len(held) == len(distinct):
+        held.discard(max(distinct, key=_unit_draw))
+    return [u for u in distinct if u not in held], sorted(held)
