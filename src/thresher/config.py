@@ -427,6 +427,18 @@ class FinetuneConfig(_Section):
         return self
 
 
+class CostConfig(_Section):
+    """Assumptions of the Dataflow cost estimate in the manifest and report (thresher.core.cost)."""
+
+    enabled: bool = True
+    vcpu_hour_usd: float = Field(0.056, ge=0, description="Dataflow batch vCPU-hour (us-central1)")
+    memory_gb_hour_usd: float = Field(0.003557, ge=0)
+    shuffle_gb_usd: float = Field(0.011, ge=0, description="Dataflow Shuffle, per GB processed")
+    vcpus_per_worker: int = Field(4, gt=0)
+    memory_gb_per_worker: float = Field(16.0, gt=0)
+    shuffle_factor: float = Field(3.0, ge=0, description="shuffled bytes / input text bytes")
+
+
 class PipelineConfig(_Section):
     """A whole recipe. Sections as in DESIGN.md; each stage's section has `enabled`."""
 
@@ -438,6 +450,7 @@ class PipelineConfig(_Section):
     output: OutputConfig = Field(default_factory=OutputConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
+    cost: CostConfig = Field(default_factory=CostConfig)
 
     @field_validator("input")
     @classmethod

@@ -117,6 +117,7 @@ def manifest_sections(config: PipelineConfig, stats: dict[str, float]) -> dict[s
 
 def _length_stats(doc: Document, phase: str) -> Iterable[tuple[str, int]]:
     yield f"hist.chars.{phase}.{length_bucket(len(doc.text))}", 1
+    yield f"bytes.{phase}", len(doc.text.encode("utf-8"))
 
 
 def _kept_stats(doc: Document) -> Iterable[tuple[str, int]]:

@@ -304,6 +304,32 @@ def _timings(m: Mapping[str, Any]) -> str:
     )
 
 
+def _cost(m: Mapping[str, Any]) -> str:
+    c = m.get("cost") or {}
+    if not c.get("available"):
+        return ""
+    rows = [
+        (
+            "measured throughput",
+            f"{c['docs_per_core_second']:,} docs per core-second ({c['basis']})",
+        ),
+        ("mean document size", f"{c['mean_doc_bytes']:,} bytes of text"),
+        ("worker-hours per million documents", c["worker_hours_per_million_docs"]),
+        ("USD per million documents", c["usd_per_million_docs"]),
+        ("worker-hours per TB of text", c["worker_hours_per_tb"]),
+        ("USD per TB of text", c["usd_per_tb"]),
+    ]
+    caveat = f'<p class="bad">{_e(c["caveat"])}</p>' if c.get("caveat") else ""
+    assumptions = ", ".join(f"{k}={v}" for k, v in sorted(c["assumptions"].items()))
+    return (
+        "<section><h2>Cost estimate (Dataflow)</h2>"
+        + caveat
+        + table(["", "value"], rows)
+        + f'<p class="muted">Assumptions (recipe <code>cost.*</code>): {_e(assumptions)}.</p>'
+        + "</section>"
+    )
+
+
 def _inputs(m: Mapping[str, Any]) -> str:
     rows = [(i["path"], i["size_bytes"], i["records"]) for i in m.get("inputs", [])]
     return (

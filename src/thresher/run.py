@@ -21,6 +21,7 @@ import thresher
 from thresher.accounting import check_balance, summarize
 from thresher.card import write_card
 from thresher.config import PipelineConfig
+from thresher.core.cost import Prices, estimate
 from thresher.errors import OutputError, RunFailedError
 from thresher.io.read import InputFile, resolve_inputs
 from thresher.pipeline import COUNTS_FILE, build_pipeline, curation_stages, manifest_sections
@@ -141,6 +142,32 @@ def stage_msecs(result: Any, config: PipelineConfig) -> dict[str, int]:
     return known
 
 
+def _cost(config: PipelineConfig, manifest: dict[str, Any], stats: dict[str, Any]) -> dict:
+    """Dataflow cost estimate from this run's own processing time (CPU seconds summed over
+    workers from the runner's metrics, or wall seconds when the runner reports none)."""
+    if not config.cost.enabled:
+        return {"available": False, "why": "cost.enabled is false"}
+    docs = manifest["counts"]["input"]
+    msecs = sum(manifest["timings"].get("stage_msecs", {}).values())
+    seconds = msecs / 1000 if msecs else manifest["timings"]["pipeline_seconds"]
+    text_bytes = float(stats.get("bytes.input", 0))
+    read_docs = docs - manifest["counts"]["dead_letter"]
+    c = config.cost
+    prices = Prices(
+        vcpu_hour_usd=c.vcpu_hour_usd,
+        memory_gb_hour_usd=c.memory_gb_hour_usd,
+        shuffle_gb_usd=c.shuffle_gb_usd,
+        vcpus_per_worker=c.vcpus_per_worker,
+        memory_gb_per_worker=c.memory_gb_per_worker,
+        shuffle_factor=c.shuffle_factor,
+    )
+    result = estimate(docs / seconds if seconds else 0.0, text_bytes / max(read_docs, 1), prices)
+    result["basis"] = "this run" + (" (runner CPU metrics)" if msecs else " (wall time)")
+    if docs < 10_000:
+        result["caveat"] = "small run: fixed start-up costs inflate the estimate"
+    return result
+
+
 def print_summary(manifest: dict[str, Any], stream: Any = sys.stderr) -> None:
     counts = manifest["counts"]
     secs = manifest["timings"]["pipeline_seconds"]
@@ -254,6 +281,7 @@ def execute(
             "stage_msecs": stage_msecs(result, config),
         },
     }
+    manifest["cost"] = _cost(config, manifest, raw.get("stats", {}))
     _write_manifest(out, manifest)
     # Render from the manifest as saved (sorted keys), exactly as `thresher report` will.
     saved = json.loads(json.dumps(manifest, sort_keys=True))
