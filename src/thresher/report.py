@@ -367,6 +367,7 @@ SECTIONS = [
     _distributions,
     _clusters_and_languages,
     _timings,
+    _cost,
     _inputs,
     _outputs,
     _recipe,
