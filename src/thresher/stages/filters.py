@@ -165,10 +165,12 @@ class _LanguageFn(beam.DoFn):
 
     def setup(self) -> None:
         low = self._cfg.low_accuracy
-        holder = self._shared.acquire(
+        # Shared keeps only a weak reference: hold the holder itself, or it is collected after
+        # setup and the next DoFn instance pays lingua's lazy model loading again.
+        self._holder = self._shared.acquire(
             lambda: _DetectorHolder(build_detector(low)), tag=f"lingua-low={low}"
         )
-        self._detector = holder.detector
+        self._detector = self._holder.detector
         if self._track:
             core_bias.load_lexicons()
 

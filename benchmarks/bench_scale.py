@@ -1,0 +1,203 @@
+"""Scaling benchmark: the full default recipe on generated corpora of growing size, with one and
+two worker processes; docs/s, and peak RSS per process (launcher and each worker) sampled from
+/proc every 0.2 s. Memory must stay flat as the corpus grows: no step may hold the corpus.
+
+Baseline in the same run: the smallest size with one worker (ratios are printed against it).
+Ends with the Dataflow cost model fed by the largest run's measured throughput.
+
+    .venv/bin/python benchmarks/bench_scale.py --docs 10000 100000 --workers 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import document, near_duplicate
+
+ROOT = Path(__file__).resolve().parents[1]
+PII_LINES = [
+    "Contact Dana Whitfield at dana.whitfield@example.com for details.",
+    "Call the office on (415) 555-0173 before noon.",
+    "The invoice went to card 4111 1111 1111 1111 last week.",
+    "Login attempts came from 198.51.100.23 overnight.",
+]
+
+
+def make_corpus(directory: Path, docs: int, files: int = 10) -> int:
+    """English prose, 5% exact and 5% near duplicates, 10% with a PII line; gzip JSONL."""
+    rng = random.Random(11)
+    total = 0
+    per_file = -(-docs // files)
+    recent: list[str] = []
+    n = 0
+    for f in range(files):
+        lines = []
+        for _ in range(per_file):
+            if n >= docs:
+                break
+            r = rng.random()
+            if recent and r < 0.05:
+                text = rng.choice(recent)
+            elif recent and r < 0.10:
+                text = near_duplicate(rng, rng.choice(recent), 0.02)
+            else:
+                text = document(rng, 80, 260)
+                if rng.random() < 0.10:
+                    text = rng.choice(PII_LINES) + "\n\n" + text
+                recent.append(text)
+                recent = recent[-200:]
+            lines.append(json.dumps({"id": f"d{n}", "text": text}))
+            n += 1
+        data = ("\n".join(lines) + "\n").encode()
+        total += len(data)
+        (directory / f"part-{f:03d}.jsonl.gz").write_bytes(gzip.compress(data, mtime=0))
+    return total
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        out.append(p)
+        stack.extend(children.get(p, []))
+    return out
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run(corpus: Path, out: Path, workers: int) -> dict:
+    args = [
+        str(Path(sys.executable).with_name("thresher")),
+        "run",
+        str(ROOT / "pipelines/default.yaml"),
+        "--input",
+        str(corpus),
+        "--output",
+        str(out),
+        "--overwrite",
+        "--quiet",
+        "--set",
+        "input.id_field=id",
+        "--set",
+        "limits.max_dead_letter_fraction=1",
+    ]
+    if workers > 1:
+        args += ["--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing"]
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "THRESHER_PROGRESS": "0"},
+    )
+    peaks: dict[int, float] = {}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            for pid in _descendants(proc.pid):
+                peaks[pid] = max(peaks.get(pid, 0.0), _rss_mb(pid))
+            time.sleep(0.2)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    t0 = time.perf_counter()
+    _, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    stop.set()
+    t.join()
+    if proc.returncode != 0:
+        raise SystemExit(err[-3000:])
+    m = json.loads((out / "manifest.json").read_text())
+    launcher = peaks.pop(proc.pid, 0.0)
+    workers_mb = sorted((v for v in peaks.values() if v > 50), reverse=True)
+    return {"manifest": m, "wall": wall, "launcher_mb": launcher, "worker_mb": workers_mb}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--json", help="also write the rows here")
+    a = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in a.docs:
+            corpus = Path(tmp) / f"c{n}"
+            corpus.mkdir()
+            size = make_corpus(corpus, n)
+            for w in a.workers:
+                r = run(corpus, Path(tmp) / f"o{n}-{w}", w)
+                m = r["manifest"]
+                pipe = m["timings"]["pipeline_seconds"]
+                row = {
+                    "docs": n,
+                    "workers": w,
+                    "input_mb": round(size / 1e6, 1),
+                    "pipeline_s": pipe,
+                    "wall_s": round(r["wall"], 1),
+                    "docs_per_s": round(n / pipe, 1),
+                    "launcher_peak_mb": round(r["launcher_mb"]),
+                    "worker_peak_mb": [round(x) for x in r["worker_mb"][:4]],
+                    "kept": m["counts"]["kept"],
+                    "duplicate": m["counts"]["duplicate"],
+                    "dropped": m["counts"]["dropped"],
+                    "balanced": m["accounting"]["balanced"],
+                    "cost": m.get("cost"),
+                }
+                rows.append(row)
+                base = rows[0]["docs_per_s"]
+                print(
+                    f"{n:>8,} docs, {w} worker(s): {row['docs_per_s']:>7,.1f} docs/s "
+                    f"(x{row['docs_per_s'] / base:.2f} vs {rows[0]['docs']:,} docs/1 worker), "
+                    f"pipeline {pipe:,.0f} s, peak RSS launcher {row['launcher_peak_mb']:,} MB, "
+                    f"workers {row['worker_peak_mb']} MB; kept {row['kept']:,}, "
+                    f"duplicate {row['duplicate']:,}, dropped {row['dropped']:,}, "
+                    f"balanced={row['balanced']}",
+                    flush=True,
+                )
+    last = rows[-1]["cost"] or {}
+    if last.get("available"):
+        print(
+            f"cost model from the largest run ({last['basis']}): {last['docs_per_core_second']} "
+            f"docs per core-second, {last['worker_hours_per_million_docs']} worker-hours and "
+            f"${last['usd_per_million_docs']} per million documents; "
+            f"{last['worker_hours_per_tb']} worker-hours and ${last['usd_per_tb']} per TB of text; "
+            f"assumptions {last['assumptions']}"
+        )
+    if a.json:
+        Path(a.json).write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
