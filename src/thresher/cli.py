@@ -128,6 +128,23 @@ def _parser() -> argparse.ArgumentParser:
 
     add_finetune_parser(sub)
 
+    fgt = sub.add_parser(
+        "forget",
+        help="erase a data subject: records holding a PII value, or listed ids",
+        description="Erase records that held a value (matched through the keyed hashes stored "
+        "at anonymization time; the value is never written anywhere) or the ids in a file. "
+        "Rewrites shards atomically, updates lineage, index and manifest, writes a receipt.",
+    )
+    fgt.add_argument("dir")
+    who = fgt.add_mutually_exclusive_group(required=True)
+    who.add_argument("--value", help="the PII value to erase (e.g. an e-mail address)")
+    who.add_argument("--ids", metavar="FILE", help="a file of record ids, one per line")
+    fgt.add_argument("--entity", help="restrict --value to one entity type, e.g. EMAIL_ADDRESS")
+    fgt.add_argument("--key-file", help="the run's key file when the recipe's key is elsewhere")
+    fgt.add_argument(
+        "--dry-run", action="store_true", help="list what would change, change nothing"
+    )
+
     sch = sub.add_parser("schemas", help="export the Parquet and recipe schemas")
     sch.add_argument("dir", nargs="?", default="schemas")
     return parser
@@ -212,6 +229,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             from thresher.finetune.cli import run as run_finetune
 
             return run_finetune(args)
+        if args.command == "forget":
+            from thresher.forget import forget, read_ids
+
+            result = forget(
+                args.dir,
+                value=args.value,
+                entity=args.entity,
+                ids=read_ids(args.ids) if args.ids else (),
+                key_file=args.key_file,
+                dry_run=args.dry_run,
+            )
+            print(json.dumps(result, indent=2, sort_keys=True))
+            return 0
         if args.command == "schemas":
             from thresher.schema import export_schemas
 

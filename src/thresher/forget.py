@@ -1,0 +1,391 @@
+"""``thresher forget``: erase a data subject from an output directory.
+
+Find every kept record that held a value (through the keyed HMACs of PII values recorded at
+anonymization time, so no raw value is ever stored or compared) or that a list of ids names;
+rewrite the affected shards without them; remove them from the dedup index; mark them (and the
+duplicates they stood for) in lineage; update the manifest counts; write an erasure receipt.
+
+Atomicity: every new file is first written under ``DIR/_erasure_pending/``; a journal marks the
+transaction committed; only then are files moved into place. A crash before the commit leaves the
+previous state untouched (the pending folder is discarded by the next command); a crash after it
+is completed by the next ``thresher forget`` (roll forward), so readers never see a mix for long,
+and never lose a committed erasure.
+
+Duplicates of an erased record were never written to ``data/``; they are marked
+``dropped``/``erased_duplicate`` in lineage so that no later step can promote one of them as the
+cluster's new representative (it would carry the same person).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from thresher.errors import ConfigError, InputError
+from thresher.paths import join_uri
+
+PENDING = "_erasure_pending"
+JOURNAL = "journal.json"
+REPLACED_DIRS = ("data", "lineage", "index")
+TOP_FILES = ("manifest.json",)
+
+
+@dataclass
+class Plan:
+    """What an erasure changes; built without touching the output."""
+
+    request: dict[str, Any]
+    erased: set[str] = field(default_factory=set)
+    shards: dict[str, int] = field(default_factory=dict)  # data shard -> rows removed
+    duplicates: set[str] = field(default_factory=set)
+    ledger_runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "request": self.request,
+            "records": sorted(self.erased),
+            "duplicates_marked": sorted(self.duplicates),
+            "data_shards_changed": dict(sorted(self.shards.items())),
+            "finetune_runs_on_affected_data": self.ledger_runs,
+        }
+
+
+def _read_json(path: str) -> Any:
+    with FileSystems.open(path) as fh:
+        return json.loads(fh.read().decode("utf-8"))
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    with FileSystems.create(path) as fh:
+        fh.write(data)
+
+
+def _files(directory: str, pattern: str = "*.parquet") -> list[str]:
+    if not FileSystems.exists(directory):
+        return []
+    return sorted(
+        m.path for m in FileSystems.match([join_uri(directory, pattern)])[0].metadata_list
+    )
+
+
+def _read_table(path: str) -> pa.Table:
+    with FileSystems.open(path) as fh:
+        return pq.read_table(fh)
+
+
+def _write_table(table: pa.Table, path: str) -> None:
+    with FileSystems.create(path) as fh:
+        pq.write_table(table, fh, compression="zstd")
+
+
+# --- recovery ------------------------------------------------------------------------------
+
+
+def recover(out: str) -> str | None:
+    """Finish a committed erasure or discard an uncommitted one. Returns what was done."""
+    pending = join_uri(out, PENDING)
+    if not FileSystems.exists(pending):
+        return None
+    journal_path = join_uri(pending, JOURNAL)
+    if not FileSystems.exists(journal_path):
+        FileSystems.delete([pending])
+        return "discarded"
+    _apply(out, _read_json(journal_path))
+    FileSystems.delete([pending])
+    return "completed"
+
+
+def _apply(out: str, journal: Mapping[str, Any]) -> None:
+    """Move staged files into place (idempotent: safe to repeat after a crash)."""
+    pending = join_uri(out, PENDING)
+    for kind, names in journal["dirs"].items():
+        target = join_uri(out, kind)
+        if not FileSystems.exists(target):
+            FileSystems.mkdirs(target)
+        for name in names:
+            src, dst = join_uri(pending, kind, name), join_uri(target, name)
+            if FileSystems.exists(src):
+                if FileSystems.exists(dst):
+                    FileSystems.delete([dst])
+                FileSystems.rename([src], [dst])
+        keep = {join_uri(target, n) for n in journal["final"][kind]}
+        stale = [p for p in _files(target) if p not in keep]
+        if stale:
+            FileSystems.delete(stale)
+    for rel in journal["files"]:
+        src, dst = join_uri(pending, rel), join_uri(out, rel)
+        if FileSystems.exists(src):
+            parent = dst.rsplit("/", 1)[0]
+            if not FileSystems.exists(parent):
+                FileSystems.mkdirs(parent)
+            if FileSystems.exists(dst):
+                FileSystems.delete([dst])
+            FileSystems.rename([src], [dst])
+
+
+# --- planning --------------------------------------------------------------------------------
+
+
+def _keys_for(manifest: Mapping[str, Any], key_file: str | None) -> Any:
+    from thresher.pii.keys import key_source, load_keys, read_key_file
+
+    pii = manifest.get("pii")
+    if not pii:
+        raise InputError(
+            "this output was written without PII anonymization, so no value hashes exist; "
+            "use --ids FILE to erase records by id"
+        )
+    if key_file:
+        keys = read_key_file(key_file)
+    else:
+        cfg = manifest["recipe"]["pii"]
+        keys = load_keys(key_source(cfg.get("key_env"), cfg.get("key_file"), cfg.get("key_store")))
+    expected = pii.get("key", {}).get("id")
+    if expected and keys.key_id != expected:
+        raise ConfigError(
+            f"the key given has id {keys.key_id}, but this output was anonymized with key "
+            f"{expected}; pass that run's key (--key-file, or the recipe's pii.key_env)"
+        )
+    return keys
+
+
+def _value_hashes(keys: Any, value: str, entity: str | None, entities: Iterable[str]) -> set[str]:
+    from thresher.pii.operators import value_hmac
+
+    types = [entity] if entity else sorted(set(entities))
+    return {value_hmac(keys, t, value) for t in types}
+
+
+def plan_erasure(
+    out: str,
+    value: str | None = None,
+    entity: str | None = None,
+    ids: Iterable[str] = (),
+    key_file: str | None = None,
+) -> Plan:
+    manifest = _read_json(join_uri(out, "manifest.json"))
+    ids = {i for i in ids if i}
+    request: dict[str, Any] = {"entity": entity, "ids": len(ids)}
+    if ids:
+        request["ids_sha256"] = hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+    hashes: set[str] = set()
+    if value is not None:
+        keys = _keys_for(manifest, key_file)
+        entities = manifest.get("pii", {}).get("entities", {}).keys() or [entity or "PERSON"]
+        hashes = _value_hashes(keys, value, entity, entities)
+        request["value_hmacs"] = sorted(hashes)  # keyed one-way hashes, never the value
+        request["key_id"] = keys.key_id
+    plan = Plan(request=request)
+    for path in _files(join_uri(out, "data")):
+        table = _read_table(path)
+        hit = pc.is_in(table["id"], value_set=pa.array(sorted(ids), pa.string()))
+        hit_ids = set(table.filter(hit)["id"].to_pylist()) if ids else set()
+        if hashes and "pii" in table.column_names:
+            for rid, findings in zip(
+                table["id"].to_pylist(), table["pii"].to_pylist(), strict=True
+            ):
+                for f in findings or []:
+                    if f.get("value_hmac") in hashes and (
+                        entity is None or f["entity_type"] == entity
+                    ):
+                        hit_ids.add(rid)
+                        break
+        if hit_ids:
+            plan.erased |= hit_ids
+            plan.shards[path.rsplit("/", 1)[-1]] = len(hit_ids)
+    if plan.erased:
+        for path in _files(join_uri(out, "lineage")):
+            t = _read_table(path).select(["id", "duplicate_of"])
+            dup = pc.is_in(t["duplicate_of"], value_set=pa.array(sorted(plan.erased), pa.string()))
+            plan.duplicates |= set(t.filter(dup)["id"].to_pylist())
+        plan.ledger_runs = _ledger_runs(out, manifest)
+    return plan
+
+
+def _ledger_runs(out: str, manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
+    path = join_uri(out, "privacy_ledger.json")
+    if not FileSystems.exists(path):
+        return []
+    ledger = _read_json(path)
+    hashes = {_manifest_hash(out)} | set(manifest.get("previous_manifest_hashes", []))
+    return [
+        {k: r.get(k) for k in ("run_id", "time", "model", "epsilon", "delta", "unit")}
+        for r in ledger
+        if r.get("dataset_manifest_hash") in hashes
+    ]
+
+
+def _manifest_hash(out: str) -> str:
+    with FileSystems.open(join_uri(out, "manifest.json")) as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
+# --- execution -------------------------------------------------------------------------------
+
+
+def forget(
+    out: str,
+    value: str | None = None,
+    entity: str | None = None,
+    ids: Iterable[str] = (),
+    key_file: str | None = None,
+    dry_run: bool = False,
+    _crash_after_staging: bool = False,
+) -> dict[str, Any]:
+    """Erase and return the receipt (or, with ``dry_run``, what would change)."""
+    if not FileSystems.exists(join_uri(out, "manifest.json")):
+        raise InputError(f"{out!r} is not a thresher output (no manifest.json)")
+    if value is None and not ids:
+        raise ConfigError("thresher forget needs --value VALUE or --ids FILE")
+    recover(out)
+    plan = plan_erasure(out, value, entity, ids, key_file)
+    summary = plan.summary()
+    if dry_run or not plan.erased:
+        return {"dry_run": dry_run, "changed": False if not plan.erased else None, **summary}
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    pending = join_uri(out, PENDING)
+    FileSystems.mkdirs(pending)
+    previous_hash = _manifest_hash(out)
+    manifest = _read_json(join_uri(out, "manifest.json"))
+    dirs: dict[str, list[str]] = {}
+    final: dict[str, list[str]] = {}
+
+    # data: drop the erased rows; renumber shards so none is empty
+    erased = pa.array(sorted(plan.erased), pa.string())
+    tables = []
+    for path in _files(join_uri(out, "data")):
+        t = _read_table(path)
+        tables.append(t.filter(pc.invert(pc.is_in(t["id"], value_set=erased))))
+    tables = [t for t in tables if t.num_rows]
+    names = [f"part-{i:05d}-of-{len(tables):05d}.parquet" for i in range(len(tables))]
+    FileSystems.mkdirs(join_uri(pending, "data"))
+    shard_rows = []
+    for t, name in zip(tables, names, strict=True):
+        _write_table(t, join_uri(pending, "data", name))
+        shard_rows.append({"file": f"data/{name}", "rows": t.num_rows})
+    dirs["data"], final["data"] = names, names
+
+    # lineage: erased records and the duplicates they stood for become dropped
+    FileSystems.mkdirs(join_uri(pending, "lineage"))
+    changed_lineage = []
+    dup_reasons: Counter[str] = Counter()
+    for path in _files(join_uri(out, "lineage")):
+        t = _read_table(path)
+        ids_col = t["id"].to_pylist()
+        if not (plan.erased | plan.duplicates) & set(ids_col):
+            continue
+        rows = t.to_pylist()
+        for r in rows:
+            if r["id"] in plan.erased:
+                r.update(fate="dropped", stage="forget", reason="erased")
+                r["details"] = json.dumps({"erasure": stamp})
+            elif r["id"] in plan.duplicates:
+                dup_reasons[r["reason"]] += 1
+                r.update(fate="dropped", stage="forget", reason="erased_duplicate")
+                r["details"] = json.dumps({"erasure": stamp, "duplicate_of": r["duplicate_of"]})
+        name = path.rsplit("/", 1)[-1]
+        _write_table(
+            pa.Table.from_pylist(rows, schema=t.schema), join_uri(pending, "lineage", name)
+        )
+        changed_lineage.append(name)
+    dirs["lineage"] = changed_lineage
+    final["lineage"] = [p.rsplit("/", 1)[-1] for p in _files(join_uri(out, "lineage"))]
+
+    # index: the erased records can no longer be matched by later incremental runs
+    changed_index = []
+    index_dir = join_uri(out, "index")
+    if FileSystems.exists(index_dir):
+        FileSystems.mkdirs(join_uri(pending, "index"))
+        for path in _files(index_dir):
+            t = _read_table(path)
+            hit = pc.is_in(t["id"], value_set=erased)
+            if (pc.sum(hit).as_py() or 0) == 0:
+                continue
+            name = path.rsplit("/", 1)[-1]
+            kept = t.filter(pc.invert(hit))
+            with FileSystems.create(join_uri(pending, "index", name)) as fh:
+                pq.write_table(kept, fh, compression="zstd")
+            changed_index.append(name)
+        dirs["index"] = changed_index
+        final["index"] = [p.rsplit("/", 1)[-1] for p in _files(index_dir)]
+
+    # manifest: counts move from kept/duplicate to dropped; the books still balance
+    c = manifest["counts"]
+    n_dup = len(plan.duplicates)
+    c["kept"] -= len(plan.erased)
+    c["duplicate"] -= n_dup
+    c["dropped"] += len(plan.erased) + n_dup
+    c["dropped_by_reason"]["erased"] = c["dropped_by_reason"].get("erased", 0) + len(plan.erased)
+    if n_dup:
+        c["dropped_by_reason"]["erased_duplicate"] = (
+            c["dropped_by_reason"].get("erased_duplicate", 0) + n_dup
+        )
+        for reason, n in dup_reasons.items():
+            left = c["duplicate_by_reason"].get(reason, 0) - n
+            if left:
+                c["duplicate_by_reason"][reason] = left
+            else:
+                c["duplicate_by_reason"].pop(reason, None)
+    total = c["kept"] + c["dropped"] + c["duplicate"] + c["dead_letter"]
+    manifest["accounting"]["sum_of_fates"] = total
+    manifest["accounting"]["balanced"] = total == c["input"]
+    manifest["outputs"]["data"] = shard_rows
+    receipt_rel = f"erasure/{stamp}.json"
+    manifest.setdefault("erasures", []).append(
+        {"receipt": receipt_rel, "records": len(plan.erased), "duplicates_marked": n_dup}
+    )
+    manifest.setdefault("previous_manifest_hashes", []).append(previous_hash)
+    receipt = {
+        "time": stamp,
+        **summary,
+        "lineage_shards_changed": changed_lineage,
+        "index_shards_changed": changed_index,
+        "manifest_sha256_before": previous_hash,
+    }
+    _write_bytes(
+        join_uri(pending, "manifest.json"),
+        (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode(),
+    )
+    FileSystems.mkdirs(join_uri(pending, "erasure"))
+    _write_bytes(
+        join_uri(pending, receipt_rel),
+        (json.dumps(receipt, indent=2, sort_keys=True) + "\n").encode(),
+    )
+    if _crash_after_staging:  # tests: a crash before the commit point
+        raise RuntimeError("simulated crash before commit")
+    journal = {"dirs": dirs, "final": final, "files": ["manifest.json", receipt_rel]}
+    tmp = join_uri(pending, JOURNAL + ".tmp")
+    _write_bytes(tmp, json.dumps(journal).encode())
+    FileSystems.rename([tmp], [join_uri(pending, JOURNAL)])  # the commit point
+    _apply(out, journal)
+    FileSystems.delete([pending])
+    _rerender(out)
+    return {"dry_run": False, "changed": True, "receipt": receipt_rel, **receipt}
+
+
+def _rerender(out: str) -> None:
+    from thresher.card import write_card
+    from thresher.report import write_report
+
+    manifest = _read_json(join_uri(out, "manifest.json"))
+    write_report(out, manifest)
+    write_card(out, manifest)
+
+
+def read_ids(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return [line.strip() for line in fh if line.strip()]
+    except OSError as exc:
+        raise InputError(f"--ids {path!r} cannot be read ({type(exc).__name__})") from exc

@@ -1,0 +1,153 @@
+"""thresher forget: erasure of a data subject by value (keyed hashes) or by ids, atomically."""
+
+import hashlib
+import json
+import random
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, load_manifest, read_parquet_dir, run_cli
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from corpus import document  # noqa: E402
+
+VALUE = "jane.doe@example.com"
+KEY = {"THRESHER_TEST_PII_KEY": "0123456789abcdef0123456789abcdef"}
+
+
+def _tree_digest(out: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def base_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("forget")
+    rng = random.Random(5)
+    docs = [{"id": f"d{i}", "text": document(rng, 120, 200)} for i in range(12)]
+    docs[1]["text"] = f"Please write to {VALUE} about the garden plan.\n\n" + docs[1]["text"]
+    docs[4]["text"] = f"Jane answered from {VALUE.upper()} the next morning.\n\n" + docs[4]["text"]
+    docs.append({"id": "d1-copy", "text": docs[1]["text"]})  # an exact duplicate of d1
+    (root / "in").mkdir()
+    (root / "in" / "a.jsonl").write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    out = root / "out"
+    proc = run_cli(
+        "run",
+        "--input",
+        str(root / "in"),
+        "--output",
+        str(out),
+        "--quiet",
+        "--set",
+        "filters.enabled=false",
+        "--set",
+        "bias.enabled=false",
+        "--set",
+        "pii.key_env=THRESHER_TEST_PII_KEY",
+        env=KEY,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+@pytest.fixture
+def out(base_run, tmp_path):
+    copy = tmp_path / "out"
+    shutil.copytree(base_run, copy)
+    return copy
+
+
+def test_forget_a_value_in_several_records_and_a_cluster_representative(out):
+    before = load_manifest(out)
+    lineage = {r["id"]: r for r in read_parquet_dir(out / "lineage")}
+    assert lineage["d1-copy"]["duplicate_of"] == "d1"
+    proc = run_cli("forget", str(out), "--value", VALUE, env=KEY)
+    assert proc.returncode == 0, proc.stderr
+    receipt = json.loads(proc.stdout)
+    assert receipt["records"] == ["d1", "d4"]
+    assert receipt["duplicates_marked"] == ["d1-copy"]
+    kept_ids = {r["id"] for r in read_parquet_dir(out / "data")}
+    assert not kept_ids & {"d1", "d4", "d1-copy"}
+    assert len(kept_ids) == before["counts"]["kept"] - 2
+    lineage = {r["id"]: r for r in read_parquet_dir(out / "lineage")}
+    assert (lineage["d1"]["fate"], lineage["d1"]["reason"]) == ("dropped", "erased")
+    assert (lineage["d1-copy"]["fate"], lineage["d1-copy"]["reason"]) == (
+        "dropped",
+        "erased_duplicate",
+    )
+    m = load_manifest(out)
+    c = m["counts"]
+    assert c["input"] == c["kept"] + c["dropped"] + c["duplicate"] + c["dead_letter"]
+    assert m["accounting"]["balanced"] and c["dropped_by_reason"]["erased"] == 2
+    assert len(lineage) == c["input"]
+    assert [s["rows"] for s in m["outputs"]["data"]] and all(
+        s["rows"] > 0 for s in m["outputs"]["data"]
+    )
+    index_ids = {r["id"] for r in read_parquet_dir(out / "index")}
+    assert not index_ids & {"d1", "d4"}
+    # no raw value anywhere: receipt, manifest, lineage, report, card
+    for p in out.rglob("*"):
+        if p.is_file():
+            blob = p.read_bytes()
+            assert VALUE.encode() not in blob and VALUE.upper().encode() not in blob, p
+    rec = out / receipt["receipt"]
+    assert rec.exists() and json.loads(rec.read_text())["request"]["key_id"]
+
+
+def test_absent_value_changes_nothing(out):
+    before = _tree_digest(out)
+    proc = run_cli("forget", str(out), "--value", "nobody@example.com", env=KEY)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["records"] == []
+    assert _tree_digest(out) == before
+
+
+def test_dry_run_lists_without_changing(out):
+    before = _tree_digest(out)
+    proc = run_cli("forget", str(out), "--value", VALUE, "--dry-run", env=KEY)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["records"] == ["d1", "d4"]
+    assert _tree_digest(out) == before
+
+
+def test_forget_by_ids(out, tmp_path):
+    ids = tmp_path / "ids.txt"
+    ids.write_text("d7\nnot-there\n")
+    proc = run_cli("forget", str(out), "--ids", str(ids))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["records"] == ["d7"]
+    assert "d7" not in {r["id"] for r in read_parquet_dir(out / "data")}
+
+
+def test_wrong_key_is_refused(out):
+    proc = run_cli(
+        "forget",
+        str(out),
+        "--value",
+        VALUE,
+        env={"THRESHER_TEST_PII_KEY": "another-key-of-enough-length-000"},
+    )
+    assert proc.returncode == 2 and "anonymized with key" in proc.stderr
+    assert VALUE not in proc.stderr
+
+
+def test_crash_before_commit_leaves_the_previous_state(out):
+    from thresher.forget import forget
+
+    before = _tree_digest(out)
+    import os
+
+    os.environ.update(KEY)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        forget(str(out), value=VALUE, _crash_after_staging=True)
+    after = {k: v for k, v in _tree_digest(out).items() if not k.startswith("_erasure_pending")}
+    assert after == before
+    # the next command discards the uncommitted transaction and erases for real
+    result = forget(str(out), value=VALUE)
+    assert result["changed"] and not (out / "_erasure_pending").exists()
