@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO, load_manifest, read_parquet_dir, run_cli
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from corpus import document  # noqa: E402
+from corpus import document
 
 VALUE = "jane.doe@example.com"
 KEY = {"THRESHER_TEST_PII_KEY": "0123456789abcdef0123456789abcdef"}
