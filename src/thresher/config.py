@@ -386,7 +386,7 @@ class LimitsConfig(_Section):
 
 
 class FinetuneConfig(_Section):
-    """``thresher finetune``: DP-SGD on an output dataset (extra ``dp``). See docs/finetune.md."""
+    """``thresher finetune``: DP-SGD on an output dataset (extra ``dp``). See the README section "Differentially private fine-tuning"."""
 
     task: Literal["causal-lm", "classification"] = "causal-lm"
     unit_field: str | None = Field(
