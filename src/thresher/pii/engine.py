@@ -172,6 +172,7 @@ def resolve(text: str, detections: Iterable[Detection]) -> list[Detection]:
         if d.entity_type == "UK_NHS" and (overlaps(d, phones) or _US_PHONE.match(value.strip())):
             continue  # 10 digits in 3-3-4 groups is a US phone number
         kept.append(d)
+    kept = _merge_same_type(kept)
     kept.sort(key=lambda d: (-d.score, -(d.end - d.start), d.start, d.entity_type))
     chosen: list[Detection] = []
     for d in kept:
@@ -179,6 +180,21 @@ def resolve(text: str, detections: Iterable[Detection]) -> list[Detection]:
             chosen.append(d)
     chosen.sort(key=lambda d: (d.start, d.end))
     return chosen
+
+
+def _merge_same_type(dets: list[Detection]) -> list[Detection]:
+    """Overlapping detections of one type become their union (with the higher score): an
+    address found as a street by one pattern and as a town by NER is one address."""
+    out: list[Detection] = []
+    for d in sorted(dets, key=lambda d: (d.entity_type, d.start, d.end)):
+        last = out[-1] if out else None
+        if last is not None and last.entity_type == d.entity_type and d.start < last.end:
+            out[-1] = Detection(
+                last.start, max(last.end, d.end), d.entity_type, max(last.score, d.score)
+            )
+        else:
+            out.append(d)
+    return out
 
 
 def segments(text: str, max_chars: int = _SEGMENT_CHARS) -> list[tuple[int, int]]:
