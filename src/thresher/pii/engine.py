@@ -53,11 +53,36 @@ _NER_PIPES = ("tok2vec", "ner")
 _SEGMENT_CHARS = 1200
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _CANDIDATE = re.compile(r"(?<![\w@./:])[A-Z][\w'\-]*")
+# A sentence: up to . ! ? followed by space, or a line.
+_SENTENCE = re.compile(r"[^\n]+?(?:[.!?](?=\s)|$)", re.MULTILINE)
 _CAPS_WORD = re.compile(r"\b[A-Z]{2,}\b")
 _UPPER_RUN = re.compile(r"[A-Z][A-Z'\-]+")
 _US_PHONE = re.compile(r"^\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]\d{4}$")
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _DOC_LEVEL_RECOGNIZERS = ("PrivateKeyRecognizer",)
+# Cheap gates: an entity's recognizers run on a segment only when its gate matches (a phone
+# number needs 7 digits, an e-mail an "@"). Each gate is a necessary condition of every
+# recognizer of that type here, so skipping costs no recall; unknown types always run.
+_DIGITS = re.compile(r"\d")
+_GATES: dict[str, Any] = {
+    "EMAIL_ADDRESS": lambda s, n: "@" in s,
+    "PHONE_NUMBER": lambda s, n: n >= 7,
+    "CREDIT_CARD": lambda s, n: n >= 12,
+    "US_SSN": lambda s, n: n >= 9,
+    "US_BANK_NUMBER": lambda s, n: n >= 8,
+    "US_DRIVER_LICENSE": lambda s, n: n >= 1,
+    "US_PASSPORT": lambda s, n: n >= 8,
+    "US_ITIN": lambda s, n: n >= 9,
+    "UK_NHS": lambda s, n: n >= 10,
+    "IBAN_CODE": lambda s, n: n >= 2,
+    "IP_ADDRESS": lambda s, n: (n >= 4 and "." in s) or ":" in s,
+    "URL": lambda s, n: "." in s,
+    "CRYPTO": lambda s, n: n >= 1,
+    "MEDICAL_LICENSE": lambda s, n: n >= 1,
+    "API_KEY": lambda s, n: n >= 1 or "_" in s or "-" in s,
+    "PASSWORD": lambda s, n: ":" in s or "=" in s,
+    "JWT": lambda s, n: "eyJ" in s,
+}
 
 
 def presidio_ner_model_configuration() -> dict[str, Any]:
@@ -277,9 +302,21 @@ class PiiAnalyzer:
             e for e in self.entities if e in segment_supported or e not in doc_only
         ]
         self._stop = {w.lower() for w in STOP_WORDS}
+        # Pattern recognizers of NER types (titles, addresses, user YAML) must run even on
+        # segments where NER found nothing.
+        self._ner_patterns = any(
+            set(r.supported_entities) & NER_ENTITIES & set(self.entities)
+            and r.__class__.__name__ != "SpacyRecognizer"
+            for r in registry.recognizers
+        )
         self._disabled = [p for p in self.nlp.pipe_names if p not in _NER_PIPES] if fast else []
         self._cache: OrderedDict[str, tuple[Detection, ...]] = OrderedDict()
-        self.stats: dict[str, int] = {"segments": 0, "segments_cached": 0, "segments_ner": 0}
+        self.stats: dict[str, int] = {
+            "segments": 0,
+            "segments_cached": 0,
+            "segments_ner": 0,
+            "ner_chars": 0,
+        }
 
     # -- decisions ---------------------------------------------------------------------
     def could_hold_name(self, segment: str) -> bool:
@@ -339,28 +376,7 @@ class PiiAnalyzer:
                 results[seg] = hit
             else:
                 todo.append(seg)
-        ner_inputs: list[tuple[str, str]] = []
-        plain: list[str] = []
-        for seg in todo:
-            if self.needs_ner and (
-                not self.fast
-                or not self.cfg.skip_ner_without_candidates
-                or self.could_hold_name(seg)
-            ):
-                restored = restore_case(seg) if self.cfg.restore_case else None
-                ner_inputs.append((seg, restored or seg))
-            else:
-                plain.append(seg)
-        self.stats["segments_ner"] += len(ner_inputs)
-        docs = []
-        if ner_inputs:
-            piped = self.nlp.pipe(
-                [r for _, r in ner_inputs],
-                batch_size=max(8, self.cfg.batch_size),
-                disable=self._disabled,
-            )
-            docs.extend(zip([s for s, _ in ner_inputs], piped, strict=True))
-        docs.extend((seg, self.nlp.make_doc(seg)) for seg in plain)
+        docs = self._fast_docs(todo) if self.fast else self._full_docs(todo)
         for seg, doc in docs:
             dets = self._analyze_doc(seg, doc)
             results[seg] = dets
@@ -370,6 +386,68 @@ class PiiAnalyzer:
                     self._cache.popitem(last=False)
         return results
 
+    def _full_docs(self, todo: list[str]) -> list[tuple[str, Any]]:
+        """The whole pipeline on every segment (Presidio's own behaviour; audit mode)."""
+        self.stats["segments_ner"] += len(todo) if self.needs_ner else 0
+        if not self.needs_ner:
+            return [(seg, self.nlp.make_doc(seg)) for seg in todo]
+        inputs = [(restore_case(seg) if self.cfg.restore_case else None) or seg for seg in todo]
+        piped = self.nlp.pipe(inputs, batch_size=max(8, self.cfg.batch_size))
+        return list(zip(todo, piped, strict=True))
+
+    def _fast_docs(self, todo: list[str]) -> list[tuple[str, Any]]:
+        """Tokenizer-only docs for every segment; NER (tok2vec + ner only) on just the runs of
+        sentences that hold a name candidate, its entities mapped back onto the segment doc."""
+        from spacy.util import filter_spans
+
+        docs = [(seg, self.nlp.make_doc(seg)) for seg in todo]
+        if not self.needs_ner:
+            return docs
+        jobs: list[tuple[int, int]] = []  # (doc index, offset of the piece in the segment)
+        pieces: list[str] = []
+        for i, (seg, _) in enumerate(docs):
+            if self.cfg.skip_ner_without_candidates:
+                runs = self._candidate_runs(seg)
+            else:
+                runs = [(0, len(seg))]
+            if runs:
+                self.stats["segments_ner"] += 1
+            for s, e in runs:
+                piece = seg[s:e]
+                jobs.append((i, s))
+                pieces.append((restore_case(piece) if self.cfg.restore_case else None) or piece)
+        self.stats["ner_chars"] += sum(len(p) for p in pieces)
+        ents: dict[int, list[Any]] = {}
+        piped = self.nlp.pipe(
+            pieces, batch_size=max(8, self.cfg.batch_size), disable=self._disabled
+        )
+        for (i, offset), ner_doc in zip(jobs, piped, strict=True):
+            doc = docs[i][1]
+            for ent in ner_doc.ents:
+                span = doc.char_span(
+                    offset + ent.start_char,
+                    offset + ent.end_char,
+                    label=ent.label_,
+                    alignment_mode="expand",
+                )
+                if span is not None:
+                    ents.setdefault(i, []).append(span)
+        for i, spans in ents.items():
+            docs[i][1].set_ents(filter_spans(spans))
+        return docs
+
+    def _candidate_runs(self, segment: str) -> list[tuple[int, int]]:
+        """Maximal runs of consecutive sentences (or lines) that hold a name candidate."""
+        runs: list[tuple[int, int]] = []
+        for m in _SENTENCE.finditer(segment):
+            if not self.could_hold_name(m.group(0)):
+                continue
+            if runs and segment[runs[-1][1] : m.start()].strip() == "":
+                runs[-1] = (runs[-1][0], m.end())
+            else:
+                runs.append((m.start(), m.end()))
+        return runs
+
     def _analyze_doc(self, text: str, doc: Any) -> tuple[Detection, ...]:
         from presidio_analyzer.nlp_engine import NlpArtifacts
 
@@ -377,19 +455,32 @@ class PiiAnalyzer:
         entities, scores = engine._get_updated_entities(  # Presidio's own label mapping
             list(doc.ents), engine._get_scores_for_entities(doc)
         )
+        if self._disabled or not self.nlp.has_pipe("lemmatizer"):
+            strings = self.nlp.vocab.strings
+            lemmas = [strings[h] for h in doc.to_array("LOWER").tolist()]
+        else:
+            lemmas = [t.lemma_ or t.lower_ for t in doc]
         artifacts = NlpArtifacts(
             entities=entities,
             tokens=doc,
-            tokens_indices=[t.idx for t in doc],
-            lemmas=[t.lemma_ or t.lower_ for t in doc],
+            tokens_indices=doc.to_array("IDX").tolist(),
+            lemmas=lemmas,
             nlp_engine=engine,
             language=self.cfg.language,
             scores=scores,
         )
+        n_digits = len(_DIGITS.findall(text))
+        wanted = [
+            e
+            for e in self._segment_entities
+            if e in NER_ENTITIES or e not in _GATES or _GATES[e](text, n_digits)
+        ]
+        if not doc.ents and not (set(wanted) - NER_ENTITIES) and not self._ner_patterns:
+            return ()
         results = self.analyzer.analyze(
             text=text,
             language=self.cfg.language,
-            entities=self._segment_entities,
+            entities=wanted,
             score_threshold=self.score_threshold,
             nlp_artifacts=artifacts,
         )
