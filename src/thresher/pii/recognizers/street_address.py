@@ -40,10 +40,11 @@ _TAIL = regex.compile(
     r"{0,2}|\d{4,5}(?:-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d))",
     CASE_SENSITIVE,
 )
-_NOT_TAIL = frozenset(
-    "The A An And But Or If I We You He She They It This That In On At For To From Could Would "
-    "Please Thanks Thank Is Was Are".split()
+_NOT_TAIL_WORDS = (
+    "The A An And But Or If I We You He She They It This That In On At For To From "
+    "Could Would Please Thanks Thank Is Was Are"
 )
+_NOT_TAIL = frozenset(_NOT_TAIL_WORDS.split())
 
 
 class StreetAddressRecognizer(PatternRecognizer):
