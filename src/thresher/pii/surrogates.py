@@ -203,12 +203,14 @@ class _Stream:
         return b
 
     def below(self, n: int) -> int:
-        # Rejection sampling keeps choices uniform for any n <= 256.
-        limit = 256 - 256 % n
+        """Uniform in [0, n) by rejection sampling over enough bytes for ``n``."""
+        width = max(1, (n - 1).bit_length() + 7 >> 3)
+        span = 256**width
+        limit = span - span % n
         while True:
-            b = self.byte()
-            if b < limit:
-                return b % n
+            value = int.from_bytes(bytes(self.byte() for _ in range(width)), "big")
+            if value < limit:
+                return value % n
 
     def choice(self, items: tuple[str, ...] | list[str]) -> str:
         value = int.from_bytes(bytes(self.byte() for _ in range(4)), "big")
