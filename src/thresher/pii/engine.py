@@ -146,6 +146,10 @@ def build_analyzer(
     registry = RecognizerRegistry(supported_languages=[cfg.language])
     registry.load_predefined_recognizers(languages=[cfg.language], nlp_engine=engine)
     if thresher_recognizers:
+        from thresher.pii.recognizers.uk_nhs import UsPhoneAwareNhsRecognizer
+
+        registry.remove_recognizer("NhsRecognizer")
+        registry.add_recognizer(UsPhoneAwareNhsRecognizer(cfg.language))
         for recognizer in ours(cfg.language):
             registry.add_recognizer(recognizer)
     if cfg.recognizers_file:
