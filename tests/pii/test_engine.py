@@ -38,7 +38,11 @@ def _presidio_raw(stock, analyzer, text):
     [
         ("Call me on 212-555-1004 tomorrow.", ("PHONE_NUMBER", "212-555-1004"), "UK_NHS"),
         ("The server 192.168.10.12 rebooted.", ("IP_ADDRESS", "192.168.10.12"), "DATE_TIME"),
-        ("Write to maria.lopez@university.edu now.", ("EMAIL_ADDRESS", "maria.lopez@university.edu"), "URL"),
+        (
+            "Write to maria.lopez@university.edu now.",
+            ("EMAIL_ADDRESS", "maria.lopez@university.edu"),
+            "URL",
+        ),
     ],
 )
 def test_known_presidio_false_positives_are_removed(stock, analyzer, text, true, false_positive):
@@ -57,8 +61,12 @@ def test_password_in_url_is_not_an_email(analyzer):
 
 def test_resolve_without_fixes_keeps_a_non_overlapping_set():
     text = "x" * 30
-    dets = [Detection(0, 10, "PERSON", 0.85), Detection(5, 12, "LOCATION", 0.9),
-            Detection(20, 25, "URL", 0.5), Detection(22, 28, "URL", 0.6)]
+    dets = [
+        Detection(0, 10, "PERSON", 0.85),
+        Detection(5, 12, "LOCATION", 0.9),
+        Detection(20, 25, "URL", 0.5),
+        Detection(22, 28, "URL", 0.6),
+    ]
     assert resolve(text, dets) == [Detection(5, 12, "LOCATION", 0.9), Detection(20, 28, "URL", 0.6)]
     assert resolve(text, list(reversed(dets))) == resolve(text, dets)
 
@@ -66,14 +74,19 @@ def test_resolve_without_fixes_keeps_a_non_overlapping_set():
 @pytest.mark.parametrize(
     ("text", "names"),
     [
-        ("PATIENT JOHN SMITH, 54, SEEN BY DR KAREN OKAFOR FOR CHEST PAIN.", ["JOHN SMITH", "OKAFOR"]),
+        (
+            "PATIENT JOHN SMITH, 54, SEEN BY DR KAREN OKAFOR FOR CHEST PAIN.",
+            ["JOHN SMITH", "OKAFOR"],
+        ),
         ("DISCHARGED HOME WITH WIFE LINDA BAKER.", ["LINDA BAKER"]),
         ("Mr A.B. Carter wrote to Mrs K. Patel about the lease.", ["A.B. Carter", "K. Patel"]),
         ("Seen today by Dr. Okonkwo and Prof Lindqvist.", ["Okonkwo", "Lindqvist"]),
     ],
 )
 def test_names_in_capitals_and_after_titles(analyzer, text, names):
-    spans = [(d.start, d.end) for d in analyzer.analyze_batch([text])[0] if d.entity_type == "PERSON"]
+    spans = [
+        (d.start, d.end) for d in analyzer.analyze_batch([text])[0] if d.entity_type == "PERSON"
+    ]
     for name in names:
         s = text.index(name)
         assert any(a <= s and s + len(name) <= b for a, b in spans), name
@@ -140,16 +153,34 @@ recognizers:
 # -- property: no pattern-type PII survives anonymization ---------------------------------
 _FILLER = st.text(alphabet="abcdefghijklmnopqrstuvwxyz ,.\n", min_size=0, max_size=60)
 _PII = st.one_of(
-    st.builds(lambda u, d: f"{u}@{d}.com", st.from_regex(r"[a-z]{3,8}\.[a-z]{2,8}", fullmatch=True),
-              st.from_regex(r"[a-z]{4,10}", fullmatch=True)),
-    st.builds(lambda a, b, c: f"({a}) {b}-{c}", st.sampled_from([212, 415, 617, 312, 206, 303]),
-              st.integers(201, 989),
-              st.integers(1000, 9999)),
-    st.builds(lambda a, b, c, d: f"{a}.{b}.{c}.{d}", st.integers(11, 223), st.integers(0, 255),
-              st.integers(0, 255), st.integers(1, 254)),
+    st.builds(
+        lambda u, d: f"{u}@{d}.com",
+        st.from_regex(r"[a-z]{3,8}\.[a-z]{2,8}", fullmatch=True),
+        st.from_regex(r"[a-z]{4,10}", fullmatch=True),
+    ),
+    st.builds(
+        lambda a, b, c: f"({a}) {b}-{c}",
+        st.sampled_from([212, 415, 617, 312, 206, 303]),
+        st.integers(201, 989),
+        st.integers(1000, 9999),
+    ),
+    st.builds(
+        lambda a, b, c, d: f"{a}.{b}.{c}.{d}",
+        st.integers(11, 223),
+        st.integers(0, 255),
+        st.integers(0, 255),
+        st.integers(1, 254),
+    ),
     st.builds(lambda t: "ghp_" + t, st.from_regex(r"[A-Za-z0-9]{36}", fullmatch=True)),
-    st.sampled_from(["4111 1111 1111 1111", "5500-0000-0000-0004", "340000000000009",
-                     "DE89 3704 0044 0532 0130 00", "GB82 WEST 1234 5698 7654 32"]),
+    st.sampled_from(
+        [
+            "4111 1111 1111 1111",
+            "5500-0000-0000-0004",
+            "340000000000009",
+            "DE89 3704 0044 0532 0130 00",
+            "GB82 WEST 1234 5698 7654 32",
+        ]
+    ),
 )
 
 

@@ -52,7 +52,10 @@ print(json.dumps([[apply_operator(PiiOperatorConfig(type=op), t, v, keys) for op
 
 def _ops_here(keys):
     return [
-        [apply_operator(PiiOperatorConfig(type=op), t, v, keys) for op in ("hash", "surrogate", "encrypt")]
+        [
+            apply_operator(PiiOperatorConfig(type=op), t, v, keys)
+            for op in ("hash", "surrogate", "encrypt")
+        ]
         for t, v in VALUES
     ]
 
@@ -63,7 +66,10 @@ def test_keyed_operators_are_deterministic_across_processes(keys):
     for _ in range(2):
         proc = subprocess.run(
             [sys.executable, "-c", _SCRIPT, TEST_KEY.decode(), json.dumps(VALUES)],
-            capture_output=True, text=True, env=env, check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
         )
         outputs.append(json.loads(proc.stdout))
     assert outputs[0] == outputs[1] == _ops_here(keys)

@@ -128,5 +128,11 @@ def test_every_recognizer_declares_one_entity():
 
     for r in thresher_recognizers():
         assert len(r.supported_entities) == 1
-        assert r.supported_entities[0] in {"API_KEY", "PRIVATE_KEY", "PASSWORD", "JWT", "PERSON",
-                                            "LOCATION"}
+        assert r.supported_entities[0] in {
+            "API_KEY",
+            "PRIVATE_KEY",
+            "PASSWORD",
+            "JWT",
+            "PERSON",
+            "LOCATION",
+        }
