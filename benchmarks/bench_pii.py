@@ -317,10 +317,8 @@ def run_hard() -> dict:
                 total += 1
                 s = text.index(name)
                 e = s + len(name)
-                if (
-                    any(a <= s and e <= b for a, b in spans)
-                    or (any(a < e and s < b for a, b in spans)
-                    and _covered(s, e, spans))
+                if any(a <= s and e <= b for a, b in spans) or (
+                    any(a < e and s < b for a, b in spans) and _covered(s, e, spans)
                 ):
                     hit += 1
         return hit, total

@@ -78,7 +78,7 @@ def test_keyed_operators_are_deterministic_across_processes(keys):
 def test_keyed_operators_depend_on_the_key(keys):
     other = PiiKeys(master=b"another-key-0123456789abcdefgh")
     assert _ops_here(keys) != _ops_here(other)
-    for (h1, s1, e1), (h2, s2, e2) in zip(_ops_here(keys), _ops_here(other), strict=True):
+    for (h1, _s1, e1), (h2, _s2, e2) in zip(_ops_here(keys), _ops_here(other), strict=True):
         assert h1 != h2 and e1 != e2
 
 
@@ -175,5 +175,5 @@ def test_store_key_is_created_once_with_mode_0600(tmp_path):
 def test_config_rejects_two_key_sources_and_unknown_operator_entity():
     with pytest.raises(ValueError, match="mutually exclusive"):
         PiiConfig(key_env="A", key_file="B")
-    with pytest.raises(ValueError, match="not in pii.entities"):
+    with pytest.raises(ValueError, match=r"not in pii\.entities"):
         PiiConfig(operators={"NOT_A_TYPE": "hash"})
