@@ -121,7 +121,7 @@ def audit(
         items.append((i, None, row["text"]))
     detections = analyzer.analyze_batch([t for _, _, t in items])
     hit_types: dict[str, set[int]] = {}
-    review = []
+    review: list[dict[str, Any]] = []
     for (i, field, _text), dets in zip(items, detections, strict=True):
         row = scanned[i]
         replaced = [(f["start"], f["end"]) for f in row["pii"] or [] if f["field"] == field]

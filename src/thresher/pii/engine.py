@@ -359,7 +359,7 @@ class PiiAnalyzer:
         return out
 
     def _doc_level_detections(self, text: str) -> list[Detection]:
-        dets = []
+        dets: list[Detection] = []
         if "PRIVATE KEY" not in text:
             return dets
         for r in self._doc_level:

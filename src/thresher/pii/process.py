@@ -95,14 +95,14 @@ class PiiProcessor:
         texts: dict[int, str] = {}
         metas: dict[int, Any] = {i: dict(doc.meta) for i, doc in enumerate(docs)}
         findings: dict[int, list[PiiFinding]] = {i: [] for i in range(len(docs))}
-        for (i, path, text), dets in zip(items, detections, strict=True):
-            field = None if path is None else field_name(path)
+        for (i, where, text), dets in zip(items, detections, strict=True):
+            field = None if where is None else field_name(where)
             new_text, found = self.anonymizer.anonymize(text, dets, field)
             findings[i].extend(found)
-            if path is None:
+            if where is None:
                 texts[i] = new_text
             elif found:
-                metas[i] = set_at(metas[i], path, new_text)
+                metas[i] = set_at(metas[i], where, new_text)
         out = []
         for i, doc in enumerate(docs):
             meta = metas[i]

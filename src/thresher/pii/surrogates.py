@@ -11,6 +11,7 @@ issued). Card numbers keep their network's first digit and length and pass the L
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 import hmac
 import string
 
@@ -212,7 +213,7 @@ class _Stream:
             if value < limit:
                 return value % n
 
-    def choice(self, items: tuple[str, ...] | list[str]) -> str:
+    def choice(self, items: Sequence[str]) -> str:
         value = int.from_bytes(bytes(self.byte() for _ in range(4)), "big")
         return items[value % len(items)]
 

@@ -20,7 +20,7 @@ class UsPhoneAwareNhsRecognizer(NhsRecognizer):
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(supported_language=supported_language)
-        self.name = "UsPhoneAwareNhsRecognizer"
+        self.name: str = "UsPhoneAwareNhsRecognizer"
 
     def invalidate_result(self, pattern_text: str) -> bool:
         return bool(_US_STYLE.match(pattern_text.strip()))
