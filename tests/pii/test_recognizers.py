@@ -7,11 +7,14 @@ import pytest
 from thresher.pii.recognizers import (
     AssignedSecretRecognizer,
     AwsKeyRecognizer,
+    CountryRecognizer,
     GitHubTokenRecognizer,
     GoogleApiKeyRecognizer,
     JwtRecognizer,
+    NanpPhoneRecognizer,
     OpenAiKeyRecognizer,
     PasswordRecognizer,
+    PersonContextRecognizer,
     PrivateKeyRecognizer,
     SlackTokenRecognizer,
     StreetAddressRecognizer,
@@ -107,6 +110,25 @@ CASES = [
         ["Søndergade 52, Brønderslev"],
     ),
     (StreetAddressRecognizer, "We sold 12 apples and 3 pears on the way home.", []),
+    (StreetAddressRecognizer, "My zip code is 90010-170, thanks", ["90010-170"]),
+    (
+        CountryRecognizer,
+        "She moved from Southern Tunisia to New Zealand.",
+        ["Tunisia", "New Zealand"],
+    ),
+    (CountryRecognizer, "A tunisian recipe; Chadwick and Nigeriana are not countries.", []),
+    (
+        NanpPhoneRecognizer,
+        "call (212) 201-1000  4111 1111 1111 1111 or +1 415.555.0199",
+        ["(212) 201-1000", "+1 415.555.0199"],
+    ),
+    (NanpPhoneRecognizer, "order 2125550134, version 1.212.555, isbn 123-456-7890", []),
+    (
+        PersonContextRecognizer,
+        "My name is Siiri. I would like to remove my kid Lukas from the will.",
+        ["Siiri", "Lukas"],
+    ),
+    (PersonContextRecognizer, "Dear Sir, my name is not important", []),
 ]
 
 
@@ -136,4 +158,5 @@ def test_every_recognizer_declares_one_entity():
             "JWT",
             "PERSON",
             "LOCATION",
+            "PHONE_NUMBER",
         }

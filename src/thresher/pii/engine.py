@@ -41,6 +41,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import regex
 import yaml
 
 from thresher.config import PiiConfig
@@ -56,6 +57,7 @@ _CANDIDATE = re.compile(r"(?<![\w@./:])[A-Z][\w'\-]*")
 # A sentence: up to . ! ? followed by space, or a line.
 _SENTENCE = re.compile(r"[^\n]+?(?:[.!?](?=\s)|$)", re.MULTILINE)
 _CAPS_WORD = re.compile(r"\b[A-Z]{2,}\b")
+_CAPS_LONG = regex.compile(r"\b\p{Lu}{4,}\b")
 _UPPER_RUN = re.compile(r"[A-Z][A-Z'\-]+")
 _US_PHONE = re.compile(r"^\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]\d{4}$")
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
@@ -202,6 +204,16 @@ def resolve(text: str, detections: Iterable[Detection]) -> list[Detection]:
             continue  # 10 digits in 3-3-4 groups is a US phone number
         kept.append(d)
     kept = _merge_same_type(kept)
+    # A detection inside a longer one of another type loses to it whatever the scores ("Glyn
+    # St" as a name inside the address "1668 Glyn St"): replacing the longer span removes both.
+    kept = [
+        d
+        for d in kept
+        if not any(
+            o.start <= d.start and d.end <= o.end and (o.end - o.start) > (d.end - d.start)
+            for o in kept
+        )
+    ]
     kept.sort(key=lambda d: (-d.score, -(d.end - d.start), d.start, d.entity_type))
     chosen: list[Detection] = []
     for d in kept:
@@ -209,6 +221,37 @@ def resolve(text: str, detections: Iterable[Detection]) -> list[Detection]:
             chosen.append(d)
     chosen.sort(key=lambda d: (d.start, d.end))
     return chosen
+
+
+_LIST_SEP = r"(?:,[ \t]*and[ \t]+|,[ \t]*|[ \t]+(?:and|or|&)[ \t]+)"
+_LIST_NEXT = regex.compile(_LIST_SEP + r"(\p{Lu}[\p{L}'’\-]+)\b")
+_LIST_PREV = regex.compile(r"\b(\p{Lu}[\p{L}'’\-]+)" + _LIST_SEP + "$")
+_LIST_SCORE = 0.5
+
+
+def propagate_person_lists(text: str, dets: Sequence[Detection], stop: set[str]) -> list[Detection]:
+    """Capitalised words listed with a detected person ("Eklund, Michael and Hodge") are
+    people too; added at a modest score, so a stronger detection of another type still wins."""
+    out = list(dets)
+    seen = {(d.start, d.end) for d in dets}
+    frontier = [d for d in dets if d.entity_type == "PERSON"]
+    while frontier:
+        d = frontier.pop()
+        found = []
+        m = _LIST_NEXT.match(text, d.end)
+        if m:
+            found.append((m.start(1), m.end(1)))
+        m = _LIST_PREV.search(text, max(0, d.start - 60), d.start)
+        if m:
+            found.append((m.start(1), m.end(1)))
+        for s, e in found:
+            if (s, e) in seen or text[s:e].lower() in stop:
+                continue
+            seen.add((s, e))
+            new = Detection(s, e, "PERSON", _LIST_SCORE)
+            out.append(new)
+            frontier.append(new)
+    return out
 
 
 def _merge_same_type(dets: list[Detection]) -> list[Detection]:
@@ -265,6 +308,15 @@ def restore_case(text: str) -> str | None:
         return None
     restored = _UPPER_RUN.sub(lambda m: m.group(0)[0] + m.group(0)[1:].lower(), text)
     return restored if len(restored) == len(text) else None
+
+
+def restore_case_words(text: str) -> str | None:
+    """Title-case isolated all-capital words of four or more letters (``flew to LEPPEN``), same
+    length; ``None`` when there are none. Used on NER input only, never on the output."""
+    restored = _CAPS_LONG.sub(lambda m: m.group(0)[0] + m.group(0)[1:].lower(), text)
+    if restored == text or len(restored) != len(text):
+        return None
+    return restored
 
 
 class PiiAnalyzer:
@@ -419,7 +471,10 @@ class PiiAnalyzer:
             for s, e in runs:
                 piece = seg[s:e]
                 jobs.append((i, s))
-                pieces.append((restore_case(piece) if self.cfg.restore_case else None) or piece)
+                restored = None
+                if self.cfg.restore_case:
+                    restored = restore_case(piece) or restore_case_words(piece)
+                pieces.append(restored or piece)
         self.stats["ner_chars"] += sum(len(p) for p in pieces)
         ents: dict[int, list[Any]] = {}
         piped = self.nlp.pipe(
@@ -488,9 +543,7 @@ class PiiAnalyzer:
             score_threshold=self.score_threshold,
             nlp_artifacts=artifacts,
         )
-        return tuple(
-            Detection(r.start, r.end, r.entity_type, float(r.score))
-            for r in resolve(
-                text, (Detection(r.start, r.end, r.entity_type, float(r.score)) for r in results)
-            )
-        )
+        found = [Detection(r.start, r.end, r.entity_type, float(r.score)) for r in results]
+        if "PERSON" in wanted:
+            found = propagate_person_lists(text, found, self._stop)
+        return tuple(resolve(text, found))

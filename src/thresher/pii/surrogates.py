@@ -11,9 +11,9 @@ issued). Card numbers keep their network's first digit and length and pass the L
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 import hmac
 import string
+from collections.abc import Sequence
 
 FIRST_NAMES = [
     "Alex",

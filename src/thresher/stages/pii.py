@@ -126,7 +126,11 @@ class AnonymizePii(beam.PTransform):
     def expand(self, docs: PCollection) -> dict[str, PCollection]:
         batches = (
             docs
-            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self._cfg.batch_size)
+            | "Batch"
+            >> beam.BatchElements(
+                min_batch_size=max(1, self._cfg.batch_size // 4),
+                max_batch_size=self._cfg.batch_size,
+            )
             | "KeyBatch" >> beam.Map(lambda b: (_BATCH_KEY, b))
         )
         results = batches | "Anonymize" >> beam.ParDo(

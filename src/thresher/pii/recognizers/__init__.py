@@ -9,11 +9,14 @@ from __future__ import annotations
 from presidio_analyzer import EntityRecognizer
 
 from thresher.pii.recognizers.aws import AwsKeyRecognizer
+from thresher.pii.recognizers.country import CountryRecognizer
 from thresher.pii.recognizers.generic_secret import AssignedSecretRecognizer
 from thresher.pii.recognizers.github import GitHubTokenRecognizer
 from thresher.pii.recognizers.google import GoogleApiKeyRecognizer
 from thresher.pii.recognizers.jwt import JwtRecognizer
+from thresher.pii.recognizers.nanp_phone import NanpPhoneRecognizer
 from thresher.pii.recognizers.openai import OpenAiKeyRecognizer
+from thresher.pii.recognizers.person_context import PersonContextRecognizer
 from thresher.pii.recognizers.private_key import PrivateKeyRecognizer
 from thresher.pii.recognizers.slack import SlackTokenRecognizer
 from thresher.pii.recognizers.street_address import StreetAddressRecognizer
@@ -24,11 +27,14 @@ from thresher.pii.recognizers.url_password import PasswordRecognizer
 __all__ = [
     "AssignedSecretRecognizer",
     "AwsKeyRecognizer",
+    "CountryRecognizer",
     "GitHubTokenRecognizer",
     "GoogleApiKeyRecognizer",
     "JwtRecognizer",
+    "NanpPhoneRecognizer",
     "OpenAiKeyRecognizer",
     "PasswordRecognizer",
+    "PersonContextRecognizer",
     "PrivateKeyRecognizer",
     "SlackTokenRecognizer",
     "StreetAddressRecognizer",
@@ -54,6 +60,9 @@ def thresher_recognizers(language: str = "en") -> list[EntityRecognizer]:
             PasswordRecognizer,
             JwtRecognizer,
             TitledPersonRecognizer,
+            PersonContextRecognizer,
             StreetAddressRecognizer,
+            CountryRecognizer,
+            NanpPhoneRecognizer,
         )
     ]

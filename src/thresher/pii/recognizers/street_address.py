@@ -73,6 +73,13 @@ class StreetAddressRecognizer(PatternRecognizer):
             0.5,
         ),
         Pattern("unit", rf"\b{_UNIT}\b", 0.45),
+        Pattern(
+            "labelled_postal_code",
+            r"(?i:(?<=\b(?:zip|postal|post|postcode)[ \t]?(?:code)?[ \t]?(?:is|:|#|no\.?)?"
+            r"[ \t]{0,3}))"
+            r"\d{3,5}(?:[ \-]\d{2,4})?(?:[ \t]?[A-Z]{2}\b)?",
+            0.6,
+        ),
         Pattern("state_zip", rf"(?<=\b{_US_STATE},?\s)\d{{5}}(?:-\d{{4}})?\b", 0.6),
     ]
 
