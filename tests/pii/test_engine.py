@@ -92,6 +92,23 @@ def test_names_in_capitals_and_after_titles(analyzer, text, names):
         assert any(a <= s and s + len(name) <= b for a, b in spans), name
 
 
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("Can someone call me on 9472 7916? I have questions.", "9472 7916"),
+        ("Name: Kamila Cervinkova Phone: 451 5986", "451 5986"),
+        ("office +46 (0)179 459 33 fax", "+46 (0)179 459 33"),
+    ],
+)
+def test_phone_numbers_by_context(analyzer, text, phone):
+    assert ("PHONE_NUMBER", phone) in _found(analyzer, text)
+
+
+def test_grouped_digits_without_context_are_not_phones(analyzer):
+    found = _found(analyzer, "The table has 450 0840 rows and 72 128 827 cells.")
+    assert not any(t == "PHONE_NUMBER" for t, _ in found)
+
+
 def test_restore_case_keeps_length_and_ignores_normal_text():
     assert restore_case("PATIENT JOHN SMITH WAS SEEN") == "Patient John Smith Was Seen"
     assert restore_case("Patient John Smith was seen today") is None

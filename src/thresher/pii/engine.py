@@ -204,19 +204,24 @@ def resolve(text: str, detections: Iterable[Detection]) -> list[Detection]:
             continue  # 10 digits in 3-3-4 groups is a US phone number
         kept.append(d)
     kept = _merge_same_type(kept)
+
     # A detection inside a longer one of another type loses to it whatever the scores ("Glyn
     # St" as a name inside the address "1668 Glyn St"): replacing the longer span removes both.
-    kept = [
-        d
-        for d in kept
-        if not any(
+    def contained(d: Detection) -> bool:
+        return any(
             o.start <= d.start and d.end <= o.end and (o.end - o.start) > (d.end - d.start)
             for o in kept
         )
-    ]
-    kept.sort(key=lambda d: (-d.score, -(d.end - d.start), d.start, d.entity_type))
+
+    inner = [d for d in kept if contained(d)]
+    outer = [d for d in kept if not contained(d)]
+    rank = lambda d: (-d.score, -(d.end - d.start), d.start, d.entity_type)  # noqa: E731
     chosen: list[Detection] = []
-    for d in kept:
+    for d in sorted(outer, key=rank):
+        if not overlaps(d, chosen):
+            chosen.append(d)
+    # An inner detection whose container lost to a third one still counts.
+    for d in sorted(inner, key=rank):
         if not overlaps(d, chosen):
             chosen.append(d)
     chosen.sort(key=lambda d: (d.start, d.end))

@@ -17,6 +17,7 @@ from thresher.pii.recognizers.jwt import JwtRecognizer
 from thresher.pii.recognizers.nanp_phone import NanpPhoneRecognizer
 from thresher.pii.recognizers.openai import OpenAiKeyRecognizer
 from thresher.pii.recognizers.person_context import PersonContextRecognizer
+from thresher.pii.recognizers.phone_context import PhoneInContextRecognizer
 from thresher.pii.recognizers.private_key import PrivateKeyRecognizer
 from thresher.pii.recognizers.slack import SlackTokenRecognizer
 from thresher.pii.recognizers.street_address import StreetAddressRecognizer
@@ -35,6 +36,7 @@ __all__ = [
     "OpenAiKeyRecognizer",
     "PasswordRecognizer",
     "PersonContextRecognizer",
+    "PhoneInContextRecognizer",
     "PrivateKeyRecognizer",
     "SlackTokenRecognizer",
     "StreetAddressRecognizer",
@@ -64,5 +66,6 @@ def thresher_recognizers(language: str = "en") -> list[EntityRecognizer]:
             StreetAddressRecognizer,
             CountryRecognizer,
             NanpPhoneRecognizer,
+            PhoneInContextRecognizer,
         )
     ]

@@ -25,8 +25,9 @@ _COMPOUND = (
 )
 _PREFIX = (
     r"(?:Rue|Rua|Calle|Carrer|Via|Viale|Avenida|Av\.|Avenue|Piazza|Plaza|Praça|Camino|Rambla|"
-    r"Boulevard|Ulica|Ul\.|Odos|Οδός)"
+    r"Boulevard|Ulica|Ul\.|ul\.|Av|Avda\.|Odos|Οδός)"
 )
+_CONNECTOR = r"(?:de|del|de la|da|do|dos|das|di|du|la|le|van|von|der|den|ten|nad|pod|upon|on)"
 _UNIT = r"(?:Apt\.?|Apartment|Suite|Ste\.|Flat|PSC|Postbox|P\.?O\.? Box)\s?#?\d{1,5}[A-Za-z]?"
 _DIRECTION = r"(?:\s(?:NW|NE|SW|SE|N|S|E|W)\b)?"
 _US_STATE = (
@@ -36,8 +37,8 @@ _US_STATE = (
 # What may follow an address on the same line or the next: a unit, a town or region written
 # with capitals, a postal code. Stops at sentence punctuation.
 _TAIL = regex.compile(
-    rf"(?:[ \t]*,?[ \t]*\n?[ \t]*(?:{_UNIT}|\p{{Lu}}[\p{{L}}'’\-]+(?:[ \t]\p{{Lu}}[\p{{L}}'’\-]+)"
-    r"{0,2}|\d{4,5}(?:-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d))",
+    rf"(?:[ \t]*,?[ \t]*\n?[ \t]*(?:{_UNIT}|\p{{Lu}}[\p{{L}}'’\-]+(?:[ \t](?:{_CONNECTOR}[ \t])?"
+    r"\p{Lu}[\p{L}'’\-]+){0,2}|\d{4,5}(?:-\d{3,4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d))",
     CASE_SENSITIVE,
 )
 _NOT_TAIL_WORDS = (
