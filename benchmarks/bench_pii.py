@@ -303,25 +303,57 @@ HARD = [
 ]
 
 
+# Written after the recognizers were finished and never tuned on: a check of the above.
+HARD_HELD_OUT = [
+    ("ADMITTED VIA A&E. NEXT OF KIN: BRENDA KOWALCZYK (DAUGHTER).", ["BRENDA KOWALCZYK"]),
+    ("REVIEWED BY DR HENRIK SOLBERG, CONSULTANT.", ["HENRIK SOLBERG"]),
+    ("2023-04-01 12:00:03 WARN ACCOUNT LOCKED FOR USER MARTA QUINTERO", ["MARTA QUINTERO"]),
+    (
+        "Prof. R.K. Anand chaired; Ms. Y. Oyelaran-Diaz took minutes.",
+        ["R.K. Anand", "Y. Oyelaran-Diaz"],
+    ),
+    (
+        "Statement taken by PC Gareth Llewellyn from Mr Tomasz Wrobel.",
+        ["Gareth Llewellyn", "Tomasz Wrobel"],
+    ),
+    ("CC: MR J DUNMORE, MRS P DUNMORE", ["J DUNMORE", "P DUNMORE"]),
+    (
+        "Per Dr. Nakagawa-Ross, the sample from Mrs. Ebere Obi was clear.",
+        ["Nakagawa-Ross", "Ebere Obi"],
+    ),
+    (
+        "ATTENDING: SANJAY BHATTACHARYA MD. RESIDENT: CLAIRE FONTAINE MD.",
+        ["SANJAY BHATTACHARYA", "CLAIRE FONTAINE"],
+    ),
+]
+
+
 def run_hard() -> dict:
     from thresher.pii.engine import PiiAnalyzer
 
-    texts = [t for t, _ in HARD]
     ours = PiiAnalyzer(_pii_config(entities=["PERSON"]))
     analyzer, _ = stock_engines()
+    out = {"development": _hard_set(HARD, ours, analyzer)}
+    out["held_out"] = _hard_set(HARD_HELD_OUT, ours, analyzer)
+    return out
 
-    def recall(found_spans: list[list[tuple[int, int]]]) -> tuple[int, int]:
+
+def _hard_set(cases, ours, analyzer) -> dict:
+    texts = [t for t, _ in cases]
+
+    def recall(found_spans: list[list[tuple[int, int]]]) -> tuple[int, int, list[str]]:
+        """A name is caught when every character of it lies inside a PERSON span."""
         hit = total = 0
-        for (text, names), spans in zip(HARD, found_spans, strict=True):
+        missed = []
+        for (text, names), spans in zip(cases, found_spans, strict=True):
             for name in names:
                 total += 1
                 s = text.index(name)
-                e = s + len(name)
-                if any(a <= s and e <= b for a, b in spans) or (
-                    any(a < e and s < b for a, b in spans) and _covered(s, e, spans)
-                ):
+                if _covered(s, s + len(name), spans):
                     hit += 1
-        return hit, total
+                else:
+                    missed.append(name)
+        return hit, total, missed
 
     ours_spans = [[(d.start, d.end) for d in dets] for dets in ours.analyze_batch(texts)]
     stock_spans = [
@@ -331,13 +363,19 @@ def run_hard() -> dict:
         ]
         for t in texts
     ]
-    h1, n = recall(ours_spans)
-    h2, _ = recall(stock_spans)
-    return {"names": n, "thresher_recall": round(h1 / n, 3), "stock_recall": round(h2 / n, 3)}
+    h1, n, missed1 = recall(ours_spans)
+    h2, _, missed2 = recall(stock_spans)
+    return {
+        "names": n,
+        "thresher_recall": round(h1 / n, 3),
+        "stock_recall": round(h2 / n, 3),
+        "thresher_missed": missed1,
+        "stock_missed": missed2,
+    }
 
 
 def _covered(s: int, e: int, spans: list[tuple[int, int]]) -> bool:
-    """Every character of [s, e) that is a letter lies inside some span."""
+    """Every character of [s, e) lies inside some span."""
     return all(any(a <= i < b for a, b in spans) for i in range(s, e))
 
 

@@ -55,7 +55,7 @@ class TitledPersonRecognizer(PatternRecognizer):
     PATTERNS = [
         Pattern(
             "title_name",
-            rf"(?<=\b{_TITLE}\.?\s{{1,2}})(?:{_INITIALS}\s?)?"
+            rf"(?<=\b{_TITLE}\.?\s{{1,2}})(?:{_INITIALS}\s?|(?:[A-Z]\s){{1,2}})?"
             rf"{_STOP}{_WORD}(?:\s{_STOP}{_WORD}){{0,2}}\b",
             0.85,
         ),
