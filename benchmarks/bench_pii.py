@@ -181,8 +181,8 @@ def run_quality(split: str) -> dict:
 
 
 # --------------------------------------------------------------------------- speed
-def speed_corpus(n_docs: int, chars: int = 1700) -> list[str]:
-    """Real English text: package descriptions (READMEs) of the installed Python packages,
+def speed_corpus(n_docs: int, chars: int = 1200) -> list[str]:
+    """Real English text: package descriptions (READMEs) and shipped docs of the installed packages,
     cut into ~``chars``-character documents at paragraph breaks. They hold names, e-mail
     addresses, URLs, licence boilerplate and code, as web text does."""
     import site
@@ -192,6 +192,11 @@ def speed_corpus(n_docs: int, chars: int = 1700) -> list[str]:
         for meta in sorted(Path(sp).glob("*.dist-info/METADATA")):
             body = meta.read_text(encoding="utf-8", errors="replace")
             texts.append(body.split("\n\n", 1)[-1])
+        # then the packages' own prose: READMEs, changelogs, docs shipped in the wheels
+        for pattern in ("*/**/*.md", "*/**/*.rst", "*/**/README*.txt"):
+            for path in sorted(Path(sp).glob(pattern)):
+                if path.stat().st_size < 500_000:
+                    texts.append(path.read_text(encoding="utf-8", errors="replace"))
     docs: list[str] = []
     for body in texts:
         buf = ""

@@ -210,3 +210,21 @@ def test_no_pattern_pii_survives(processor, parts, tail):
     for _, value in parts:
         assert value not in out.text
     assert len(out.pii) >= len({v for _, v in parts})
+
+
+def test_output_does_not_depend_on_batching_or_order(processor):
+    docs = [
+        Document(id=str(i), text=t, source="s", position=i, meta={"user_id": f"u{i % 2}"})
+        for i, t in enumerate(
+            [
+                "Dr Ann Lee (ann.lee@example.org) called (212) 555-0134.",
+                "Regards,\n\nAnn Lee",
+                "Nothing here.",
+                "Card 4111 1111 1111 1111 belongs to MR JOHN SMITH.",
+            ]
+        )
+    ]
+    together, _ = processor.process(docs)
+    one_by_one = [processor.process([d])[0][0] for d in reversed(docs)]
+    assert together == list(reversed(one_by_one))
+    assert together[0].meta["user_id"] == together[2].meta["user_id"] != "u0"
