@@ -142,6 +142,15 @@ def test_findings_point_at_replacements(run):
     assert rows["r5"]["pii"] == []
 
 
+def test_explain_lists_pii_types_without_values(run):
+    proc = run_cli("explain", str(run["out"]), "r1")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "pii        PERSON in text" in proc.stdout
+    assert "EMAIL_ADDRESS in meta.author_email" in proc.stdout
+    for value in ALL_VALUES:
+        assert value not in proc.stdout
+
+
 def test_audit_writes_into_the_manifest(run):
     proc = run_cli("audit", str(run["out"]), "--canaries", "10", env=run["env"])
     assert proc.returncode == 0, proc.stderr[-2000:]
