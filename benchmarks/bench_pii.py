@@ -116,6 +116,8 @@ def score(rows: list[dict], predictions: list[list[tuple[int, int, str]]]) -> di
                 fn[gl] += 1
 
     def prf(t: int, f_p: int, f_n: int) -> dict:
+        if t + f_p + f_n == 0:
+            return {"precision": None, "recall": None, "f2": None, "support": 0}
         p = t / (t + f_p) if t + f_p else 0.0
         r = t / (t + f_n) if t + f_n else 0.0
         f2 = 5 * p * r / (4 * p + r) if p + r else 0.0
@@ -127,6 +129,7 @@ def score(rows: list[dict], predictions: list[list[tuple[int, int, str]]]) -> di
         }
 
     per = {t: prf(tp[t], fp[t], fn[t]) for t in EVAL_TYPES}
+    per = {t: v for t, v in per.items() if v["support"] or v["precision"] is not None}
     overall = prf(sum(tp.values()), sum(fp.values()), sum(fn.values()))
     return {"overall": overall, "per_entity": per}
 
@@ -178,6 +181,29 @@ def run_quality(split: str) -> dict:
         "published_stock_presidio_lg": PUBLISHED,
         "seconds": {"thresher": round(t_ours, 2), "stock": round(t_stock, 2)},
     }
+
+
+def quality_markdown(out: dict) -> str:
+    ours, stock = out["thresher"], out["stock_presidio_same_model"]
+
+    def cell(d: dict) -> str:
+        if d["precision"] is None:
+            return "n/a"
+        return f"{d['precision']:.3f} / {d['recall']:.3f} / **{d['f2']:.3f}**"
+
+    lines = [
+        f"{out['split']} split, {out['sentences']} sentences (P / R / F2)",
+        "",
+        "| entity | support (tokens) | thresher | stock Presidio, same model |",
+        "|---|---:|---|---|",
+    ]
+    for t, d in ours["per_entity"].items():
+        lines.append(f"| {t} | {d['support']} | {cell(d)} | {cell(stock['per_entity'][t])} |")
+    lines.append(
+        f"| **overall** | {ours['overall']['support']} | {cell(ours['overall'])} | "
+        f"{cell(stock['overall'])} |"
+    )
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- speed
@@ -388,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="cmd", required=True)
     q = sub.add_parser("quality")
+    q.add_argument("--markdown", action="store_true", help="print a table for the docs")
     q.add_argument("--split", choices=["held_out", "dev", "all"], default="held_out")
     s = sub.add_parser("speed")
     s.add_argument("--docs", type=int, default=1000)
@@ -397,6 +424,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.cmd == "quality":
         out = run_quality(args.split)
+        if args.markdown:
+            print(quality_markdown(out))
+            return 0
     elif args.cmd == "speed":
         out = run_speed(args.docs, args.beam_workers, args.skip_stock)
     else:
