@@ -259,6 +259,38 @@ def propagate_person_lists(text: str, dets: Sequence[Detection], stop: set[str])
     return out
 
 
+# spaCy's small model often labels foreign or uncommon full names ORG or PRODUCT ("Sigrid
+# Nyström", "Zoe Young"), and Presidio ignores those labels. A two- or three-word span of
+# capitalised words with no organisation word in it is taken as a name at a modest score.
+_NAME_WORD = regex.compile(r"^(?:\p{Lu}\p{Ll}+(?:[\-'’]\p{Lu}?\p{Ll}+)*|\p{Lu}\.?)$")
+_ORG_WORDS_TEXT = (
+    "Inc Ltd Llc Corp Corporation Company Co Group Holdings Bank Capital Partners Fund "
+    "University College School Institute Academy Hospital Clinic Center Centre Foundation "
+    "Association Society Council Committee Ministry Department Agency Office Bureau Board "
+    "Services Service Systems Solutions Technologies Technology Tech Labs Software Data "
+    "Network Networks Media News Press Records Music Band Orchestra Club Team League Party "
+    "Church Airlines Airways Motors Energy Pharma Health Insurance Consulting Studio "
+    "Studios Games Bar Cafe Restaurant Hotel Store Shop Market Explorer Care Cloud Web "
+    "Digital Global International National Federal State City County Park Street Avenue"
+)
+_ORG_WORDS = frozenset(_ORG_WORDS_TEXT.split())
+_NAME_LIKE_LABELS = frozenset({"ORG", "PRODUCT", "WORK_OF_ART", "FAC"})
+_NAME_LIKE_SCORE = 0.45
+
+
+def _name_like_spans(doc: Any) -> list[Detection]:
+    out = []
+    for ent in doc.ents:
+        if ent.label_ not in _NAME_LIKE_LABELS:
+            continue
+        words = ent.text.split()
+        if not 2 <= len(words) <= 3 or any(w in _ORG_WORDS for w in words):
+            continue
+        if all(_NAME_WORD.match(w) for w in words) and len(words[-1]) > 2:
+            out.append(Detection(ent.start_char, ent.end_char, "PERSON", _NAME_LIKE_SCORE))
+    return out
+
+
 def _merge_same_type(dets: list[Detection]) -> list[Detection]:
     """Overlapping detections of one type become their union (with the higher score): an
     address found as a street by one pattern and as a town by NER is one address."""
@@ -550,5 +582,10 @@ class PiiAnalyzer:
         )
         found = [Detection(r.start, r.end, r.entity_type, float(r.score)) for r in results]
         if "PERSON" in wanted:
+            found.extend(  # only where nothing else was found: a weak, last-resort guess
+                d
+                for d in _name_like_spans(doc)
+                if not any(o.start < d.end and d.start < o.end for o in found)
+            )
             found = propagate_person_lists(text, found, self._stop)
         return tuple(resolve(text, found))
