@@ -16,6 +16,7 @@ from thresher.pii.recognizers import (
     PasswordRecognizer,
     PersonContextRecognizer,
     PhoneInContextRecognizer,
+    PlaceContextRecognizer,
     PrivateKeyRecognizer,
     SlackTokenRecognizer,
     StreetAddressRecognizer,
@@ -132,6 +133,12 @@ CASES = [
     (PersonContextRecognizer, "Dear Sir, my name is not important", []),
     # weak without context (0.2): reported only once Presidio's context enhancement lifts it
     (PhoneInContextRecognizer, "Version 1.22.3 shipped 2024-05-01 with 450 0840 rows", []),
+    (
+        PlaceContextRecognizer,
+        "Mr. Leiva flew to LEPPEN on Tuesday; she grew up in Villafranca del Cid.",
+        ["LEPPEN", "Villafranca del Cid"],
+    ),
+    (PlaceContextRecognizer, "We moved to Monday meetings; he lives in fear.", []),
 ]
 
 

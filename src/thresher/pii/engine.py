@@ -202,6 +202,8 @@ def resolve(text: str, detections: Iterable[Detection]) -> list[Detection]:
             continue  # "10.1.2.3" is an address, not a date
         if d.entity_type == "UK_NHS" and (overlaps(d, phones) or _US_PHONE.match(value.strip())):
             continue  # 10 digits in 3-3-4 groups is a US phone number
+        if d.entity_type == "PERSON":
+            d = _trim_person(text, d)  # "Barbara Yudina Apt" -> "Barbara Yudina"
         kept.append(d)
     kept = _merge_same_type(kept)
 
@@ -289,6 +291,18 @@ def _name_like_spans(doc: Any) -> list[Detection]:
         if all(_NAME_WORD.match(w) for w in words) and len(words[-1]) > 2:
             out.append(Detection(ent.start_char, ent.end_char, "PERSON", _NAME_LIKE_SCORE))
     return out
+
+
+_ADDRESS_TAIL = regex.compile(
+    r"\s+(?:Apt|Apartment|Suite|Unit|Flat|Street|St|Road|Rd|Avenue|Ave|Lane|Strasse|Straße)\.?$"
+)
+
+
+def _trim_person(text: str, d: Detection) -> Detection:
+    m = _ADDRESS_TAIL.search(text, d.start, d.end)
+    if m and m.start() > d.start:
+        return Detection(d.start, m.start(), d.entity_type, d.score)
+    return d
 
 
 def _merge_same_type(dets: list[Detection]) -> list[Detection]:

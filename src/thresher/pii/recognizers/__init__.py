@@ -18,6 +18,7 @@ from thresher.pii.recognizers.nanp_phone import NanpPhoneRecognizer
 from thresher.pii.recognizers.openai import OpenAiKeyRecognizer
 from thresher.pii.recognizers.person_context import PersonContextRecognizer
 from thresher.pii.recognizers.phone_context import PhoneInContextRecognizer
+from thresher.pii.recognizers.place_context import PlaceContextRecognizer
 from thresher.pii.recognizers.private_key import PrivateKeyRecognizer
 from thresher.pii.recognizers.slack import SlackTokenRecognizer
 from thresher.pii.recognizers.street_address import StreetAddressRecognizer
@@ -37,6 +38,7 @@ __all__ = [
     "PasswordRecognizer",
     "PersonContextRecognizer",
     "PhoneInContextRecognizer",
+    "PlaceContextRecognizer",
     "PrivateKeyRecognizer",
     "SlackTokenRecognizer",
     "StreetAddressRecognizer",
@@ -67,5 +69,6 @@ def thresher_recognizers(language: str = "en") -> list[EntityRecognizer]:
             CountryRecognizer,
             NanpPhoneRecognizer,
             PhoneInContextRecognizer,
+            PlaceContextRecognizer,
         )
     ]
