@@ -107,6 +107,12 @@ def test_phone_numbers_by_context(analyzer, text, phone):
     assert ("PHONE_NUMBER", phone) in _found(analyzer, text)
 
 
+def test_long_card_numbers_by_context(analyzer):
+    found = _found(analyzer, "My card 4652943034623769885 is expiring this month.")
+    assert ("CREDIT_CARD", "4652943034623769885") in found
+    assert not any(t == "CREDIT_CARD" for t, _ in _found(analyzer, "Ticket 4652943034623769886."))
+
+
 def test_grouped_digits_without_context_are_not_phones(analyzer):
     found = _found(analyzer, "The table has 450 0840 rows and 72 128 827 cells.")
     assert not any(t == "PHONE_NUMBER" for t, _ in found)

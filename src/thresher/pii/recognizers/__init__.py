@@ -9,6 +9,7 @@ from __future__ import annotations
 from presidio_analyzer import EntityRecognizer
 
 from thresher.pii.recognizers.aws import AwsKeyRecognizer
+from thresher.pii.recognizers.card_context import CardInContextRecognizer
 from thresher.pii.recognizers.country import CountryRecognizer
 from thresher.pii.recognizers.generic_secret import AssignedSecretRecognizer
 from thresher.pii.recognizers.github import GitHubTokenRecognizer
@@ -29,6 +30,7 @@ from thresher.pii.recognizers.url_password import PasswordRecognizer
 __all__ = [
     "AssignedSecretRecognizer",
     "AwsKeyRecognizer",
+    "CardInContextRecognizer",
     "CountryRecognizer",
     "GitHubTokenRecognizer",
     "GoogleApiKeyRecognizer",
@@ -70,5 +72,6 @@ def thresher_recognizers(language: str = "en") -> list[EntityRecognizer]:
             NanpPhoneRecognizer,
             PhoneInContextRecognizer,
             PlaceContextRecognizer,
+            CardInContextRecognizer,
         )
     ]
