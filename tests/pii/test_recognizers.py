@@ -172,4 +172,5 @@ def test_every_recognizer_declares_one_entity():
             "PERSON",
             "LOCATION",
             "PHONE_NUMBER",
+            "CREDIT_CARD",
         }
