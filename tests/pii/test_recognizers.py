@@ -132,6 +132,11 @@ CASES = [
         ["Siiri", "Lukas"],
     ),
     (PersonContextRecognizer, "Dear Sir, my name is not important", []),
+    (
+        PersonContextRecognizer,
+        "Name: Sieda Batukayev Phone: 555. What's your last name? Boyle",
+        ["Sieda Batukayev", "Boyle"],
+    ),
     # weak without context (0.2): reported only once Presidio's context enhancement lifts it
     (PhoneInContextRecognizer, "Version 1.22.3 shipped 2024-05-01 with 450 0840 rows", []),
     (

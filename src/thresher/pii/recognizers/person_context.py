@@ -8,11 +8,14 @@ from presidio_analyzer import Pattern, PatternRecognizer
 
 from thresher.pii.recognizers._base import CASE_SENSITIVE
 
-_NAME = r"\p{Lu}[\p{L}'’\-]+(?:\s(?:\p{Lu}\.?|\p{Lu}[\p{L}'’\-]+)){0,3}"
+_LABEL = r"(?!(?:Phone|Email|E-mail|Address|Tel|Mobile|Fax|Date|DOB|Age|Id|ID|Account)\b)"
+_NAME = (
+    rf"\p{{Lu}}[\p{{L}}'’\-]+(?:\s{_LABEL}(?:\p{{Lu}}[\p{{L}}'’\-]+|\p{{Lu}}\.?(?!\p{{L}}))){{0,3}}"
+)
 _INTRO = (
     r"(?:my name is|my name's|name is|last name is|first name is|surname is|i am called|"
     r"i'm called|named|directed by|written by|produced by|signed|regards|sincerely|dear|"
-    r"yours truly|cheers)"
+    r"yours truly|cheers|(?:last |first |full |sur|account |patient |contact )?name\s?[:?])"
 )
 _KIN = (
     r"(?:my|his|her|our|their|your)\s(?:kid|child|son|daughter|wife|husband|partner|spouse|"
