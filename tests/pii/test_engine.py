@@ -123,6 +123,24 @@ def test_organisations_are_not_taken_for_names(analyzer):
     assert not any(t == "PERSON" for t, _ in _found(analyzer, text))
 
 
+@pytest.mark.parametrize(
+    ("segment", "expected"),
+    [
+        ("the build uses HTTP and the PR API via PyPI and LanguageDetectorBuilder_2", False),
+        ("it is what it is", False),
+        ("then Anna called", True),
+        ("flew to LEPPEN today", False),  # an isolated capital word: context recognizers
+    ],
+)
+def test_name_candidates(analyzer, segment, expected):
+    assert analyzer.could_hold_name(segment) is expected
+
+
+def test_all_capital_text_is_judged_after_restoration(analyzer):
+    assert analyzer._candidate_runs("PATIENT SEEN BY JOHN SMITH TODAY.") != []
+    assert analyzer._candidate_runs("we use the PR API over HTTP.") == []
+
+
 def test_restore_case_keeps_length_and_ignores_normal_text():
     assert restore_case("PATIENT JOHN SMITH WAS SEEN") == "Patient John Smith Was Seen"
     assert restore_case("Patient John Smith was seen today") is None
