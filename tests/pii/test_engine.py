@@ -141,6 +141,18 @@ def test_all_capital_text_is_judged_after_restoration(analyzer):
     assert analyzer._candidate_runs("we use the PR API over HTTP.") == []
 
 
+def test_ner_alone_gives_the_full_pipelines_entities(analyzer):
+    from thresher.pii.engine import ner_components
+
+    nlp = analyzer.nlp
+    assert ner_components(nlp) == ("ner",)
+    text = "John Smith met Mary Okafor in Paris on Monday; Acme Corp paid Sigrid Nyström."
+    full = [(e.start_char, e.end_char, e.label_) for e in nlp(text).ents]
+    disabled = [p for p in nlp.pipe_names if p != "ner"]
+    alone = [(e.start_char, e.end_char, e.label_) for e in nlp(text, disable=disabled).ents]
+    assert full == alone and full
+
+
 def test_restore_case_keeps_length_and_ignores_normal_text():
     assert restore_case("PATIENT JOHN SMITH WAS SEEN") == "Patient John Smith Was Seen"
     assert restore_case("Patient John Smith was seen today") is None

@@ -18,6 +18,7 @@ Deterministic for a given output and ``seed``: samples are chosen by a keyed has
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import math
 import secrets
@@ -25,6 +26,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from thresher.config import PipelineConfig
@@ -50,15 +53,30 @@ def _rank(seed: int, salt: str, record_id: str) -> str:
     return hashlib.blake2b(f"{seed}\x00{salt}\x00{record_id}".encode(), digest_size=8).hexdigest()
 
 
-def _load(out_dir: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _manifest(out_dir: str) -> dict[str, Any]:
     path = Path(out_dir) / "manifest.json"
     if not path.is_file():
         raise InputError(f"{out_dir!r} is not a thresher output (no manifest.json)")
-    manifest = json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _sample(out_dir: str, seed: int, salt: str, n: int) -> tuple[list[dict[str, Any]], int]:
+    """The ``n`` records with the smallest keyed rank, and the total count. Reads the ids of
+    every shard but the texts of the chosen records only."""
+    shards = sorted((Path(out_dir) / "data").glob("*.parquet"))
+    ranked: list[tuple[str, str]] = []
+    for shard in shards:
+        ids = pq.read_table(shard, columns=["id"]).column("id").to_pylist()
+        ranked.extend((_rank(seed, salt, i), i) for i in ids)
+    total = len(ranked)
+    chosen = {i for _, i in heapq.nsmallest(n, ranked)}
     rows: list[dict[str, Any]] = []
-    for shard in sorted((Path(out_dir) / "data").glob("*.parquet")):
-        rows.extend(pq.read_table(shard, columns=["id", "text", "meta", "pii"]).to_pylist())
-    return manifest, rows
+    for shard in shards:
+        table = pq.read_table(shard, columns=["id", "text", "meta", "pii"])
+        mask = pc.is_in(table.column("id"), value_set=pa.array(sorted(chosen), pa.string()))
+        rows.extend(table.filter(mask).to_pylist())
+    rows.sort(key=lambda r: _rank(seed, salt, r["id"]))
+    return rows, total
 
 
 # ------------------------------------------------------------------------------ canaries
@@ -107,10 +125,9 @@ def audit(
     from thresher.pii.process import PiiProcessor
     from thresher.records import Document
 
-    manifest, rows = _load(out_dir)
+    manifest = _manifest(out_dir)
     cfg = PipelineConfig.model_validate(manifest["recipe"]).pii
-    rows.sort(key=lambda r: _rank(seed, "residual", r["id"]))
-    scanned = rows[:sample]
+    scanned, total_rows = _sample(out_dir, seed, "residual", sample)
 
     # -- residual PII, high recall -----------------------------------------------------
     analyzer = PiiAnalyzer(
@@ -144,7 +161,7 @@ def audit(
     any_hit = set().union(*hit_types.values()) if hit_types else set()
     residual = {
         "records_scanned": n,
-        "records_total": len(rows),
+        "records_total": total_rows,
         "score_threshold": min(cfg.score_threshold, AUDIT_THRESHOLD),
         "rate": {
             t: {"records": len(ids), "rate": round(len(ids) / n, 4), "ci95": wilson(len(ids), n)}
@@ -160,7 +177,7 @@ def audit(
 
     # -- canary recall ---------------------------------------------------------------
     proc = PiiProcessor(cfg, PiiKeys(master=secrets.token_bytes(32)))
-    picks = sorted(rows, key=lambda r: _rank(seed, "canary", r["id"]))[:canaries]
+    picks, _ = _sample(out_dir, seed, "canary", canaries)
     docs = []
     planted: list[dict[str, str]] = []
     for k, row in enumerate(picks):

@@ -14,11 +14,11 @@ Fast analysis (``PiiAnalyzer.analyze_batch``), the same recognizers as Presidio,
    headers, quoted replies) is analyzed once per worker (a bounded LRU cache) and once per batch.
 2. Multi-line recognizers (PEM private keys) run on the whole text first; their spans are
    blanked out of the segments.
-3. NER runs only where it can matter: on segments holding a word that could start a name (a
-   capitalised or all-capital word that is not a stop word), and only the ``tok2vec`` and
-   ``ner`` components (the tagger, parser and lemmatizer are skipped; context enhancement uses
-   lower-cased tokens, which Presidio's substring context matching handles). Other segments get
-   a tokenizer-only doc: the pattern recognizers still run on them.
+3. NER runs only where it can matter: on the sentences holding a word that could start a name
+   (see ``could_hold_name``), and only the ``ner`` component: en_core_web_sm's NER carries its
+   own Tok2Vec, so the shared ``tok2vec``, tagger, parser and lemmatizer are all skipped
+   (context enhancement uses lower-cased tokens, which Presidio's substring context matching
+   handles). Other sentences get a tokenizer-only doc: the pattern recognizers still run.
 4. All-capital segments (clinical notes, logs) are title-cased before NER (same length, so
    offsets hold), which recovers names the small model misses in capitals.
 5. NER-bound segments go through ``nlp.pipe`` in batches.
@@ -49,8 +49,18 @@ from thresher.errors import ConfigError
 from thresher.pii.operators import Detection
 
 NER_ENTITIES = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZATION", "DATE_TIME"})
-# Components that NER needs; everything else in the small English pipeline is skipped.
-_NER_PIPES = ("tok2vec", "ner")
+
+
+def ner_components(nlp: Any) -> tuple[str, ...]:
+    """The components NER needs. en_core_web_sm's ``ner`` embeds its own Tok2Vec (the shared
+    ``tok2vec`` only feeds the tagger and parser through listeners), so ``ner`` alone gives the
+    same entities; a pipeline whose ``ner`` listens to a shared ``tok2vec`` keeps it."""
+    if "ner" not in nlp.pipe_names:
+        return ()
+    arch = str(nlp.config["components"]["ner"]["model"].get("tok2vec", {}).get("@architectures"))
+    return ("tok2vec", "ner") if "Listener" in arch else ("ner",)
+
+
 _SEGMENT_CHARS = 1200
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _CANDIDATE = re.compile(r"(?<![\w@./:])[A-Z][\w'\-]*")
@@ -417,7 +427,8 @@ class PiiAnalyzer:
             and r.__class__.__name__ != "SpacyRecognizer"
             for r in registry.recognizers
         )
-        self._disabled = [p for p in self.nlp.pipe_names if p not in _NER_PIPES] if fast else []
+        needed = ner_components(self.nlp)
+        self._disabled = [p for p in self.nlp.pipe_names if p not in needed] if fast else []
         self._cache: OrderedDict[str, tuple[Detection, ...]] = OrderedDict()
         self.stats: dict[str, int] = {
             "segments": 0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import traceback
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -22,10 +23,18 @@ _BATCH_KEY = "pii-batch"
 
 
 class _Holder:
-    """Shared needs a weak-referenceable object; this wraps the per-process processor."""
+    """Shared needs a weak-referenceable object; this wraps the per-process processor and
+    the lock that serializes it: the SDK harness runs bundles on several threads, and spaCy
+    pipelines and the segment cache are not meant for concurrent use (the work holds the GIL
+    anyway, so the lock costs no parallelism)."""
 
     def __init__(self, processor: Any) -> None:
         self.processor = processor
+        self.lock = threading.Lock()
+
+    def process(self, docs: Sequence[Document]) -> Any:
+        with self.lock:
+            return self.processor.process(docs)
 
 
 class _AnonymizeBatchFn(beam.DoFn):
@@ -54,7 +63,7 @@ class _AnonymizeBatchFn(beam.DoFn):
             return _Holder(PiiProcessor(cfg, load_keys(source)))
 
         tag = f"{cfg.model_dump_json()}|{source.kind}:{source.where}"
-        self._processor = self._shared.acquire(build, tag=tag).processor
+        self._processor = self._shared.acquire(build, tag=tag)
 
     def process(self, element: tuple[str, Sequence[Document]]) -> Iterator[Any]:
         _, batch = element
