@@ -187,6 +187,41 @@ def test_reidentify_restores_encrypted_values(run):
     assert bad.returncode == 2 and "key" in bad.stderr
 
 
+def test_same_output_with_two_worker_processes(run):
+    out2 = run["base"] / "out2"
+    proc = run_cli(
+        "run",
+        "pipelines/default.yaml",
+        "--input",
+        str(run["base"] / "in"),
+        "--output",
+        str(out2),
+        "--set",
+        "limits.max_dead_letter_fraction=0.5",
+        "--set",
+        "pii.operators.PERSON=surrogate",
+        "--set",
+        "pii.operators.EMAIL_ADDRESS=encrypt",
+        "--set",
+        "pii.operators.PHONE_NUMBER=hash",
+        "--set",
+        "pii.fields.user_id=hash",
+        "--direct_num_workers",
+        "2",
+        "--direct_running_mode",
+        "multi_processing",
+        env=run["env"],
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+    def rows(out):
+        return sorted(pq.read_table(out / "data").to_pylist(), key=lambda r: r["id"])
+
+    assert rows(out2) == rows(run["out"])
+    for value in ALL_VALUES:
+        assert value not in proc.stdout + proc.stderr
+
+
 def test_missing_key_env_fails_before_running(tmp_path):
     (tmp_path / "c.jsonl").write_text('{"id": "x", "text": "hello"}\n')
     proc = run_cli(
