@@ -44,7 +44,7 @@ CASES = [
         "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzREALKEYz",
         ["wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzREALKEYz"],
     ),
-    (AwsKeyRecognizer, "the docs use AKIAIOSFODNN7EXAMPLE as a sample", []),
+    (AwsKeyRecognizer, "the docs use AKIAIOSFODNN7EXAMPLE", ["AKIAIOSFODNN7EXAMPLE"]),
     (AwsKeyRecognizer, "AKIA is a prefix; AKIA1234 is too short", []),
     (
         GitHubTokenRecognizer,
