@@ -272,3 +272,34 @@ def test_output_does_not_depend_on_batching_or_order(processor):
     one_by_one = [processor.process([d])[0][0] for d in reversed(docs)]
     assert together == list(reversed(one_by_one))
     assert together[0].meta["user_id"] == together[2].meta["user_id"] != "u0"
+
+
+def test_meta_policies_scan_hash_drop_keep(keys):
+    import datetime
+
+    from thresher.pii.process import PiiProcessor
+
+    cfg = PiiConfig(fields={"user_id": "hash", "raw": "drop", "trusted": "keep"})
+    proc = PiiProcessor(cfg, keys)
+    doc = Document(
+        id="m",
+        text="hello",
+        source="s",
+        position=0,
+        meta={
+            "user_id": 7,
+            "raw": "x",
+            "trusted": "ann@corp.com",
+            "nested": {"emails": ["bob@corp.com", "none"], "n": 3, "ok": True},
+            "blob": b"mail carol@corp.com",
+            "when": datetime.date(2020, 1, 2),
+        },
+    )
+    (out,), stats = proc.process([doc])
+    assert "raw" not in out.meta and out.meta["trusted"] == "ann@corp.com"
+    assert len(out.meta["user_id"]) == 32 and out.meta["user_id"] != 7
+    assert out.meta["nested"] == {"emails": ["<EMAIL_ADDRESS>", "none"], "n": 3, "ok": True}
+    assert out.meta["blob"] == "mail <EMAIL_ADDRESS>" and out.meta["when"] == doc.meta["when"]
+    assert {f.field for f in out.pii} == {"meta.nested.emails.0", "meta.blob"}
+    assert doc.meta["nested"]["emails"][0] == "bob@corp.com"  # input not mutated
+    assert stats["pii.fields_dropped"] == 1 and stats["pii.fields_hashed"] == 1

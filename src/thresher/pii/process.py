@@ -36,14 +36,15 @@ def field_name(path: _Path) -> str:
 
 
 def scan_leaves(value: Any, path: _Path = ()) -> Iterator[tuple[_Path, Any]]:
-    """Every scannable leaf (str, int, float; not bool) under ``value`` with its path."""
+    """Every leaf under ``value`` with its path, except None and booleans: strings, numbers,
+    and anything else (dates, bytes, decimals from Parquet inputs) scanned as its text."""
     if isinstance(value, Mapping):
         for k in sorted(value, key=str):
             yield from scan_leaves(value[k], (*path, str(k)))
     elif isinstance(value, list | tuple):
         for i, v in enumerate(value):
             yield from scan_leaves(v, (*path, i))
-    elif isinstance(value, str | int | float) and not isinstance(value, bool):
+    elif value is not None and not isinstance(value, bool):
         yield path, value
 
 
@@ -88,7 +89,8 @@ class PiiProcessor:
                 if self.policy(str(key)) != "scan":
                     continue
                 for path, value in scan_leaves(doc.meta[key], (str(key),)):
-                    items.append((i, path, str(value)))
+                    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+                    items.append((i, path, str(text)))
         detections = self.analyzer.analyze_batch([text for _, _, text in items])
 
         stats: Counter[str] = Counter()
