@@ -1,7 +1,8 @@
 """Compose the curation stages into one Beam pipeline.
 
 Order (cheap stages first, expensive last; see DESIGN.md): ReadCorpus -> Normalize ->
-DropExactDuplicates -> AnonymizePii -> WriteShards. Each stage is optional by its recipe section's ``enabled``.
+DropExactDuplicates -> AnonymizePii -> WriteShards. Each stage is optional by its recipe
+section's ``enabled``.
 """
 
 from __future__ import annotations
