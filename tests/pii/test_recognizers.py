@@ -114,6 +114,7 @@ CASES = [
     ),
     (StreetAddressRecognizer, "We sold 12 apples and 3 pears on the way home.", []),
     (StreetAddressRecognizer, "My zip code is 90010-170, thanks", ["90010-170"]),
+    (StreetAddressRecognizer, "The restaurant is at 17151 2450 Crown St", ["17151 2450 Crown St"]),
     (
         CountryRecognizer,
         "She moved from Southern Tunisia to New Zealand.",

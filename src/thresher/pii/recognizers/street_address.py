@@ -25,7 +25,7 @@ _COMPOUND = (
 )
 _PREFIX = (
     r"(?:Rue|Rua|Calle|Carrer|Via|Viale|Avenida|Av\.|Avenue|Piazza|Plaza|Praça|Camino|Rambla|"
-    r"Boulevard|Ulica|Ul\.|ul\.|Av|Avda\.|Odos|Οδός)"
+    r"Boulevard|Ulica|Ul\.|ul\.|Av|Avda\.|Rúa|C/|Odos|Οδός)"
 )
 _CONNECTOR = r"(?:de|del|de la|da|do|dos|das|di|du|la|le|van|von|der|den|ten|nad|pod|upon|on)"
 _UNIT = r"(?:Apt\.?|Apartment|Suite|Ste\.|Flat|PSC|Postbox|P\.?O\.? Box)\s?#?\d{1,5}[A-Za-z]?"
@@ -41,6 +41,7 @@ _TAIL = regex.compile(
     r"\p{Lu}[\p{L}'’\-]+){0,2}|\d{4,5}(?:-\d{3,4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d))",
     CASE_SENSITIVE,
 )
+_LEADING_CODE = regex.compile(r"(?<![\w.,\-])\d{3,6}[ \t]+$")
 _NOT_TAIL_WORDS = (
     "The A An And But Or If I We You He She They It This That In On At For To From "
     "Could Would Please Thanks Thank Is Was Are"
@@ -100,6 +101,11 @@ class StreetAddressRecognizer(PatternRecognizer):
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
         for r in results:
             r.end = self._extend(text, r.end)
+            if text[r.start : r.start + 1].isdigit():
+                # a postcode written before the house number: "17151 2450 Crown St"
+                m = _LEADING_CODE.search(text, max(0, r.start - 12), r.start)
+                if m:
+                    r.start = m.start()
         return results
 
     @staticmethod
