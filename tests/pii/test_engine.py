@@ -153,6 +153,12 @@ def test_ner_alone_gives_the_full_pipelines_entities(analyzer):
     assert full == alone and full
 
 
+def test_address_continues_across_paragraphs(analyzer):
+    text = "Ship to:\n\n20789 Allika 46\n Suite 501\n Riisa\n\n Estonia 62488"
+    found = _found(analyzer, text)
+    assert ("LOCATION", "20789 Allika 46\n Suite 501\n Riisa\n\n Estonia 62488") in found
+
+
 def test_restore_case_keeps_length_and_ignores_normal_text():
     assert restore_case("PATIENT JOHN SMITH WAS SEEN") == "Patient John Smith Was Seen"
     assert restore_case("Patient John Smith was seen today") is None

@@ -487,8 +487,21 @@ class PiiAnalyzer:
                     Detection(d.start + s, d.end + s, d.entity_type, d.score)
                     for d in results[blanked[i][s:e]]
                 )
+            if len(spans[i]) > 1:
+                dets = [self._across_segments(text, d) for d in dets]
             out.append(resolve(text, dets))
         return out
+
+    @staticmethod
+    def _across_segments(text: str, d: Detection) -> Detection:
+        """An address found in one paragraph may continue in the next (town, country and
+        postcode one per paragraph): extend street addresses over the document."""
+        if d.entity_type != "LOCATION" or not any(c.isdigit() for c in text[d.start : d.end]):
+            return d
+        from thresher.pii.recognizers.street_address import extend_address
+
+        end = extend_address(text, d.end)
+        return d if end == d.end else Detection(d.start, end, d.entity_type, d.score)
 
     def _doc_level_detections(self, text: str) -> list[Detection]:
         dets: list[Detection] = []

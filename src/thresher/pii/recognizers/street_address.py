@@ -36,11 +36,13 @@ _US_STATE = (
 )
 # What may follow an address on the same line or the next: a unit, a town or region written
 # with capitals, a postal code. Stops at sentence punctuation.
-_TAIL = regex.compile(
-    rf"(?:[ \t]*,?[ \t]*\n?[ \t]*(?:{_UNIT}|\p{{Lu}}[\p{{L}}'’\-]+(?:[ \t](?:{_CONNECTOR}[ \t])?"
-    r"\p{Lu}[\p{L}'’\-]+){0,2}|\d{4,5}(?:-\d{3,4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d))",
-    CASE_SENSITIVE,
+_TAIL_BODY = (
+    rf"(?:{_UNIT}|\p{{Lu}}[\p{{L}}'’\-]+(?:[ \t](?:{_CONNECTOR}[ \t])?"
+    r"\p{Lu}[\p{L}'’\-]+){0,2}|\d{4,5}(?:-\d{3,4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d)"
 )
+_TAIL = regex.compile(rf"[ \t]*,?[ \t]*\n?[ \t]*{_TAIL_BODY}", CASE_SENSITIVE)
+# Across one blank line too: address blocks are often written one part per paragraph.
+_TAIL_BLOCK = regex.compile(rf"[ \t]*,?[ \t]*(?:\n[ \t]*){{0,2}}{_TAIL_BODY}", CASE_SENSITIVE)
 _LEADING_CODE = regex.compile(r"(?<![\w.,\-])\d{3,6}[ \t]+$")
 _NOT_TAIL_WORDS = (
     "The A An And But Or If I We You He She They It This That In On At For To From "
@@ -109,9 +111,9 @@ class StreetAddressRecognizer(PatternRecognizer):
         return results
 
     @staticmethod
-    def _extend(text: str, end: int) -> int:
+    def _extend(text: str, end: int, tail: Any = _TAIL) -> int:
         for _ in range(5):
-            m = _TAIL.match(text, end)
+            m = tail.match(text, end)
             if not m:
                 break
             word = m.group(0).strip(" \t,\n").split(" ")[0]
@@ -119,3 +121,9 @@ class StreetAddressRecognizer(PatternRecognizer):
                 break
             end = m.end()
         return end
+
+
+def extend_address(text: str, end: int) -> int:
+    """Where an address ending at ``end`` really ends when the whole document is in view: over
+    a following unit, town and postcode, across at most one blank line per step."""
+    return StreetAddressRecognizer._extend(text, end, _TAIL_BLOCK)
