@@ -77,9 +77,12 @@ _DOC_LEVEL_RECOGNIZERS = ("PrivateKeyRecognizer",)
 # number needs 7 digits, an e-mail an "@"). Each gate is a necessary condition of every
 # recognizer of that type here, so skipping costs no recall; unknown types always run.
 _DIGITS = re.compile(r"\d")
+# Seven digits with at most three separator characters between neighbours: every phone
+# number any of the phone recognizers accepts has such a run.
+_PHONEISH = re.compile(r"(?:\d[\s().\-/]{0,3}){6}\d")
 _GATES: dict[str, Any] = {
     "EMAIL_ADDRESS": lambda s, n: "@" in s,
-    "PHONE_NUMBER": lambda s, n: n >= 7,
+    "PHONE_NUMBER": lambda s, n: n >= 7 and _PHONEISH.search(s) is not None,
     "CREDIT_CARD": lambda s, n: n >= 12,
     "US_SSN": lambda s, n: n >= 9,
     "US_BANK_NUMBER": lambda s, n: n >= 8,
