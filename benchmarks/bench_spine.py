@@ -80,6 +80,14 @@ def run_thresher(corpus: Path, out: Path, workers: int) -> tuple[float, float, d
         "--overwrite",
         "--quiet",
     ]
+    # The spine only: every later stage off (those that exist in this version's recipe).
+    from thresher.config import PipelineConfig
+
+    sections = PipelineConfig.model_fields
+    for key in ("filters", "bias", "pii"):
+        if key in sections:
+            args += ["--set", f"{key}.enabled=false"]
+    args += ["--set", "dedup.near.enabled=false"]
     if workers > 1:
         args += ["--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

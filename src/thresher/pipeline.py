@@ -34,6 +34,7 @@ from thresher.schema import (
     lineage_row,
 )
 from thresher.stages import bias, exact_dedup, filters, near_dedup, normalize
+from thresher.stages import pii as pii_stage
 from thresher.stages._common import DEAD, FATES, MAIN, STATS
 
 COUNTS_FILE = "counts.json"
@@ -84,7 +85,9 @@ def curation_stages(config: PipelineConfig) -> list[tuple[str, str, beam.PTransf
                 near_dedup.DropNearDuplicates(config.dedup.near),
             )
         )
-    # AnonymizePii goes here.
+    # PII analysis, the most expensive stage, only sees what survived the filters and dedup.
+    if config.pii.enabled:
+        stages.append(("AnonymizePii", pii_stage.STAGE, pii_stage.AnonymizePii(config.pii)))
     if config.bias.enabled:
         stages.append(("FlagBias", bias.STAGE, bias.FlagBias(config.bias)))
     return stages
@@ -112,6 +115,10 @@ def manifest_sections(config: PipelineConfig, stats: dict[str, float]) -> dict[s
         for name, entry in section["disparity"]["filters"].items():
             entry["action"] = actions.get(name, "drop")
         sections["bias"] = section
+    if config.pii.enabled:
+        from thresher.pii.report import manifest_section
+
+        sections["pii"] = manifest_section(config.pii, stats)
     return sections
 
 

@@ -28,6 +28,24 @@ def derived_id(source: str, position: int) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
+class PiiFinding:
+    """One PII replacement in a kept record: never the value itself.
+
+    ``field`` is ``None`` for the text, else the meta path (``meta.author_email``,
+    ``meta.tags.0``); ``start``/``end`` index the *output* string; ``value_hmac`` is the keyed
+    HMAC-SHA256 of the normalized original value (for erasure requests).
+    """
+
+    field: str | None
+    entity_type: str
+    start: int
+    end: int
+    operator: str
+    score: float
+    value_hmac: str | None
+
+
+@dataclasses.dataclass(frozen=True)
 class Document:
     """A document on its way through the pipeline.
 
@@ -46,6 +64,7 @@ class Document:
     modifications: tuple[str, ...] = ()
     language: str | None = None
     language_score: float | None = None
+    pii: tuple[PiiFinding, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,6 +6,7 @@ the files and this module drift apart.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +33,24 @@ DOCUMENT_SCHEMA = pa.schema(
             pa.list_(pa.struct([pa.field("name", pa.string()), pa.field("value", pa.float64())])),
         ),
         pa.field("modifications", pa.list_(pa.string())),
+        # PII replaced in this record: spans index the output text (or the meta field named
+        # by `field`); `value_hmac` is a keyed hash of the normalized original, never the value.
+        pa.field(
+            "pii",
+            pa.list_(
+                pa.struct(
+                    [
+                        pa.field("field", pa.string()),
+                        pa.field("entity_type", pa.string(), nullable=False),
+                        pa.field("start", pa.int64(), nullable=False),
+                        pa.field("end", pa.int64(), nullable=False),
+                        pa.field("operator", pa.string(), nullable=False),
+                        pa.field("score", pa.float64(), nullable=False),
+                        pa.field("value_hmac", pa.string()),
+                    ]
+                )
+            ),
+        ),
     ],
     metadata={"thresher.schema": "document/1"},
 )
@@ -112,6 +131,7 @@ def document_row(doc: Document) -> dict[str, Any]:
         "language_score": doc.language_score,
         "signals": [{"name": k, "value": float(v)} for k, v in sorted(doc.signals.items())],
         "modifications": list(doc.modifications),
+        "pii": [dataclasses.asdict(f) for f in doc.pii],
     }
 
 

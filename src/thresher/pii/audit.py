@@ -1,0 +1,261 @@
+"""``thresher audit DIR``: how much PII is left in an output, and how much would be caught.
+
+Two measurements, written into the output's ``manifest.json`` under ``audit``:
+
+- **Residual PII**: a sample of kept records is rescanned with a high-recall configuration
+  (every segment through the full spaCy pipeline, no skipping, a lower score threshold). A
+  detection that does not lie on a recorded replacement (``pii`` column) is residual. Reported
+  per entity type: the fraction of sampled records with at least one residual, with a 95%
+  Wilson interval, and the records to look at (id, field, type, offsets; never text).
+- **Canary recall**: synthetic PII values (names, e-mails, phones, cards, SSNs, IPs, IBANs, API
+  keys, URLs) are injected into copies of sampled records, the copies go through the same
+  anonymization as the run (its recipe, an ephemeral key), and the fraction of canary values
+  that no longer appear in the output is reported per type, with its interval.
+
+Deterministic for a given output and ``seed``: samples are chosen by a keyed hash of the ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import math
+import secrets
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from thresher.config import PipelineConfig
+from thresher.errors import InputError
+from thresher.pii.surrogates import FIRST_NAMES, LAST_NAMES, _Stream, luhn_check_digit
+
+AUDIT_THRESHOLD = 0.25
+MAX_REVIEW = 200
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion (sound at 0 and n, unlike the normal one)."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4))
+
+
+def _rank(seed: int, salt: str, record_id: str) -> str:
+    return hashlib.blake2b(f"{seed}\x00{salt}\x00{record_id}".encode(), digest_size=8).hexdigest()
+
+
+def _manifest(out_dir: str) -> dict[str, Any]:
+    path = Path(out_dir) / "manifest.json"
+    if not path.is_file():
+        raise InputError(f"{out_dir!r} is not a thresher output (no manifest.json)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _sample(out_dir: str, seed: int, salt: str, n: int) -> tuple[list[dict[str, Any]], int]:
+    """The ``n`` records with the smallest keyed rank, and the total count. Reads the ids of
+    every shard but the texts of the chosen records only."""
+    shards = sorted((Path(out_dir) / "data").glob("*.parquet"))
+    ranked: list[tuple[str, str]] = []
+    for shard in shards:
+        ids = pq.read_table(shard, columns=["id"]).column("id").to_pylist()
+        ranked.extend((_rank(seed, salt, i), i) for i in ids)
+    total = len(ranked)
+    chosen = {i for _, i in heapq.nsmallest(n, ranked)}
+    rows: list[dict[str, Any]] = []
+    for shard in shards:
+        table = pq.read_table(shard, columns=["id", "text", "meta", "pii"])
+        mask = pc.is_in(table.column("id"), value_set=pa.array(sorted(chosen), pa.string()))
+        rows.extend(table.filter(mask).to_pylist())
+    rows.sort(key=lambda r: _rank(seed, salt, r["id"]))
+    return rows, total
+
+
+# ------------------------------------------------------------------------------ canaries
+def canary_values(rnd: _Stream) -> dict[str, str]:
+    """One synthetic value per type, drawn from ``rnd``; formats the recognizers target."""
+    d = rnd.digit
+    body = "4" + "".join(d() for _ in range(14))
+    card = body + luhn_check_digit(body)
+    bban = "".join(d() for _ in range(18))
+    numeric = "".join(str(int(c, 36)) for c in bban + "DE00")
+    iban = f"DE{98 - int(numeric) % 97:02d}{bban}"
+    area = 100 + rnd.below(200) * 2 + rnd.below(2)
+    first, last = rnd.choice(FIRST_NAMES), rnd.choice(LAST_NAMES)
+    alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    key = "".join(alnum[rnd.below(62)] for _ in range(36))
+    return {
+        "PERSON": f"{first} {last}",
+        "EMAIL_ADDRESS": f"{first.lower()}.{last.lower()}{rnd.below(100)}@mailbox-{d()}{d()}.com",
+        "PHONE_NUMBER": f"({2 + rnd.below(7)}{d()}{d()}) {2 + rnd.below(7)}{d()}{d()}-"
+        + "".join(d() for _ in range(4)),
+        "CREDIT_CARD": " ".join(card[i : i + 4] for i in range(0, 16, 4)),
+        "US_SSN": f"{area:03d}-{10 + rnd.below(80):02d}-{1000 + rnd.below(8999):04d}",
+        "IP_ADDRESS": ".".join(
+            str(x)
+            for x in (11 + rnd.below(150), rnd.below(250), rnd.below(250), 1 + rnd.below(250))
+        ),
+        "IBAN_CODE": iban,
+        "API_KEY": "ghp_" + key,
+        "URL": f"https://www.{last.lower()}-{first.lower()}.net/profile",
+    }
+
+
+CANARY_TEMPLATE = (
+    "Please contact {PERSON} at {EMAIL_ADDRESS} or call {PHONE_NUMBER}. "
+    "Card {CREDIT_CARD}, SSN {US_SSN}, IBAN {IBAN_CODE}. "
+    "Logged in from {IP_ADDRESS} with token {API_KEY}; profile at {URL}."
+)
+
+
+def audit(
+    out_dir: str, sample: int = 1000, canaries: int = 100, seed: int = 0, write: bool = True
+) -> dict[str, Any]:
+    """Run both measurements on ``out_dir`` and (by default) record them in its manifest."""
+    from thresher.pii.engine import PiiAnalyzer
+    from thresher.pii.keys import PiiKeys
+    from thresher.pii.process import PiiProcessor
+    from thresher.records import Document
+
+    manifest = _manifest(out_dir)
+    cfg = PipelineConfig.model_validate(manifest["recipe"]).pii
+    scanned, total_rows = _sample(out_dir, seed, "residual", sample)
+
+    # -- residual PII, high recall -----------------------------------------------------
+    analyzer = PiiAnalyzer(
+        cfg, fast=False, score_threshold=min(cfg.score_threshold, AUDIT_THRESHOLD)
+    )
+    items: list[tuple[int, str | None, str]] = []
+    for i, row in enumerate(scanned):
+        items.append((i, None, row["text"]))
+    detections = analyzer.analyze_batch([t for _, _, t in items])
+    hit_types: dict[str, set[int]] = {}
+    review: list[dict[str, Any]] = []
+    for (i, field, _text), dets in zip(items, detections, strict=True):
+        row = scanned[i]
+        replaced = [(f["start"], f["end"]) for f in row["pii"] or [] if f["field"] == field]
+        for d in dets:
+            if any(s < d.end and d.start < e for s, e in replaced):
+                continue  # on a replacement (a placeholder or surrogate): not residual
+            hit_types.setdefault(d.entity_type, set()).add(i)
+            if len(review) < MAX_REVIEW:
+                review.append(
+                    {
+                        "id": row["id"],
+                        "field": field,
+                        "entity_type": d.entity_type,
+                        "start": d.start,
+                        "end": d.end,
+                        "score": round(d.score, 3),
+                    }
+                )
+    n = len(scanned)
+    any_hit = set().union(*hit_types.values()) if hit_types else set()
+    residual = {
+        "records_scanned": n,
+        "records_total": total_rows,
+        "score_threshold": min(cfg.score_threshold, AUDIT_THRESHOLD),
+        "rate": {
+            t: {"records": len(ids), "rate": round(len(ids) / n, 4), "ci95": wilson(len(ids), n)}
+            for t, ids in sorted(hit_types.items())
+        },
+        "any": {
+            "records": len(any_hit),
+            "rate": round(len(any_hit) / n, 4) if n else 0.0,
+            "ci95": wilson(len(any_hit), n),
+        },
+        "review": review,
+    }
+
+    # -- canary recall ---------------------------------------------------------------
+    proc = PiiProcessor(cfg, PiiKeys(master=secrets.token_bytes(32)))
+    picks, _ = _sample(out_dir, seed, "canary", canaries)
+    docs = []
+    planted: list[dict[str, str]] = []
+    for k, row in enumerate(picks):
+        rnd = _Stream(hashlib.sha256(f"canary\x00{seed}\x00{k}".encode()).digest())
+        values = {t: v for t, v in canary_values(rnd).items()}
+        sentence = CANARY_TEMPLATE.format(**values)
+        text = row["text"]
+        cut = text.find("\n\n", len(text) // 2)
+        cut = len(text) if cut < 0 else cut
+        docs.append(
+            Document(
+                id=f"canary-{k}",
+                text=text[:cut] + "\n\n" + sentence + text[cut:],
+                source="audit",
+                position=k,
+            )
+        )
+        planted.append({t: v for t, v in values.items() if t in cfg.entities})
+    caught: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for start in range(0, len(docs), cfg.batch_size):
+        out, _ = proc.process(docs[start : start + cfg.batch_size])
+        for doc, values in zip(out, planted[start : start + cfg.batch_size], strict=True):
+            for t, v in values.items():
+                total[t] += 1
+                caught[t] += v not in doc.text
+    canary = {
+        "records": len(docs),
+        "recall": {
+            t: {
+                "caught": caught[t],
+                "planted": total[t],
+                "recall": round(caught[t] / total[t], 4),
+                "ci95": wilson(caught[t], total[t]),
+            }
+            for t in sorted(total)
+        },
+        "overall": {
+            "caught": sum(caught.values()),
+            "planted": sum(total.values()),
+            "recall": round(sum(caught.values()) / max(1, sum(total.values())), 4),
+            "ci95": wilson(sum(caught.values()), sum(total.values())),
+        },
+    }
+    result = {"seed": seed, "residual": residual, "canary": canary}
+    if write:
+        manifest["audit"] = result
+        path = Path(out_dir) / "manifest.json"
+        tmp = path.with_suffix(".json.inprogress")
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    return result
+
+
+def render(result: dict[str, Any]) -> str:
+    """A short human summary of an audit (numbers and ids only)."""
+    res, can = result["residual"], result["canary"]
+    low, high = res["any"]["ci95"]
+    lines = [
+        f"residual PII: {res['any']['records']} of {res['records_scanned']} sampled records "
+        f"({res['any']['rate']:.2%}, 95% CI {low:.2%}-{high:.2%})"
+    ]
+    for t, r in res["rate"].items():
+        lines.append(
+            f"  {t:<16}{r['records']:>6}  {r['rate']:.2%}  CI {r['ci95'][0]:.2%}-{r['ci95'][1]:.2%}"
+        )
+    ov = can["overall"]
+    lines.append(
+        f"canary recall: {ov['caught']} of {ov['planted']} ({ov['recall']:.2%}, "
+        f"95% CI {ov['ci95'][0]:.2%}-{ov['ci95'][1]:.2%})"
+    )
+    for t, r in can["recall"].items():
+        lines.append(f"  {t:<16}{r['caught']:>4}/{r['planted']:<4} {r['recall']:.2%}")
+    if res["review"]:
+        lines.append("records to look at (id field type start-end):")
+        for r in res["review"][:20]:
+            lines.append(
+                f"  {r['id']} {r['field'] or 'text'} {r['entity_type']} {r['start']}-{r['end']}"
+            )
+    lines.append("written to manifest.json under `audit`")
+    return "\n".join(lines)

@@ -1,0 +1,53 @@
+"""Names announced by their context: ``my name is Siiri``, ``my kid Lukas``, ``Directed by
+Johannes Varvio``, ``Regards, Ann``. spaCy's small model misses many single or foreign names
+that English syntax marks this plainly."""
+
+from __future__ import annotations
+
+from presidio_analyzer import Pattern, PatternRecognizer
+
+from thresher.pii.recognizers._base import CASE_SENSITIVE
+
+_LABEL = r"(?!(?:Phone|Email|E-mail|Address|Tel|Mobile|Fax|Date|DOB|Age|Id|ID|Account)\b)"
+_NAME = (
+    rf"\p{{Lu}}[\p{{L}}'’\-]+(?:\s{_LABEL}(?:\p{{Lu}}[\p{{L}}'’\-]+|\p{{Lu}}\.?(?!\p{{L}}))){{0,3}}"
+)
+_INTRO = (
+    r"(?:my name is|my name's|name is|last name is|first name is|surname is|i am called|"
+    r"i'm called|named|directed by|written by|produced by|signed|regards|sincerely|dear|"
+    r"yours truly|cheers|(?:last |first |full |sur|account |patient |contact )?name\s?[:?])"
+)
+_KIN = (
+    r"(?:my|his|her|our|their|your)\s(?:kid|child|son|daughter|wife|husband|partner|spouse|"
+    r"friend|boyfriend|girlfriend|brother|sister|mother|father|mom|mum|dad|boss|colleague|"
+    r"cousin|uncle|aunt|nephew|niece|grandson|granddaughter|grandmother|grandfather|grandma|"
+    r"grandpa|neighbou?r|manager|landlord|tenant|client|patient|teacher|student)"
+)
+_NOT_NAMES_WORDS = (
+    "The A An And Of In On At To For With By From Sir Madam Madame Team All Everyone There "
+    "Customer Customers Support Sales Colleagues Friends Hiring Manager Mr Mrs Ms Dr"
+)
+_NOT_NAMES = frozenset(_NOT_NAMES_WORDS.split())
+
+
+class PersonContextRecognizer(PatternRecognizer):
+    """A capitalised name after an introduction (``my name is``, ``directed by``, a letter's
+    ``Dear``/``Regards,``) or a relation (``my kid``, ``her husband``). Only the name is
+    reported. Entity: ``PERSON``."""
+
+    PATTERNS = [
+        Pattern("introduced_name", rf"(?i:(?<=\b{_INTRO}[,:]?\s{{1,4}})){_NAME}", 0.6),
+        Pattern("related_name", rf"(?i:(?<=\b{_KIN},?\s)){_NAME}", 0.7),
+    ]
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(
+            supported_entity="PERSON",
+            name="PersonContextRecognizer",
+            patterns=self.PATTERNS,
+            supported_language=supported_language,
+            global_regex_flags=CASE_SENSITIVE,
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return pattern_text.split()[0] not in _NOT_NAMES

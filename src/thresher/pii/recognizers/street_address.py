@@ -1,0 +1,129 @@
+"""Street addresses, US and international (``1600 Pennsylvania Avenue NW, Washington, DC
+20500``; ``Søndergade 52, Apt. 656, Brønderslev``; ``Rua do Arenque 1634``), reported as
+``LOCATION``. Presidio has no address recognizer and spaCy's small model rarely tags one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import regex
+from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
+
+from thresher.pii.recognizers._base import CASE_SENSITIVE
+
+_W = r"\p{L}[\p{L}'’\-]*\.?"
+_CAP = r"\p{Lu}[\p{L}'’\-]*\.?"
+_TYPE = (
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|"
+    r"Square|Sq|Terrace|Ter|Parkway|Pkwy|Highway|Hwy|Way|Circle|Cir|Trail|Crescent|Close|Row|"
+    r"Alley|Plaza|Loop|Walk|Gardens|Grove|Mews|Str|Straße|Strasse|Platz|Allee|Gasse)"
+)
+# Compound street names of northern and central Europe end in their street word.
+_COMPOUND = (
+    r"\p{L}+(?:gata|gatan|vägen|väg|vej|gade|vei|veien|veg|vegen|stræde|straße|strasse|weg|"
+    r"laan|straat|katu|tie|utca|gasse|platz|allee|stig|gränd|polku|kuja)"
+)
+_PREFIX = (
+    r"(?:Rue|Rua|Calle|Carrer|Via|Viale|Avenida|Av\.|Avenue|Piazza|Plaza|Praça|Camino|Rambla|"
+    r"Boulevard|Ulica|Ul\.|ul\.|Av|Avda\.|Rúa|C/|Odos|Οδός)"
+)
+_CONNECTOR = r"(?:de|del|de la|da|do|dos|das|di|du|la|le|van|von|der|den|ten|nad|pod|upon|on)"
+_UNIT = r"(?:Apt\.?|Apartment|Suite|Ste\.|Flat|PSC|Postbox|P\.?O\.? Box)\s?#?\d{1,5}[A-Za-z]?"
+_DIRECTION = r"(?:\s(?:NW|NE|SW|SE|N|S|E|W)\b)?"
+_US_STATE = (
+    r"(?:AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|"
+    r"NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY)"
+)
+# What may follow an address on the same line or the next: a unit, a town or region written
+# with capitals, a postal code. Stops at sentence punctuation.
+_TAIL_BODY = (
+    rf"(?:{_UNIT}|\p{{Lu}}[\p{{L}}'’\-]+(?:[ \t](?:{_CONNECTOR}[ \t])?"
+    r"\p{Lu}[\p{L}'’\-]+){0,2}|\d{4,5}(?:-\d{3,4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d)"
+)
+_TAIL = regex.compile(rf"[ \t]*,?[ \t]*\n?[ \t]*{_TAIL_BODY}", CASE_SENSITIVE)
+# Across one blank line too: address blocks are often written one part per paragraph.
+_TAIL_BLOCK = regex.compile(rf"[ \t]*,?[ \t]*(?:\n[ \t]*){{0,2}}{_TAIL_BODY}", CASE_SENSITIVE)
+_LEADING_CODE = regex.compile(r"(?<![\w.,\-])\d{3,6}[ \t]+$")
+_NOT_TAIL_WORDS = (
+    "The A An And But Or If I We You He She They It This That In On At For To From "
+    "Could Would Please Thanks Thank Is Was Are"
+)
+_NOT_TAIL = frozenset(_NOT_TAIL_WORDS.split())
+
+
+class StreetAddressRecognizer(PatternRecognizer):
+    """House number + street name + street word (US/UK style), compound or prefixed European
+    street names with a house number, postcode + street + number, units (``Apt. 4``), and a
+    US ZIP after a state abbreviation; each match is then extended over a following unit, town
+    and postal code. Entity: ``LOCATION``."""
+
+    PATTERNS = [
+        Pattern(
+            "number_street_type",
+            rf"\b\d{{1,6}}[A-Za-z]?\s(?:{_W}\s){{1,4}}{_TYPE}\b\.?{_DIRECTION}",
+            0.7,
+        ),
+        Pattern(
+            "compound_street_number",
+            rf"\b(?:{_CAP}\s){{0,2}}{_COMPOUND}\s\d{{1,5}}[A-Za-z]?\b",
+            0.6,
+        ),
+        Pattern(
+            "prefix_street_number", rf"\b{_PREFIX}\s(?:{_W}\s){{1,4}}\d{{1,5}}[A-Za-z]?\b", 0.6
+        ),
+        Pattern(
+            "postcode_street_number",
+            rf"\b\d{{3,6}}\s{_CAP}(?:\s{_W}){{0,3}}\s\d{{1,4}}[A-Za-z]?\b",
+            0.5,
+        ),
+        Pattern("unit", rf"\b{_UNIT}\b", 0.45),
+        Pattern(
+            "labelled_postal_code",
+            r"(?i:(?<=\b(?:zip|postal|post|postcode)[ \t]?(?:code)?[ \t]?(?:is|:|#|no\.?)?"
+            r"[ \t]{0,3}))"
+            r"\d{3,5}(?:[ \-]\d{2,4})?(?:[ \t]?[A-Z]{2}\b)?",
+            0.6,
+        ),
+        Pattern("state_zip", rf"(?<=\b{_US_STATE},?\s)\d{{5}}(?:-\d{{4}})?\b", 0.6),
+    ]
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(
+            supported_entity="LOCATION",
+            name="StreetAddressRecognizer",
+            patterns=self.PATTERNS,
+            context=["address", "live", "lives", "street", "zip", "postal", "moved", "located"],
+            supported_language=supported_language,
+            global_regex_flags=CASE_SENSITIVE,
+        )
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: Any = None
+    ) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        for r in results:
+            r.end = self._extend(text, r.end)
+            if text[r.start : r.start + 1].isdigit():
+                # a postcode written before the house number: "17151 2450 Crown St"
+                m = _LEADING_CODE.search(text, max(0, r.start - 12), r.start)
+                if m:
+                    r.start = m.start()
+        return results
+
+    @staticmethod
+    def _extend(text: str, end: int, tail: Any = _TAIL) -> int:
+        for _ in range(5):
+            m = tail.match(text, end)
+            if not m:
+                break
+            word = m.group(0).strip(" \t,\n").split(" ")[0]
+            if word in _NOT_TAIL:
+                break
+            end = m.end()
+        return end
+
+
+def extend_address(text: str, end: int) -> int:
+    """Where an address ending at ``end`` really ends when the whole document is in view: over
+    a following unit, town and postcode, across at most one blank line per step."""
+    return StreetAddressRecognizer._extend(text, end, _TAIL_BLOCK)

@@ -1,0 +1,117 @@
+"""``thresher reidentify DIR --key-file F --output NEW``: restore ``encrypt``-ed values.
+
+For an authorized key holder only: reads the kept records of ``DIR``, decrypts every span whose
+finding says ``operator == "encrypt"`` (in the text and in meta fields) with Presidio's AES
+``Decrypt`` operator, and writes the restored records to a new directory (never in place).
+Values replaced by other operators (placeholder, hash, surrogate, mask, redact) cannot be
+restored: they were never stored.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from thresher.errors import ConfigError, InputError, OutputError
+from thresher.pii.keys import read_key_file
+from thresher.pii.operators import decrypt_value
+
+
+def _restore(text: str, findings: list[dict[str, Any]], keys: Any) -> tuple[str, list[dict]]:
+    """Decrypt the encrypted spans of one string; returns the new string and its findings
+    with spans moved to the restored text."""
+    out = []
+    cursor = 0
+    shift = 0
+    new_findings = []
+    for f in sorted(findings, key=lambda f: f["start"]):
+        g = dict(f)
+        g["start"] += shift
+        if f["operator"] == "encrypt":
+            original = decrypt_value(keys, text[f["start"] : f["end"]])
+            out.append(text[cursor : f["start"]])
+            out.append(original)
+            cursor = f["end"]
+            delta = len(original) - (f["end"] - f["start"])
+            g["end"] = g["start"] + len(original)
+            g["operator"] = "reidentified"
+            shift += delta
+        else:
+            g["end"] += shift
+        new_findings.append(g)
+    out.append(text[cursor:])
+    return "".join(out), new_findings
+
+
+def _get(meta: Any, parts: list[str]) -> Any:
+    node = meta
+    for p in parts:
+        node = node[int(p)] if isinstance(node, list) else node[p]
+    return node
+
+
+def _set(meta: Any, parts: list[str], value: Any) -> None:
+    node = _get(meta, parts[:-1])
+    if isinstance(node, list):
+        node[int(parts[-1])] = value
+    else:
+        node[parts[-1]] = value
+
+
+def reidentify(out_dir: str, key_file: str, dest: str) -> dict[str, Any]:
+    """Write ``dest`` with the encrypted values of ``out_dir`` restored; returns counts."""
+    src = Path(out_dir)
+    manifest_path = src / "manifest.json"
+    if not manifest_path.is_file():
+        raise InputError(f"{out_dir!r} is not a thresher output (no manifest.json)")
+    target = Path(dest)
+    if target.exists() and any(target.iterdir()):
+        raise OutputError(f"--output {dest!r} exists and is not empty; choose a new directory")
+    keys = read_key_file(key_file)
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    run_key = (manifest.get("pii") or {}).get("key", {}).get("id")
+    if run_key and run_key != keys.key_id:
+        raise ConfigError(
+            f"--key-file {key_file!r} holds key {keys.key_id}, but {out_dir!r} was written with "
+            f"key {run_key}; pass the key file of that run"
+        )
+    (target / "data").mkdir(parents=True, exist_ok=True)
+    restored = 0
+    records = 0
+    for shard in sorted((src / "data").glob("*.parquet")):
+        table = pq.read_table(shard)
+        rows = table.to_pylist()
+        for row in rows:
+            records += 1
+            findings = row.get("pii") or []
+            by_field: dict[str | None, list[dict]] = {}
+            for f in findings:
+                by_field.setdefault(f["field"], []).append(f)
+            meta = json.loads(row["meta"])
+            new_findings: list[dict] = []
+            for field, group in sorted(by_field.items(), key=lambda kv: kv[0] or ""):
+                restored += sum(f["operator"] == "encrypt" for f in group)
+                if field is None:
+                    row["text"], fixed = _restore(row["text"], group, keys)
+                else:
+                    parts = field.split(".")[1:]
+                    value, fixed = _restore(str(_get(meta, parts)), group, keys)
+                    _set(meta, parts, value)
+                new_findings.extend(fixed)
+            row["meta"] = json.dumps(meta, sort_keys=True, ensure_ascii=False)
+            row["pii"] = new_findings
+        pq.write_table(
+            pa.Table.from_pylist(rows, schema=table.schema), target / "data" / shard.name
+        )
+    summary = {
+        "reidentified_from": str(src.resolve()),
+        "key_id": keys.key_id,
+        "records": records,
+        "values_restored": restored,
+    }
+    (target / "manifest.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary

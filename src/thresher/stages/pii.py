@@ -1,0 +1,154 @@
+"""``AnonymizePii``: detect PII with Presidio and replace it, per entity type and per field."""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.pvalue import PCollection, TaggedOutput
+from apache_beam.utils.shared import Shared
+
+from thresher import progress
+from thresher.config import PiiConfig
+from thresher.pii.keys import KeySource, key_source, load_keys
+from thresher.records import DeadLetter, Document
+from thresher.stages._common import DEAD, FATES, MAIN, STATS, _where, errors_to_dead_letters
+
+STAGE = "pii"
+_BATCH_KEY = "pii-batch"
+
+
+class _Holder:
+    """Shared needs a weak-referenceable object; this wraps the per-process processor and
+    the lock that serializes it: the SDK harness runs bundles on several threads, and spaCy
+    pipelines and the segment cache are not meant for concurrent use (the work holds the GIL
+    anyway, so the lock costs no parallelism)."""
+
+    def __init__(self, processor: Any) -> None:
+        self.processor = processor
+        self.lock = threading.Lock()
+
+    def process(self, docs: Sequence[Document]) -> Any:
+        with self.lock:
+            return self.processor.process(docs)
+
+
+class _AnonymizeBatchFn(beam.DoFn):
+    """(batch key, documents) -> anonymized documents, stats, and per-document dead letters.
+
+    The processor (spaCy pipeline, Presidio analyzer, keys) is built in ``setup`` once per
+    worker process and shared between threads and DoFn instances via ``Shared``.
+    """
+
+    def __init__(self, cfg: PiiConfig, source: KeySource, shared: Shared) -> None:
+        self._cfg = cfg
+        self._source = source
+        self._shared = shared
+        self._processor: Any = None
+        self._total = Metrics.counter(STAGE, "total")
+        self._with_pii = Metrics.counter(STAGE, "documents_with_pii")
+        self._found = Metrics.counter(STAGE, "findings")
+        self._dead = Metrics.counter(STAGE, "dead_letter")
+
+    def setup(self) -> None:
+        cfg, source = self._cfg, self._source
+
+        def build() -> _Holder:
+            from thresher.pii.process import PiiProcessor
+
+            return _Holder(PiiProcessor(cfg, load_keys(source)))
+
+        tag = f"{cfg.model_dump_json()}|{source.kind}:{source.where}"
+        self._processor = self._shared.acquire(build, tag=tag)
+
+    def process(self, element: tuple[str, Sequence[Document]]) -> Iterator[Any]:
+        _, batch = element
+        docs = list(batch)
+        try:
+            results = [self._processor.process(docs)]
+        except Exception:
+            # Find the culprit(s): one document at a time; only they become dead letters.
+            results = []
+            for doc in docs:
+                try:
+                    results.append(self._processor.process([doc]))
+                except Exception as exc:
+                    self._dead.inc()
+                    name = type(exc).__name__
+                    yield TaggedOutput(
+                        DEAD,
+                        DeadLetter(
+                            id=doc.id,
+                            source=doc.source,
+                            position=doc.position,
+                            stage=STAGE,
+                            error_type=name,
+                            message=f"unexpected {name} in stage '{STAGE}' at "
+                            f"{_where(traceback.format_exc())}",
+                        ),
+                    )
+        for out, stats in results:
+            for doc in out:
+                self._total.inc()
+                self._found.inc(len(doc.pii))
+                if doc.pii:
+                    self._with_pii.inc()
+                yield doc
+            for key in sorted(stats):
+                yield TaggedOutput(STATS, (key, stats[key]))
+            progress.tick(STAGE, len(out))
+
+
+class AnonymizePii(beam.PTransform):
+    """Replace PII in text and metadata; attach findings; count entity types.
+
+    Input ``PCollection[Document]``; output ``{"main", "fates", "dead_letter", "stats"}``. No
+    document is dropped: every input leaves on ``main`` (anonymized, ``Document.pii`` holding
+    entity type, output span, operator, score and the keyed HMAC of each replaced value) or,
+    when it cannot be processed, as a dead letter (error type and code location only).
+    ``fates`` is empty. ``stats`` holds ``pii.entity.<TYPE>``, ``pii.operator.<op>``,
+    ``pii.documents``, ``pii.documents_with_pii``, ``pii.segments*`` counts (never values).
+
+    Detection (``thresher.pii.engine``): Presidio with the offline spaCy pipeline plus
+    thresher's credential, title-name and street-address recognizers, documents batched
+    (``BatchElements``, at most ``pii.batch_size``) through ``nlp.pipe``. Replacement
+    (``thresher.pii.operators``) is a pure function of (key, entity type, value): output is
+    the same on every runner, worker count and bundle order. The key source is resolved here,
+    at construction, so a missing key fails before the pipeline starts; key material is read
+    on the workers in ``setup`` and never pickled. Output holds no detected PII; what the
+    detector misses stays (``thresher audit`` measures that rate).
+
+    Example::
+
+        docs | "AnonymizePii" >> AnonymizePii(config.pii)
+    """
+
+    def __init__(self, cfg: PiiConfig) -> None:
+        super().__init__()
+        self._cfg = cfg
+        self._source = key_source(cfg.key_env, cfg.key_file, cfg.key_store)
+
+    def expand(self, docs: PCollection) -> dict[str, PCollection]:
+        batches = (
+            docs
+            | "Batch"
+            >> beam.BatchElements(
+                min_batch_size=max(1, self._cfg.batch_size // 4),
+                max_batch_size=self._cfg.batch_size,
+            )
+            | "KeyBatch" >> beam.Map(lambda b: (_BATCH_KEY, b))
+        )
+        results = batches | "Anonymize" >> beam.ParDo(
+            _AnonymizeBatchFn(self._cfg, self._source, Shared())
+        ).with_outputs(FATES, DEAD, STATS, main=MAIN).with_exception_handling(
+            dead_letter_tag="failed"
+        )
+        failed = results["failed"] | "AnonymizeFailures" >> beam.FlatMap(
+            errors_to_dead_letters(STAGE)
+        )
+        dead = (results[DEAD], failed) | "AnonymizeDeadLetters" >> beam.Flatten()
+        return {MAIN: results[MAIN], FATES: results[FATES], DEAD: dead, STATS: results[STATS]}

@@ -1,0 +1,117 @@
+"""``AnonymizePii`` in a real Beam pipeline (FnApiRunner), outputs asserted exactly."""
+
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from thresher.config import PiiConfig
+from thresher.records import Document
+from thresher.stages.pii import AnonymizePii
+
+from .conftest import TEST_KEY
+
+DOCS = [
+    Document(
+        id="a",
+        text="Mail ann.lee@example.org or call (212) 555-0134.",
+        source="s",
+        position=0,
+        meta={"author_email": "bob@corp.com", "user_id": 42, "note": "fine"},
+    ),
+    Document(
+        id="b",
+        text="Nothing personal in here at all.",
+        source="s",
+        position=1,
+        meta={"author_email": "carol@corp.com", "user_id": 43, "note": "ok"},
+    ),
+]
+
+
+def test_anonymize_pii_stage(tmp_path):
+    key = tmp_path / "pii.key"
+    key.write_bytes(TEST_KEY)
+    cfg = PiiConfig(key_file=str(key), fields={"user_id": "hash", "note": "drop"}, batch_size=2)
+    options = PipelineOptions(["--runner=FnApiRunner"])
+    with TestPipeline(options=options) as p:
+        out = p | beam.Create(DOCS) | AnonymizePii(cfg)
+        texts = out["main"] | "Texts" >> beam.Map(lambda d: (d.id, d.text))
+        metas = out["main"] | "Metas" >> beam.Map(
+            lambda d: (d.id, d.meta["author_email"], "note" in d.meta, len(d.meta["user_id"]))
+        )
+        kinds = out["main"] | "Kinds" >> beam.Map(
+            lambda d: (d.id, tuple((f.field, f.entity_type, f.operator) for f in d.pii))
+        )
+        spans = out["main"] | "Spans" >> beam.FlatMap(
+            lambda d: [d.text[f.start : f.end] for f in d.pii if f.field is None]
+        )
+        assert_that(
+            texts,
+            equal_to(
+                [
+                    ("a", "Mail <EMAIL_ADDRESS> or call <PHONE_NUMBER>."),
+                    ("b", "Nothing personal in here at all."),
+                ]
+            ),
+            label="CheckTexts",
+        )
+        assert_that(
+            metas,
+            equal_to(
+                [
+                    ("a", "<EMAIL_ADDRESS>", False, 32),
+                    ("b", "<EMAIL_ADDRESS>", False, 32),
+                ]
+            ),
+            label="CheckMeta",
+        )
+        assert_that(
+            kinds,
+            equal_to(
+                [
+                    (
+                        "a",
+                        (
+                            (None, "EMAIL_ADDRESS", "placeholder"),
+                            (None, "PHONE_NUMBER", "placeholder"),
+                            ("meta.author_email", "EMAIL_ADDRESS", "placeholder"),
+                        ),
+                    ),
+                    ("b", (("meta.author_email", "EMAIL_ADDRESS", "placeholder"),)),
+                ]
+            ),
+            label="CheckFindings",
+        )
+        assert_that(spans, equal_to(["<EMAIL_ADDRESS>", "<PHONE_NUMBER>"]), label="CheckSpans")
+        assert_that(out["fates"], equal_to([]), label="NoFates")
+        assert_that(out["dead_letter"], equal_to([]), label="NoDeadLetters")
+        stats = out["stats"] | beam.CombinePerKey(sum)
+        assert_that(
+            stats
+            | beam.Filter(
+                lambda kv: (
+                    kv[0].startswith("pii.entity.")
+                    or kv[0]
+                    in (
+                        "pii.documents",
+                        "pii.documents_with_pii",
+                        "pii.fields_hashed",
+                        "pii.fields_dropped",
+                    )
+                )
+            ),
+            equal_to(
+                [
+                    ("pii.entity.EMAIL_ADDRESS", 3),
+                    ("pii.entity.PHONE_NUMBER", 1),
+                    ("pii.documents", 2),
+                    ("pii.documents_with_pii", 2),
+                    ("pii.fields_hashed", 2),
+                    ("pii.fields_dropped", 2),
+                ]
+            ),
+            label="CheckStats",
+        )
