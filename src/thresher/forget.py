@@ -83,9 +83,13 @@ def _read_table(path: str) -> pa.Table:
         return pq.read_table(fh)
 
 
-def _write_table(table: pa.Table, path: str) -> None:
-    with FileSystems.create(path) as fh:
-        pq.write_table(table, fh, compression="zstd")
+def _write_table(table: pa.Table, path: str) -> int:
+    """Write ``table`` as zstd Parquet; return the file's size in bytes."""
+    buf = pa.BufferOutputStream()
+    pq.write_table(table, buf, compression="zstd")
+    data = buf.getvalue().to_pybytes()
+    _write_bytes(path, data)
+    return len(data)
 
 
 # --- recovery ------------------------------------------------------------------------------
@@ -272,8 +276,8 @@ def forget(
     FileSystems.mkdirs(join_uri(pending, "data"))
     shard_rows = []
     for t, name in zip(tables, names, strict=True):
-        _write_table(t, join_uri(pending, "data", name))
-        shard_rows.append({"file": f"data/{name}", "rows": t.num_rows})
+        size = _write_table(t, join_uri(pending, "data", name))
+        shard_rows.append({"file": f"data/{name}", "rows": t.num_rows, "bytes": size})
     dirs["data"], final["data"] = names, names
 
     # lineage: erased records and the duplicates they stood for become dropped

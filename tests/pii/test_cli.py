@@ -83,6 +83,13 @@ def run(tmp_path_factory):
     proc = run_cli(
         "run",
         "pipelines/default.yaml",
+        # short fixture records: this module tests PII, not the quality filters or dedup
+        "--set",
+        "filters.enabled=false",
+        "--set",
+        "bias.enabled=false",
+        "--set",
+        "dedup.near.enabled=false",
         "--input",
         str(corpus),
         "--output",
@@ -192,6 +199,13 @@ def test_same_output_with_two_worker_processes(run):
     proc = run_cli(
         "run",
         "pipelines/default.yaml",
+        # short fixture records: this module tests PII, not the quality filters or dedup
+        "--set",
+        "filters.enabled=false",
+        "--set",
+        "bias.enabled=false",
+        "--set",
+        "dedup.near.enabled=false",
         "--input",
         str(run["base"] / "in"),
         "--output",
@@ -227,6 +241,13 @@ def test_missing_key_env_fails_before_running(tmp_path):
     proc = run_cli(
         "run",
         "pipelines/default.yaml",
+        # short fixture records: this module tests PII, not the quality filters or dedup
+        "--set",
+        "filters.enabled=false",
+        "--set",
+        "bias.enabled=false",
+        "--set",
+        "dedup.near.enabled=false",
         "--input",
         str(tmp_path),
         "--output",
