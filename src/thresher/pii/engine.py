@@ -174,6 +174,29 @@ def build_analyzer(
     return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=[cfg.language])
 
 
+def check_entities(cfg: PiiConfig) -> None:
+    """Fail fast (before any pipeline runs, without loading spaCy) when ``pii.entities`` names
+    a type no recognizer detects, or ``pii.recognizers_file`` is unusable."""
+    from presidio_analyzer import RecognizerRegistry
+
+    from thresher.pii.recognizers import thresher_recognizers as ours
+
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+    registry = RecognizerRegistry(supported_languages=[cfg.language])
+    registry.load_predefined_recognizers(languages=[cfg.language])
+    for recognizer in ours(cfg.language):
+        registry.add_recognizer(recognizer)
+    if cfg.recognizers_file:
+        add_yaml_recognizers(registry, cfg.recognizers_file)
+    supported = set(registry.get_supported_entities(languages=[cfg.language]))
+    missing = sorted(set(cfg.entities) - supported)
+    if missing:
+        raise ConfigError(
+            f"pii.entities names {missing}, which no recognizer detects; remove them or add a "
+            f"recognizer (pii.recognizers_file). Supported: {sorted(supported)}"
+        )
+
+
 def add_yaml_recognizers(registry: Any, path: str) -> None:
     """Load recognizers written in Presidio's YAML recognizer format."""
     p = Path(path).expanduser()
