@@ -236,13 +236,13 @@ def speed_corpus(n_docs: int, chars: int = 1200) -> list[str]:
     return docs
 
 
-def run_speed(n_docs: int, beam_workers: int, skip_stock: bool) -> dict:
+def run_speed(n_docs: int, beam_workers: int, skip_stock: bool, chars: int = 1200) -> dict:
     from thresher.config import PiiConfig
     from thresher.pii.keys import PiiKeys
     from thresher.pii.process import PiiProcessor
     from thresher.records import Document
 
-    docs = speed_corpus(n_docs)
+    docs = speed_corpus(n_docs, chars)
     n_chars = sum(len(d) for d in docs)
     result: dict = {"documents": len(docs), "chars": n_chars, "cores": os.cpu_count()}
     cfg = PiiConfig()
@@ -433,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--docs", type=int, default=1000)
     s.add_argument("--beam-workers", type=int, default=2)
     s.add_argument("--skip-stock", action="store_true")
+    s.add_argument("--chars", type=int, default=1200, help="document size to cut the text into")
     sub.add_parser("hard")
     args = parser.parse_args(argv)
     if args.cmd == "quality":
@@ -441,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
             print(quality_markdown(out))
             return 0
     elif args.cmd == "speed":
-        out = run_speed(args.docs, args.beam_workers, args.skip_stock)
+        out = run_speed(args.docs, args.beam_workers, args.skip_stock, args.chars)
     else:
         out = run_hard()
     print(json.dumps(out, indent=2))

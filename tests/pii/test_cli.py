@@ -258,3 +258,21 @@ def test_missing_key_env_fails_before_running(tmp_path):
     assert proc.returncode == 2
     assert "THRESHER_NO_SUCH_KEY_VAR" in proc.stderr
     assert not (tmp_path / "o" / "manifest.json").exists()
+
+
+def test_unknown_entity_fails_before_running(tmp_path):
+    (tmp_path / "c.jsonl").write_text('{"id": "x", "text": "hello"}\n')
+    proc = run_cli(
+        "run",
+        "pipelines/default.yaml",
+        "--input",
+        str(tmp_path),
+        "--output",
+        str(tmp_path / "o"),
+        "--set",
+        "pii.entities=[PERSON, NOT_A_TYPE]",
+        env={"XDG_CONFIG_HOME": str(tmp_path / "config")},
+    )
+    assert proc.returncode == 2
+    assert "NOT_A_TYPE" in proc.stderr and "Supported" in proc.stderr
+    assert not (tmp_path / "o" / "manifest.json").exists()

@@ -3,6 +3,8 @@ recognizers, and the property that no pattern-type PII survives anonymization.""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -309,3 +311,46 @@ def test_meta_policies_scan_hash_drop_keep(keys):
     assert {f.field for f in out.pii} == {"meta.nested.emails.0", "meta.blob"}
     assert doc.meta["nested"]["emails"][0] == "bob@corp.com"  # input not mutated
     assert stats["pii.fields_dropped"] == 1 and stats["pii.fields_hashed"] == 1
+
+
+def _resolve_reference(text, dets):
+    """The plain quadratic statement of ``resolve`` (false-positive rules aside)."""
+    from thresher.pii.engine import _merge_same_type
+
+    kept = _merge_same_type(list(dets))
+
+    def contained(d):
+        return any(
+            o.start <= d.start and d.end <= o.end and (o.end - o.start) > (d.end - d.start)
+            for o in kept
+        )
+
+    def overlaps(d, others):
+        return any(o.start < d.end and d.start < o.end for o in others)
+
+    rank = lambda d: (-d.score, -(d.end - d.start), d.start, d.entity_type)  # noqa: E731
+    chosen = []
+    for group in ([d for d in kept if not contained(d)], [d for d in kept if contained(d)]):
+        for d in sorted(group, key=rank):
+            if not overlaps(d, chosen):
+                chosen.append(d)
+    return sorted(chosen, key=lambda d: (d.start, d.end))
+
+
+_DETECTION = st.builds(
+    lambda s, n, t, sc: Detection(s, s + n, t, sc),
+    st.integers(0, 60),
+    st.integers(1, 15),
+    st.sampled_from(["LOCATION", "CREDIT_CARD", "US_SSN"]),
+    st.sampled_from([0.3, 0.5, 0.85, 1.0]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_DETECTION, max_size=25))
+def test_resolve_matches_the_quadratic_reference(dets):
+    text = "x" * 80
+    assert resolve(text, dets) == _resolve_reference(text, dets)
+    assert resolve(text, list(reversed(dets))) == resolve(text, dets)
+    out = resolve(text, dets)
+    assert all(a.end <= b.start for a, b in itertools.pairwise(out))

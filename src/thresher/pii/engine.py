@@ -34,6 +34,7 @@ import os
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
+import bisect
 import logging
 import re
 from collections import OrderedDict
@@ -173,6 +174,29 @@ def build_analyzer(
     return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=[cfg.language])
 
 
+def check_entities(cfg: PiiConfig) -> None:
+    """Fail fast (before any pipeline runs, without loading spaCy) when ``pii.entities`` names
+    a type no recognizer detects, or ``pii.recognizers_file`` is unusable."""
+    from presidio_analyzer import RecognizerRegistry
+
+    from thresher.pii.recognizers import thresher_recognizers as ours
+
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+    registry = RecognizerRegistry(supported_languages=[cfg.language])
+    registry.load_predefined_recognizers(languages=[cfg.language])
+    for recognizer in ours(cfg.language):
+        registry.add_recognizer(recognizer)
+    if cfg.recognizers_file:
+        add_yaml_recognizers(registry, cfg.recognizers_file)
+    supported = set(registry.get_supported_entities(languages=[cfg.language]))
+    missing = sorted(set(cfg.entities) - supported)
+    if missing:
+        raise ConfigError(
+            f"pii.entities names {missing}, which no recognizer detects; remove them or add a "
+            f"recognizer (pii.recognizers_file). Supported: {sorted(supported)}"
+        )
+
+
 def add_yaml_recognizers(registry: Any, path: str) -> None:
     """Load recognizers written in Presidio's YAML recognizer format."""
     p = Path(path).expanduser()
@@ -190,31 +214,74 @@ def add_yaml_recognizers(registry: Any, path: str) -> None:
         ) from exc
 
 
+class _Spans:
+    """Static interval queries in O(log n): spans sorted by start with prefix maxima of ends
+    (documents can hold many thousands of detections; pairwise checks would be quadratic)."""
+
+    def __init__(self, dets: Iterable[Detection]) -> None:
+        spans = sorted((d.start, d.end) for d in dets)
+        self.starts = [s for s, _ in spans]
+        self.max_end: list[int] = []
+        best = -1
+        for _, e in spans:
+            best = max(best, e)
+            self.max_end.append(best)
+
+    def _max_end_before(self, k: int) -> int:
+        return self.max_end[k - 1] if k > 0 else -1
+
+    def overlaps(self, d: Detection) -> bool:
+        """Some span starts before ``d`` ends and ends after ``d`` starts."""
+        return self._max_end_before(bisect.bisect_left(self.starts, d.end)) > d.start
+
+    def covers(self, d: Detection) -> bool:
+        """Some span contains ``d`` (possibly equal to it)."""
+        return self._max_end_before(bisect.bisect_right(self.starts, d.start)) >= d.end
+
+    def strictly_covers(self, d: Detection) -> bool:
+        """Some longer span contains ``d``."""
+        return (
+            self._max_end_before(bisect.bisect_right(self.starts, d.start)) > d.end
+            or self._max_end_before(bisect.bisect_left(self.starts, d.start)) >= d.end
+        )
+
+
+class _Chosen:
+    """A growing set of non-overlapping spans (so sorted by start and by end alike)."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.items: list[Detection] = []
+
+    def add_if_free(self, d: Detection) -> None:
+        k = bisect.bisect_left(self.starts, d.end)
+        if k > 0 and self.ends[k - 1] > d.start:
+            return
+        self.starts.insert(k, d.start)
+        self.ends.insert(k, d.end)
+        self.items.insert(k, d)
+
+
 def resolve(text: str, detections: Iterable[Detection]) -> list[Detection]:
     """Remove known false positives, then keep a non-overlapping set: higher score wins, then
-    the longer span, then the earlier one. Deterministic for any input order."""
+    the longer span, then the earlier one. Deterministic for any input order; O(n log n)."""
     dets = list(detections)
-    emails = [d for d in dets if d.entity_type == "EMAIL_ADDRESS"]
-    ips = [d for d in dets if d.entity_type == "IP_ADDRESS"]
-    phones = [d for d in dets if d.entity_type == "PHONE_NUMBER"]
-    secrets = [d for d in dets if d.entity_type in ("PASSWORD", "API_KEY", "JWT")]
-
-    def inside(d: Detection, others: list[Detection]) -> bool:
-        return any(o.start <= d.start and d.end <= o.end for o in others)
-
-    def overlaps(d: Detection, others: list[Detection]) -> bool:
-        return any(o.start < d.end and d.start < o.end for o in others)
+    emails = _Spans(d for d in dets if d.entity_type == "EMAIL_ADDRESS")
+    ips = _Spans(d for d in dets if d.entity_type == "IP_ADDRESS")
+    phones = _Spans(d for d in dets if d.entity_type == "PHONE_NUMBER")
+    secrets = _Spans(d for d in dets if d.entity_type in ("PASSWORD", "API_KEY", "JWT"))
 
     kept = []
     for d in dets:
         value = text[d.start : d.end]
-        if d.entity_type in ("EMAIL_ADDRESS", "URL") and overlaps(d, secrets):
+        if d.entity_type in ("EMAIL_ADDRESS", "URL") and secrets.overlaps(d):
             continue  # "user:secret@host" is a credential in a URL, not an e-mail address
-        if d.entity_type == "URL" and inside(d, emails):
+        if d.entity_type == "URL" and emails.covers(d):
             continue  # the domain of an e-mail address is not a separate URL
-        if d.entity_type == "DATE_TIME" and (overlaps(d, ips) or _IPV4.match(value.strip())):
+        if d.entity_type == "DATE_TIME" and (ips.overlaps(d) or _IPV4.match(value.strip())):
             continue  # "10.1.2.3" is an address, not a date
-        if d.entity_type == "UK_NHS" and (overlaps(d, phones) or _US_PHONE.match(value.strip())):
+        if d.entity_type == "UK_NHS" and (phones.overlaps(d) or _US_PHONE.match(value.strip())):
             continue  # 10 digits in 3-3-4 groups is a US phone number
         if d.entity_type == "PERSON":
             d = _trim_person(text, d)  # "Barbara Yudina Apt" -> "Barbara Yudina"
@@ -223,25 +290,17 @@ def resolve(text: str, detections: Iterable[Detection]) -> list[Detection]:
 
     # A detection inside a longer one of another type loses to it whatever the scores ("Glyn
     # St" as a name inside the address "1668 Glyn St"): replacing the longer span removes both.
-    def contained(d: Detection) -> bool:
-        return any(
-            o.start <= d.start and d.end <= o.end and (o.end - o.start) > (d.end - d.start)
-            for o in kept
-        )
-
-    inner = [d for d in kept if contained(d)]
-    outer = [d for d in kept if not contained(d)]
+    all_spans = _Spans(kept)
+    inner = [d for d in kept if all_spans.strictly_covers(d)]
+    outer = [d for d in kept if not all_spans.strictly_covers(d)]
     rank = lambda d: (-d.score, -(d.end - d.start), d.start, d.entity_type)  # noqa: E731
-    chosen: list[Detection] = []
+    chosen = _Chosen()
     for d in sorted(outer, key=rank):
-        if not overlaps(d, chosen):
-            chosen.append(d)
+        chosen.add_if_free(d)
     # An inner detection whose container lost to a third one still counts.
     for d in sorted(inner, key=rank):
-        if not overlaps(d, chosen):
-            chosen.append(d)
-    chosen.sort(key=lambda d: (d.start, d.end))
-    return chosen
+        chosen.add_if_free(d)
+    return chosen.items
 
 
 _LIST_SEP = r"(?:,[ \t]*and[ \t]+|,[ \t]*|[ \t]+(?:and|or|&)[ \t]+)"

@@ -14,6 +14,7 @@ from apache_beam.utils.shared import Shared
 
 from thresher import progress
 from thresher.config import PiiConfig
+from thresher.pii.engine import check_entities
 from thresher.pii.keys import KeySource, key_source, load_keys
 from thresher.records import DeadLetter, Document
 from thresher.stages._common import DEAD, FATES, MAIN, STATS, _where, errors_to_dead_letters
@@ -118,7 +119,8 @@ class AnonymizePii(beam.PTransform):
     (``BatchElements``, at most ``pii.batch_size``) through ``nlp.pipe``. Replacement
     (``thresher.pii.operators``) is a pure function of (key, entity type, value): output is
     the same on every runner, worker count and bundle order. The key source is resolved here,
-    at construction, so a missing key fails before the pipeline starts; key material is read
+    at construction, so a missing key (or an unknown entity type, or a broken recognizers
+    file) fails before the pipeline starts; key material is read
     on the workers in ``setup`` and never pickled. Output holds no detected PII; what the
     detector misses stays (``thresher audit`` measures that rate).
 
@@ -131,6 +133,7 @@ class AnonymizePii(beam.PTransform):
         super().__init__()
         self._cfg = cfg
         self._source = key_source(cfg.key_env, cfg.key_file, cfg.key_store)
+        check_entities(cfg)
 
     def expand(self, docs: PCollection) -> dict[str, PCollection]:
         batches = (
