@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -14,6 +15,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The PII stage creates a key in the user key store on first use: keep tests out of ~/.config.
+os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="thresher-test-config-"))
 
 
 def run_cli(

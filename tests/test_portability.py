@@ -120,7 +120,13 @@ def _dofn_payloads(proto) -> dict[str, bytes]:
 
 
 def _graph(argv):
-    cfg = load_config(REPO / "pipelines/default.yaml", [f"output.path={GCS}/out"])
+    # Remote workers cannot read the launcher's key store: the key comes from the workers'
+    # environment here (or from pii.key_file on gs://, guarded by IAM).
+    os.environ.setdefault("THRESHER_PII_KEY", "0123456789abcdef0123456789abcdef")
+    cfg = load_config(
+        REPO / "pipelines/default.yaml",
+        [f"output.path={GCS}/out", "pii.key_env=THRESHER_PII_KEY"],
+    )
     p = beam.Pipeline(options=PipelineOptions(argv))
     build_pipeline(p, cfg, [InputFile(f"{GCS}/raw/part-000.jsonl.gz", 1000)], f"{GCS}/out/_staging")
     return p

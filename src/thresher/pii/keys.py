@@ -89,6 +89,21 @@ def key_source(key_env: str | None, key_file: str | None, key_store: str | None)
             )
         _check_length(value.encode(), f"environment variable {key_env}")
         return KeySource("env", key_env)
+    if key_file and "://" in key_file:
+        # A key on a shared filesystem (gs://, s3://) for remote workers: IAM guards it, and
+        # no launcher path is baked into the job graph.
+        try:
+            from apache_beam.io.filesystems import FileSystems
+
+            found = FileSystems.exists(key_file)
+        except Exception as exc:
+            raise ConfigError(
+                f"pii.key_file = {key_file!r}: its filesystem is not available here "
+                f"({type(exc).__name__}); install Beam's extra for it, e.g. apache-beam[gcp]"
+            ) from exc
+        if not found:
+            raise ConfigError(f"pii.key_file = {key_file!r} does not exist; upload the key there")
+        return KeySource("file", key_file)
     if key_file:
         path = Path(key_file).expanduser()
         if not path.is_file():
@@ -126,6 +141,11 @@ def load_keys(source: KeySource) -> PiiKeys:
     if source.kind == "env":
         value = os.environ.get(source.where, "")
         raw = value.strip().encode()
+    elif "://" in source.where:
+        from apache_beam.io.filesystems import FileSystems
+
+        with FileSystems.open(source.where) as fh:
+            raw = fh.read().strip()
     else:
         try:
             raw = Path(source.where).read_bytes().strip()
