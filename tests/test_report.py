@@ -33,6 +33,13 @@ def test_report_shows_the_manifest_numbers_and_no_text(run_dir):
     for ids in m["examples"].values():
         assert ids[0] in page
     assert "balanced" in page and "Funnel" in page and "text length" in page
+    # PII counts by entity type and operator, the key's public id (never the key)
+    for entity, n in m["pii"]["entities"].items():
+        assert f"<td class=\"\">{entity}</td><td class=\"n\">{n:,}</td>" in page
+    assert m["pii"]["key"]["id"] in page and "placeholder" in page
+    # bias representation and the filter-disparity table
+    assert "Filter disparity" in page and "identity group" in page
+    assert "Cost estimate" in page
     # self-contained: no scripts, no external references
     assert "<script" not in page.lower()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)

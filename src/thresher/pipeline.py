@@ -135,7 +135,10 @@ def _kept_stats(doc: Document) -> Iterable[tuple[str, int]]:
 
 def _decided_stats(fate: Fate) -> Iterable[tuple[str, int]]:
     if fate.fate == "dropped" and fate.details:
-        yield from signal_stats("dropped", fate.details)
+        # filters keep every signal under details["signals"]; other drops have none
+        signals = fate.details.get("signals")
+        if isinstance(signals, dict):
+            yield from signal_stats("dropped", signals)
 
 
 def _profile(read_docs: PCollection, kept: PCollection, lineage: PCollection) -> PCollection:

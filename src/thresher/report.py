@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -31,7 +32,7 @@ th{background:#f6f8fa;font-weight:600}td.n,th.n{text-align:right;font-variant-nu
 .cards{display:flex;gap:12px;flex-wrap:wrap}.card{flex:1;min-width:120px;border:1px solid #d0d7de;
 border-radius:6px;padding:8px 12px}.card b{display:block;font-size:20px}
 code{font-size:12px;background:#f6f8fa;padding:1px 4px;border-radius:4px}
-svg text{font:11px system-ui,sans-serif;fill:#1f2328}
+svg{max-width:100%;height:auto}svg text{font:11px system-ui,sans-serif;fill:#1f2328}
 """
 _COLORS = {
     "kept": "#1a7f37",
@@ -118,7 +119,7 @@ def histogram(
     top = max((v for s in series.values() for v in s.values()), default=1) or 1
     h, base, left = 200, 160, 30
     gw = (width - left) / len(buckets)
-    cw = max(2.0, gw * 0.8 / len(names))
+    cw = min(36.0, max(2.0, gw * 0.8 / len(names)))
     parts = [f'<text x="0" y="12" font-weight="600">{_e(title)}</text>']
     for si, name in enumerate(names):
         parts.append(
@@ -142,6 +143,9 @@ def histogram(
         f'<svg role="img" aria-label="{_e(title)}" width="{width}" height="{h}" '
         f'viewBox="0 0 {width} {h}">' + "".join(parts) + "</svg>"
     )
+
+
+_SIGNAL_KEY = re.compile(r"^(.+)\.(kept|dropped)\.([^.]+|\d\.\d)$")
 
 
 def _short(bucket: str) -> str:
@@ -254,9 +258,10 @@ def _distributions(m: Mapping[str, Any]) -> str:
     charts = [histogram(_series(stats, "hist.chars."), "text length (characters), input vs kept")]
     signals: dict[str, dict[str, dict[str, float]]] = {}
     for rest, v in _stats_prefix(stats, "hist.signal.").items():
-        parts = rest.rsplit(".", 2)
-        if len(parts) == 3:
-            name, phase, bucket = parts
+        # <name>.<phase>.<bucket>; buckets may hold a dot ("0.3"), phases never do
+        found = _SIGNAL_KEY.match(rest)
+        if found:
+            name, phase, bucket = found.groups()
             signals.setdefault(name, {}).setdefault(phase, {})[bucket] = v
     for name in sorted(signals)[:12]:
         charts.append(histogram(signals[name], f"signal {name}: kept vs dropped"))
@@ -301,6 +306,111 @@ def _timings(m: Mapping[str, Any]) -> str:
         + bar_chart(items, "seconds per stage")
         + table(["stage", "seconds", "share"], rows, {1, 2})
         + "</div></section>"
+    )
+
+
+def _pii(m: Mapping[str, Any]) -> str:
+    p = m.get("pii")
+    if not p:
+        return (
+            '<section><h2>PII</h2><p class="bad">PII anonymization was not part of this run: the '
+            "text may hold personal data as it appeared in the sources.</p></section>"
+        )
+    key = p.get("key", {})
+    entities = sorted(p.get("entities", {}).items(), key=lambda kv: -kv[1])
+    ops = p.get("operators", {})
+    rows = [(e, n, ops.get(e, "")) for e, n in entities]
+    parts = [
+        "<section><h2>PII</h2>",
+        f"<p>{_n(p.get('documents_with_pii', 0))} of {_n(p.get('documents', 0))} kept records "
+        f"held PII; {_n(p.get('findings_in_meta', 0))} findings were in metadata fields. Key id "
+        f"<code>{_e(key.get('id', ''))}</code> ({_e(key.get('source', ''))}"
+        "; the key itself is never written). Findings keep entity type, output span, operator, "
+        "score and a keyed hash, never the value.</p>",
+        '<div class="grid">',
+        bar_chart([(e, n) for e, n in entities], "findings by entity type"),
+        table(["entity", "findings", "operator"], rows, {1}),
+        "</div>",
+    ]
+    audit = m.get("audit")
+    if audit:
+        res = audit.get("residual", {})
+        anyr = res.get("any", {})
+        can = audit.get("canary", {}).get("overall", {})
+        parts.append(
+            f"<p>Audit: residual PII in {_n(anyr.get('records', 0))} of "
+            f"{_n(res.get('records_scanned', 0))} rescanned records (rate {_e(anyr.get('rate'))}, "
+            f"95% interval {_e(anyr.get('ci95'))}); canary recall {_e(can.get('recall'))} "
+            f"({_n(can.get('caught', 0))} of {_n(can.get('planted', 0))} planted).</p>"
+        )
+        per_type = sorted(res.get("rate", {}).items())
+        parts.append(
+            table(
+                ["entity", "records with residual", "rate", "95% interval"],
+                [(t, v.get("records", 0), v.get("rate"), v.get("ci95")) for t, v in per_type],
+                {1},
+            )
+        )
+    else:
+        parts.append('<p class="muted">No audit yet: run <code>thresher audit DIR</code>.</p>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _bias(m: Mapping[str, Any]) -> str:
+    b = m.get("bias")
+    if not b:
+        return ""
+    rep = b.get("representation", {})
+    groups = sorted(rep.get("groups", {}).items())
+    rep_rows = [(g, v.get("records", 0), f"{100 * v.get('share', 0):.1f}%") for g, v in groups]
+    disp = b.get("disparity", {})
+    rows = []
+    for name, f in sorted(disp.get("filters", {}).items()):
+        for g, v in sorted(f.get("groups", {}).items()):
+            ratio = v.get("ratio")
+            rows.append(
+                (
+                    name,
+                    f.get("action", ""),
+                    g,
+                    v.get("records", 0),
+                    v.get("removed", 0),
+                    f"{100 * (v.get('removal_rate') or 0):.2f}%",
+                    f"{100 * (f.get('removal_rate') or 0):.2f}%",
+                    "n/a" if ratio is None else f"{ratio:.2f}",
+                    "FLAGGED" if v.get("flagged") else "",
+                )
+            )
+    flagged = disp.get("flagged", [])
+    note = (
+        f'<p class="bad">{len(flagged)} filter/group pair(s) flagged: removal ratio above '
+        f"{_e(disp.get('bound'))} with enough records and a credible difference.</p>"
+        if flagged
+        else f"<p>No filter removes a group disproportionately (bound {_e(disp.get('bound'))}).</p>"
+    )
+    return (
+        "<section><h2>Bias</h2>"
+        f"<p>Toxic records: {_n(rep.get('toxic_records', 0))} of {_n(rep.get('records', 0))}.</p>"
+        + table(["identity group", "records mentioning", "share"], rep_rows, {1})
+        + "<h2>Filter disparity</h2>"
+        + note
+        + table(
+            [
+                "filter",
+                "action",
+                "group",
+                "group records",
+                "removed",
+                "group rate",
+                "overall rate",
+                "ratio",
+                "",
+            ],
+            rows,
+            {3, 4},
+        )
+        + "</section>"
     )
 
 
@@ -366,6 +476,8 @@ SECTIONS = [
     _reasons,
     _distributions,
     _clusters_and_languages,
+    _pii,
+    _bias,
     _timings,
     _cost,
     _inputs,
