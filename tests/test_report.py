@@ -35,7 +35,7 @@ def test_report_shows_the_manifest_numbers_and_no_text(run_dir):
     assert "balanced" in page and "Funnel" in page and "text length" in page
     # PII counts by entity type and operator, the key's public id (never the key)
     for entity, n in m["pii"]["entities"].items():
-        assert f"<td class=\"\">{entity}</td><td class=\"n\">{n:,}</td>" in page
+        assert f'<td class="">{entity}</td><td class="n">{n:,}</td>' in page
     assert m["pii"]["key"]["id"] in page and "placeholder" in page
     # bias representation and the filter-disparity table
     assert "Filter disparity" in page and "identity group" in page
