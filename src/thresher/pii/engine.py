@@ -254,13 +254,14 @@ class _Chosen:
         self.ends: list[int] = []
         self.items: list[Detection] = []
 
-    def add_if_free(self, d: Detection) -> None:
+    def add_if_free(self, d: Detection) -> bool:
         k = bisect.bisect_left(self.starts, d.end)
         if k > 0 and self.ends[k - 1] > d.start:
-            return
+            return False
         self.starts.insert(k, d.start)
         self.ends.insert(k, d.end)
         self.items.insert(k, d)
+        return True
 
 
 def resolve(text: str, detections: Iterable[Detection]) -> list[Detection]:
@@ -286,7 +287,13 @@ def resolve(text: str, detections: Iterable[Detection]) -> list[Detection]:
         if d.entity_type == "PERSON":
             d = _trim_person(text, d)  # "Barbara Yudina Apt" -> "Barbara Yudina"
         kept.append(d)
-    kept = _merge_same_type(kept)
+    merged = _merge_same_type(kept)
+    kept = [m for m, _ in merged]
+    # When a union loses to an overlapping detection of another type, its parts still compete
+    # on their own: Presidio's phone matcher can propose one long bogus span over a card, an
+    # IP address and a real phone number; losing the union as a whole to the card left the
+    # real number in the output (found by the property "no pattern PII survives").
+    parts_of = {m: parts for m, parts in merged if len(parts) > 1}
 
     # A detection inside a longer one of another type loses to it whatever the scores ("Glyn
     # St" as a name inside the address "1668 Glyn St"): replacing the longer span removes both.
@@ -295,11 +302,11 @@ def resolve(text: str, detections: Iterable[Detection]) -> list[Detection]:
     outer = [d for d in kept if not all_spans.strictly_covers(d)]
     rank = lambda d: (-d.score, -(d.end - d.start), d.start, d.entity_type)  # noqa: E731
     chosen = _Chosen()
-    for d in sorted(outer, key=rank):
-        chosen.add_if_free(d)
-    # An inner detection whose container lost to a third one still counts.
-    for d in sorted(inner, key=rank):
-        chosen.add_if_free(d)
+    for d in [*sorted(outer, key=rank), *sorted(inner, key=rank)]:
+        # (inner ones last: an inner detection whose container lost to a third one still counts)
+        if not chosen.add_if_free(d):
+            for part in sorted(parts_of.get(d, ()), key=rank):
+                chosen.add_if_free(part)
     return chosen.items
 
 
@@ -378,18 +385,35 @@ def _trim_person(text: str, d: Detection) -> Detection:
     return d
 
 
-def _merge_same_type(dets: list[Detection]) -> list[Detection]:
+def _merge_same_type(dets: list[Detection]) -> list[tuple[Detection, list[Detection]]]:
     """Overlapping detections of one type become their union (with the higher score): an
-    address found as a street by one pattern and as a town by NER is one address."""
-    out: list[Detection] = []
+    address found as a street by one pattern and as a town by NER is one address. Each union
+    comes with its parts, for ``resolve`` to fall back on when the union loses.
+
+    A union that would also overlap a detection of another type is not formed: Presidio's
+    phone matcher can propose one long bogus span over an IP address and a real phone number;
+    merged, it swallowed the address (or lost to a card as a whole, leaving the real number in
+    the output: found by the property "no pattern PII survives")."""
+    others = sorted(dets, key=lambda d: (d.start, d.end))
+
+    def crosses_other_type(lo: int, hi: int, entity_type: str) -> bool:
+        return any(o.entity_type != entity_type and o.start < hi and lo < o.end for o in others)
+
+    out: list[tuple[Detection, list[Detection]]] = []
     for d in sorted(dets, key=lambda d: (d.entity_type, d.start, d.end)):
-        last = out[-1] if out else None
-        if last is not None and last.entity_type == d.entity_type and d.start < last.end:
-            out[-1] = Detection(
+        last = out[-1][0] if out else None
+        if (
+            last is not None
+            and last.entity_type == d.entity_type
+            and d.start < last.end
+            and not crosses_other_type(last.start, max(last.end, d.end), d.entity_type)
+        ):
+            merged = Detection(
                 last.start, max(last.end, d.end), d.entity_type, max(last.score, d.score)
             )
+            out[-1] = (merged, [*out[-1][1], d])
         else:
-            out.append(d)
+            out.append((d, [d]))
     return out
 
 
