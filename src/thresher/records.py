@@ -128,5 +128,27 @@ class IndexEntry:
     band_keys: tuple[bytes, ...]
 
 
+def duplicate_fate(
+    doc: Document,
+    stage: str,
+    reason: str,
+    duplicate_of: str,
+    cluster_id: str,
+    details: Mapping[str, Any] | None = None,
+) -> Fate:
+    """The lineage row of ``doc`` removed as a duplicate of the kept record ``duplicate_of``."""
+    return Fate(
+        id=doc.id,
+        source=doc.source,
+        position=doc.position,
+        fate="duplicate",
+        stage=stage,
+        reason=reason,
+        duplicate_of=duplicate_of,
+        cluster_id=cluster_id,
+        details=details or {},
+    )
+
+
 def kept_fate(doc: Document, stage: str = "write") -> Fate:
     return Fate(id=doc.id, source=doc.source, position=doc.position, fate="kept", stage=stage)

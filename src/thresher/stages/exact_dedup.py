@@ -12,7 +12,7 @@ from apache_beam.pvalue import PCollection, TaggedOutput
 from thresher import progress
 from thresher.config import ExactDedupConfig
 from thresher.core.hashing import content_key
-from thresher.records import Document, Fate
+from thresher.records import Document, duplicate_fate
 from thresher.stages._common import FATES, apply_guarded
 
 STAGE = "exact_dedup"
@@ -56,17 +56,7 @@ class _KeepOneFn(beam.DoFn):
                 continue
             self._dups.inc()
             yield TaggedOutput(
-                FATES,
-                Fate(
-                    id=doc.id,
-                    source=doc.source,
-                    position=doc.position,
-                    fate="duplicate",
-                    stage=STAGE,
-                    reason="exact_duplicate",
-                    duplicate_of=winner.id,
-                    cluster_id="x" + key[:16],
-                ),
+                FATES, duplicate_fate(doc, STAGE, "exact_duplicate", winner.id, "x" + key[:16])
             )
         self._total.inc(size)
         progress.tick(STAGE, size)

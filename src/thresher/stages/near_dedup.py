@@ -46,7 +46,7 @@ from thresher.config import NearDedupConfig
 from thresher.core import components as cc
 from thresher.core.minhash import LshParams, MinHasher, jaccard, to_bytes
 from thresher.io import dedup_index
-from thresher.records import Document, Fate, IndexEntry
+from thresher.records import Document, IndexEntry, duplicate_fate
 from thresher.stages._common import DEAD, FATES, MAIN, STATS, errors_to_dead_letters
 
 STAGE = "near_dedup"
@@ -349,19 +349,10 @@ class _ApplyFn(beam.DoFn):
                 continue
             d: _Decision = decisions[0]
             self._dups.inc()
+            details = {"jaccard_estimate": d.jaccard, "cluster_size": d.cluster_size}
             yield TaggedOutput(
                 FATES,
-                Fate(
-                    id=doc.id,
-                    source=doc.source,
-                    position=doc.position,
-                    fate="duplicate",
-                    stage=STAGE,
-                    reason="near_duplicate",
-                    duplicate_of=d.duplicate_of,
-                    cluster_id=d.cluster_id,
-                    details={"jaccard_estimate": d.jaccard, "cluster_size": d.cluster_size},
-                ),
+                duplicate_fate(doc, STAGE, "near_duplicate", d.duplicate_of, d.cluster_id, details),
             )
         if decisions and joined["doc"]:
             yield TaggedOutput(STATS, ("near_dedup.duplicates", len(joined["doc"])))
