@@ -239,13 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(story, indent=2, default=str) if args.json else render(story))
             return 0
         if args.command == "report":
-            from thresher.card import write_card
             from thresher.report import rerender
 
-            path = rerender(args.dir)
-            with open(os.path.join(args.dir, "manifest.json"), encoding="utf-8") as fh:
-                write_card(args.dir, json.load(fh))
-            print(path)
+            print(rerender(args.dir))
             return 0
         if args.command == "finetune":
             from thresher.finetune.cli import run as run_finetune

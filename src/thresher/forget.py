@@ -374,17 +374,10 @@ def forget(
     FileSystems.rename([tmp], [join_uri(pending, JOURNAL)])  # the commit point
     _apply(out, journal)
     FileSystems.delete([pending])
-    _rerender(out)
+    from thresher.report import rerender
+
+    rerender(out)
     return {"dry_run": False, "changed": True, "receipt": receipt_rel, **receipt}
-
-
-def _rerender(out: str) -> None:
-    from thresher.card import write_card
-    from thresher.report import write_report
-
-    manifest = _read_json(join_uri(out, "manifest.json"))
-    write_report(out, manifest)
-    write_card(out, manifest)
 
 
 def read_ids(path: str) -> list[str]:

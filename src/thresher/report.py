@@ -509,7 +509,9 @@ def write_report(out: str, manifest: Mapping[str, Any]) -> str:
 
 
 def rerender(out: str) -> str:
-    """``thresher report DIR``: render the report again from the saved manifest."""
+    """Render ``report.html`` and the dataset card again from the saved manifest (``thresher
+    report``, and after ``audit`` or ``forget`` change the manifest). Returns the report path."""
+    from thresher.card import write_card
     from thresher.errors import InputError
 
     mpath = join_uri(out, "manifest.json")
@@ -517,4 +519,5 @@ def rerender(out: str) -> str:
         raise InputError(f"{out!r} is not a thresher output (no manifest.json)")
     with FileSystems.open(mpath) as fh:
         manifest = json.loads(fh.read().decode("utf-8"))
+    write_card(out, manifest)
     return write_report(out, manifest)

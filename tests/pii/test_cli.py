@@ -163,6 +163,8 @@ def test_audit_writes_into_the_manifest(run):
     assert proc.returncode == 0, proc.stderr[-2000:]
     manifest = json.loads((run["out"] / "manifest.json").read_text())
     audit = manifest["audit"]
+    # the report is rendered again, now with the audit's numbers
+    assert "canary recall" in (run["out"] / "report.html").read_text()
     assert audit["residual"]["records_scanned"] == 5
     assert audit["canary"]["overall"]["planted"] == 5 * 9  # every record, nine types each
     assert audit["canary"]["overall"]["recall"] >= 0.8

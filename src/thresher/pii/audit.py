@@ -229,6 +229,9 @@ def audit(
         tmp = path.with_suffix(".json.inprogress")
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         tmp.replace(path)
+        from thresher.report import rerender
+
+        rerender(out_dir)  # the report and card show the audit
     return result
 
 
