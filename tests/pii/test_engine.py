@@ -161,6 +161,64 @@ def test_address_continues_across_paragraphs(analyzer):
     assert ("LOCATION", "20789 Allika 46\n Suite 501\n Riisa\n\n Estonia 62488") in found
 
 
+def test_lower_case_prose_is_truecased_for_analysis(analyzer):
+    text = "follow up with patricia desrosiers in a couple of months. we moved here from tunisia"
+    found = _found(analyzer, text)
+    assert ("PERSON", "patricia desrosiers") in found
+    assert ("LOCATION", "tunisia") in found
+    # the output offsets are the input's: the text itself is not changed
+    assert all(text.find(v) >= 0 for _, v in found)
+
+
+def test_lowercase_prose_excludes_code_and_shouting():
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    from thresher.pii.engine import lowercase_prose
+
+    stop = set(STOP_WORDS)
+    assert lowercase_prose("we moved here from tunisia last year", stop)
+    assert not lowercase_prose("for (i = 0; i < n; i++) { total += x[i]; }", stop)
+    assert not lowercase_prose("We moved here from Tunisia last year", stop)
+    assert not lowercase_prose("ok thanks", stop)
+
+
+def test_a_name_found_once_marks_its_other_mentions(analyzer):
+    text = "Zoolander is a 2017 film directed by Maciej Borkowski and starring Borkowski."
+    assert ("PERSON", "Borkowski") in _found(analyzer, text)
+    # a single word is not propagated from a name the detector did not find
+    assert _found(analyzer, "The hill is steep. Hill said nothing.") == []
+
+
+def test_names_listed_with_a_person_pass_the_list_on(analyzer):
+    found = _found(analyzer, "They had 6: Efimiya, Mary, Ariana, Isabel, Teresa and Jodi.")
+    for name in ("Mary", "Isabel", "Teresa", "Jodi"):
+        assert ("PERSON", name) in found
+
+
+def test_the_name_on_a_mailing_label(analyzer):
+    text = "> Marta Palermo\n> Cityscan\n> 1072 Pohlstrasse 9\n> Suite 858\n> Germany 74285"
+    found = _found(analyzer, text)
+    assert ("PERSON", "Marta Palermo") in found
+    assert ("LOCATION", "1072 Pohlstrasse 9\n> Suite 858\n> Germany 74285") in found
+    # a company line is not a name
+    assert not any(v == "Cityscan" and t == "PERSON" for t, v in found)
+
+
+def test_importing_pii_does_not_load_torch():
+    """Presidio's eager Hugging Face import is kept out of PII workers; torch still imports."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import thresher.pii.engine; "
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules; "
+        "import torch; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"
+
+
 def test_restore_case_keeps_length_and_ignores_normal_text():
     assert restore_case("PATIENT JOHN SMITH WAS SEEN") == "Patient John Smith Was Seen"
     assert restore_case("Patient John Smith was seen today") is None

@@ -113,6 +113,39 @@ CASES = [
         ["Søndergade 52, Brønderslev"],
     ),
     (StreetAddressRecognizer, "We sold 12 apples and 3 pears on the way home.", []),
+    (
+        StreetAddressRecognizer,
+        "The bus station is on Villacher Strasse 89",
+        ["Villacher Strasse 89"],
+    ),
+    (StreetAddressRecognizer, "The clinic is on Pod Floriánem 1677.", ["Pod Floriánem 1677"]),
+    (StreetAddressRecognizer, "The app is on Python 3 and runs on Windows 10.", []),
+    (
+        StreetAddressRecognizer,
+        "Meet me at the corner of Csabai kapu 39. and Mathias Pass tonight.",
+        ["the corner of Csabai kapu 39. and Mathias Pass"],
+    ),
+    (
+        StreetAddressRecognizer,
+        "Ship to PSC 3294, Box 9168\nAPO AA 61487 please",
+        ["PSC 3294, Box 9168\nAPO AA 61487"],
+    ),
+    (
+        StreetAddressRecognizer,
+        "unit 4526 box 0671\ndpo ap 40902",
+        ["unit 4526 box 0671\ndpo ap 40902"],
+    ),
+    (StreetAddressRecognizer, "Unit 4 of the course: box plots", []),
+    (
+        StreetAddressRecognizer,
+        "his address: 48334 36 Rue de Pologne, Tunis",
+        ["48334 36 Rue de Pologne, Tunis"],
+    ),
+    (
+        StreetAddressRecognizer,
+        "> Lina Artemova\n> 2224 Trenerys gate 232\n> Apt. 342\n> TRONDHEIM\n> Norway 64389",
+        ["2224 Trenerys gate 232\n> Apt. 342\n> TRONDHEIM\n> Norway 64389"],
+    ),
     (StreetAddressRecognizer, "My zip code is 90010-170, thanks", ["90010-170"]),
     (StreetAddressRecognizer, "The restaurant is at 17151 2450 Crown St", ["17151 2450 Crown St"]),
     (
@@ -133,6 +166,14 @@ CASES = [
         ["Siiri", "Lukas"],
     ),
     (PersonContextRecognizer, "Dear Sir, my name is not important", []),
+    (
+        PersonContextRecognizer,
+        'Enrico shouted at Gary: "Why?" It was Franciska\'s kid. She named him Luís.',
+        ["Enrico", "Gary", "Franciska", "Luís"],
+    ),
+    (PersonContextRecognizer, "Warrane, can I please speak to your boss?", ["Warrane"]),
+    (PersonContextRecognizer, "However, can we go? Thanks, I will. Finally, do it.", []),
+    (PersonContextRecognizer, "The old format lives on. Megan lives on Via Tasso 129.", ["Megan"]),
     (
         PersonContextRecognizer,
         "Name: Sieda Batukayev Phone: 555. What's your last name? Boyle",

@@ -20,8 +20,14 @@ Fast analysis (``PiiAnalyzer.analyze_batch``), the same recognizers as Presidio,
    (context enhancement uses lower-cased tokens, which Presidio's substring context matching
    handles). Other sentences get a tokenizer-only doc: the pattern recognizers still run.
 4. All-capital segments (clinical notes, logs) are title-cased before NER (same length, so
-   offsets hold), which recovers names the small model misses in capitals.
+   offsets hold), which recovers names the small model misses in capitals. Segments of
+   lower-case prose (chat, social media) are truecased from spaCy's tagger and analyzed on that
+   view (same length again); code and shouting are not.
 5. NER-bound segments go through ``nlp.pipe`` in batches.
+
+Document-level recall, after the segments: the name on a mailing label above a street address,
+and the other mentions of a detected name's parts (``directed by Maciej Borkowski and starring
+Borkowski``).
 
 Afterwards, known false positives are removed (``resolve``): URLs inside e-mail addresses,
 DATE_TIME on IP addresses, UK_NHS on US-formatted phone numbers; overlaps are resolved by
@@ -48,6 +54,7 @@ import yaml
 from thresher.config import PiiConfig
 from thresher.errors import ConfigError
 from thresher.pii.operators import Detection
+from thresher.pii.recognizers.place_context import CUE as PLACE_CUE
 
 NER_ENTITIES = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZATION", "DATE_TIME"})
 
@@ -70,6 +77,15 @@ _SENTENCE = re.compile(r"[^\n]+?(?:[.!?](?=\s)|$)", re.MULTILINE)
 _CAPS_WORD = re.compile(r"\b[A-Z]{2,}\b")
 _CAPS_PAIR = regex.compile(r"\b\p{Lu}{3,}(?:[ \t]+\p{Lu}{2,})+\b")
 _CAPS_LONG = regex.compile(r"\b\p{Lu}{4,}\b")
+_WORD = regex.compile(r"\p{L}+")
+_SENTENCE_START = regex.compile(r"(?:^|[.!?:][ \t]+|\n[ \t>*\-]*)\p{L}$")
+# the word right after these is a name or a place in lower-case chat ("my name is vitoria",
+# "we moved here from tunisia")
+_NAME_CUE = regex.compile(
+    r"(?:\bmy name is|\bname is|\bname:|\bcall me|\bcalls me|\bi am called|\bi'm called)"
+    r"[ \t]+$"
+)
+_PLACE_CUE = regex.compile(rf"(?i:\b{PLACE_CUE})[ \t]{{1,2}}$")
 _UPPER_RUN = re.compile(r"[A-Z][A-Z'\-]+")
 _US_PHONE = re.compile(r"^\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]\d{4}$")
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
@@ -320,7 +336,8 @@ def propagate_person_lists(text: str, dets: Sequence[Detection], stop: set[str])
     """Capitalised words listed with a detected person ("Eklund, Michael and Hodge") are
     people too; added at a modest score, so a stronger detection of another type still wins."""
     out = list(dets)
-    seen = {(d.start, d.end) for d in dets}
+    # (a listed word taken for something else, "Ariana" as a place, still passes the list on)
+    seen = {(d.start, d.end) for d in dets if d.entity_type == "PERSON"}
     frontier = [d for d in dets if d.entity_type == "PERSON"]
     while frontier:
         d = frontier.pop()
@@ -338,6 +355,110 @@ def propagate_person_lists(text: str, dets: Sequence[Detection], stop: set[str])
             new = Detection(s, e, "PERSON", _LIST_SCORE)
             out.append(new)
             frontier.append(new)
+    return out
+
+
+_NAME_PART = regex.compile(r"(?<![\p{L}\-'’])\p{L}+(?:[\-'’]\p{L}+)*")
+_MENTION_SCORE = 0.5
+_TITLE_WORDS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "dr",
+        "prof",
+        "sir",
+        "dame",
+        "lord",
+        "lady",
+        "rev",
+        "mx",
+        "jr",
+        "sr",
+        "md",
+        "phd",
+        "nurse",
+        "pc",
+        "dc",
+    ]
+)
+
+
+def propagate_person_mentions(
+    text: str, dets: Sequence[Detection], stop: set[str]
+) -> list[Detection]:
+    """A name found once names its other mentions in the same document: ``directed by Maciej
+    Borkowski and starring Borkowski``, ``my name is Aantje Mourik but everyone calls me
+    Aantje``. Each part (three letters or more, not a stop or title word) of a detected person
+    marks its other whole-word, same-case occurrences: where nothing was detected, as
+    ``PERSON`` at a modest score; where the same word alone was taken for a place or a
+    nationality (spaCy's small model labels many foreign names ``GPE``), it becomes the person."""
+    parts = set()
+    for d in dets:
+        if d.entity_type == "PERSON" and d.score >= _MENTION_SCORE:
+            for m in _NAME_PART.finditer(text, d.start, d.end):
+                w = _strip_possessive(m.group(0))
+                if len(w) >= 3 and w.lower() not in stop and w.lower() not in _TITLE_WORDS:
+                    parts.add(w)
+    if not parts:
+        return list(dets)
+    by_span = {(d.start, d.end): i for i, d in enumerate(dets)}
+    covered = _Spans(dets)
+    out = list(dets)
+    for m in _NAME_PART.finditer(text):
+        w = _strip_possessive(m.group(0))
+        if w not in parts:
+            continue
+        start, end = m.start(), m.start() + len(w)
+        i = by_span.get((start, end))
+        if i is not None:
+            if out[i].entity_type in ("LOCATION", "NRP"):
+                out[i] = Detection(start, end, "PERSON", out[i].score)
+            continue
+        probe = Detection(start, end, "PERSON", _MENTION_SCORE)
+        if not covered.overlaps(probe):
+            out.append(probe)
+    return out
+
+
+def _strip_possessive(word: str) -> str:
+    return word[:-2] if word[-2:] in ("'s", "’s") else word
+
+
+_LABEL_LINE = regex.compile(
+    r"^[ \t]*(?:[>•*?\-]{1,3}[ \t]*)?"
+    r"((?:\p{Lu}\p{Ll}+|\p{Lu}\.?)"
+    r"(?:[ \t](?:\p{Lu}\p{Ll}+(?:[\-'’]\p{Lu}?\p{Ll}+)*|\p{Lu}\.?)){1,2})"
+    r"[ \t]*$"
+)
+
+
+def mailing_label_names(text: str, dets: Sequence[Detection]) -> list[Detection]:
+    """The name on a mailing label: a line of two or three name-shaped words (no organisation
+    word) among the four non-empty lines above a street address (``Marta Palermo`` /
+    ``Cityscan`` / ``1072 Pohlstrasse 9`` / ...). Added as ``PERSON`` at a modest score where
+    nothing else was found."""
+    out = list(dets)
+    covered = _Spans(dets)
+    for d in dets:
+        if d.entity_type != "LOCATION" or not any(c.isdigit() for c in text[d.start : d.end]):
+            continue
+        line_start = text.rfind("\n", 0, d.start) + 1
+        if text[line_start : d.start].strip(" \t>•*?-"):
+            continue  # the address does not start its line: not a label
+        pos, seen = line_start - 1, 0
+        while pos > 0 and seen < 4:
+            begin = text.rfind("\n", 0, pos) + 1
+            line = text[begin:pos]
+            if line.strip(" \t>•*?-"):
+                seen += 1
+                m = _LABEL_LINE.match(line)
+                if m and not any(w.strip(".") in _ORG_WORDS for w in m.group(1).split()):
+                    probe = Detection(begin + m.start(1), begin + m.end(1), "PERSON", 0.5)
+                    if not covered.overlaps(probe):
+                        out.append(probe)
+            pos = begin - 1
     return out
 
 
@@ -458,6 +579,47 @@ def restore_case(text: str) -> str | None:
     return restored if len(restored) == len(text) else None
 
 
+def lowercase_prose(text: str, stop: set[str]) -> bool:
+    """A segment written without capitals (chat, social media, transcripts) whose words read
+    as English prose, not code: at least four words, no capital letter at all, a fifth or more
+    of the words stop words, and few code characters."""
+    if any(c.isupper() for c in text):
+        return False
+    words = _WORD.findall(text)
+    if len(words) < 4 or not any(c.isalpha() for c in text):
+        return False
+    if sum(text.count(c) for c in "=(){}[];_<>\\|`$") * 40 > len(text):
+        return False
+    return sum(w in stop for w in words) * 5 >= len(words)
+
+
+def truecase(text: str, doc: Any, stop: set[str]) -> str:
+    """Capitals a writer left out, restored from spaCy's tagger on the lower-case text (same
+    length, so offsets hold): sentence starts, ``i``, proper nouns (``NNP``/``NNPS``), a noun
+    right after a restored proper noun (``patricia desrosiers``), and the word after a name
+    cue (``my name is vitoria``). Used on analysis input only, never on the output."""
+    chars = list(text)
+    prev = False
+    for tok in doc:
+        word = tok.text
+        content = word.isalpha() and word not in stop
+        cue = bool(tok.idx) and (
+            _NAME_CUE.search(text, 0, tok.idx) is not None
+            or _PLACE_CUE.search(text, 0, tok.idx) is not None
+        )
+        proper = content and tok.tag_ in ("NNP", "NNPS")
+        follow = prev and (
+            (content and tok.tag_ in ("NN", "NNS", "NNP", "NNPS", "JJ"))
+            or (len(word) == 1 and word.isalpha())  # an initial: "benjamin a seiler"
+        )
+        up = proper or follow or (cue and word.isalpha())
+        if up or word == "i" or _SENTENCE_START.search(text, 0, tok.idx + 1):
+            chars[tok.idx] = chars[tok.idx].upper()
+        prev = up and tok.whitespace_ == " "
+    restored = "".join(chars)
+    return restored if len(restored) == len(text) else text
+
+
 def restore_case_words(text: str) -> str | None:
     """Title-case isolated all-capital words of four or more letters (``flew to LEPPEN``), same
     length; ``None`` when there are none. Used on NER input only, never on the output."""
@@ -575,6 +737,9 @@ class PiiAnalyzer:
                 )
             if len(spans[i]) > 1:
                 dets = [self._across_segments(text, d) for d in dets]
+            if "PERSON" in self.entities:
+                dets = mailing_label_names(text, dets)
+                dets = propagate_person_mentions(text, dets, self._stop)
             out.append(resolve(text, dets))
         return out
 
@@ -611,15 +776,29 @@ class PiiAnalyzer:
                 results[seg] = hit
             else:
                 todo.append(seg)
-        docs = self._fast_docs(todo) if self.fast else self._full_docs(todo)
-        for seg, doc in docs:
-            dets = self._analyze_doc(seg, doc)
+        # Segments written without capitals are analyzed on a truecased view (same offsets).
+        views = self._truecased(todo) if self.cfg.restore_case and self.needs_ner else {}
+        inputs = [views.get(seg, seg) for seg in todo]
+        docs = self._fast_docs(inputs) if self.fast else self._full_docs(inputs)
+        for seg, (view, doc) in zip(todo, docs, strict=True):
+            dets = self._analyze_doc(view, doc)
             results[seg] = dets
             if self.fast and self.cfg.cache_size:
                 self._cache[seg] = dets
                 if len(self._cache) > self.cfg.cache_size:
                     self._cache.popitem(last=False)
         return results
+
+    def _truecased(self, todo: list[str]) -> dict[str, str]:
+        """Truecased views of the lower-case prose segments (tok2vec + tagger on those only)."""
+        lower = [seg for seg in todo if lowercase_prose(seg, self._stop)]
+        if not lower or not self.nlp.has_pipe("tagger"):
+            return {}
+        keep = {"tok2vec", "tagger"}
+        disable = [p for p in self.nlp.pipe_names if p not in keep]
+        self.stats["segments_truecased"] = self.stats.get("segments_truecased", 0) + len(lower)
+        piped = self.nlp.pipe(lower, batch_size=max(8, self.cfg.batch_size), disable=disable)
+        return {seg: truecase(seg, doc, self._stop) for seg, doc in zip(lower, piped, strict=True)}
 
     def _full_docs(self, todo: list[str]) -> list[tuple[str, Any]]:
         """The whole pipeline on every segment (Presidio's own behaviour; audit mode)."""

@@ -10,9 +10,9 @@ from thresher.pii.recognizers._base import CASE_SENSITIVE
 
 _LINK = r"(?:de|del|de la|da|do|di|du|la|le|van|von|upon)"
 _PLACE = rf"\p{{Lu}}[\p{{L}}'’\-]+(?:\s(?:{_LINK}\s)?\p{{Lu}}[\p{{L}}'’\-]+){{0,3}}"
-_CUE = (
+CUE = (
     r"(?:(?:flew|fly|flying|flown|moved|moving|relocated|relocating|travel+ed|travel+ing|drove|"
-    r"returned|returning|arrived|arriving|emigrated|immigrated|commute[sd]?|went)\s(?:back\s)?"
+    r"returned|returning|arrived|arriving|emigrated|immigrated|commute[sd]?|went)\s(?:(?:back|here|there|away)\s)?"
     r"(?:to|from|in|at)|grew up in|born in|raised in|lives? in|living in|lived in|based in|"
     r"located in|stationed in|headquartered in|resides? in|residing in|originally from|"
     r"native of|hometown(?: of)?|home (?:city|town)(?: of)?|i am in|i'm in|we are in|"
@@ -30,7 +30,7 @@ class PlaceContextRecognizer(PatternRecognizer):
     """A capitalised (or all-capital) place name after a movement or residence cue. Only the
     place is reported. Entity: ``LOCATION``."""
 
-    PATTERNS = [Pattern("cued_place", rf"(?i:(?<=\b{_CUE}\s{{1,2}})){_PLACE}", 0.6)]
+    PATTERNS = [Pattern("cued_place", rf"(?i:(?<=\b{CUE}\s{{1,2}})){_PLACE}", 0.86)]
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(

@@ -28,6 +28,30 @@ _PREFIX = (
     r"Boulevard|Ulica|Ul\.|ul\.|Av|Avda\.|Rúa|C/|Odos|Οδός)"
 )
 _CONNECTOR = r"(?:de|del|de la|da|do|dos|das|di|du|la|le|van|von|der|den|ten|nad|pod|upon|on)"
+# Street words written after the name and before the house number (central/northern Europe):
+# "Villacher Strasse 89", "Hegyalja út 98", "Csabai kapu 39".
+_EU_TYPE = (
+    r"(?:[Ss]tra(?:ss|ß)e|[Ss]tr\.|[Gg]asse|[Ww]eg|[Aa]llee|[Pp]latz|[Rr]ing|[Dd]amm|[Uu]fer|"
+    r"út|útja|utca|u\.|kapu|tér|körút|sor|köz|[Vv]ej|[Gg]ade|[Vv]ei|[Vv]eien|[Gg]ata|[Gg]atan|"
+    r"[Vv]ägen|[Ss]traat|[Ll]aan|[Pp]lein|[Kk]ade|[Gg]racht|[Uu]lica|[Nn]ám\.|náměstí|třída)"
+)
+_PLACE_WORD = rf"(?:{_CAP}|\d{{1,5}}\.?)"
+# "the corner of Csabai kapu 39. and Mathias Pass", "the corner of 159 X str and Y Union"
+_CORNER_PART = rf"{_PLACE_WORD}(?:[ \t](?!and\b){_W}){{0,4}}?(?:[ \t]\d{{1,5}}\.?)?"
+# Where a street name with only a house number is plainly an address: "lives on Pod Floriánem
+# 1677", "the bus station is on Joaquin Suarez 2906", "drops you off at Cheb 2".
+_STREET_CUE = (
+    r"(?:lives?|living|lived|located|situated|stays?|staying|side of|drops? you off|"
+    r"(?:station|office|offices|shop|store|house|home|apartment|flat|restaurant|hotel|"
+    r"entrance|school|clinic) (?:is|are))[ \t](?:on|at|in)?"
+)
+# US military mail: "Unit 1009 Box 0219 DPO AP 51065", "PSC 3294, Box 9168 APO AA 61487",
+# "USNV Botolen FPO AE 12382".
+_MILITARY = (
+    r"(?i:\b(?:(?:unit|psc|cmr)[ \t]\d{3,5},?[ \t]box[ \t]\d{3,5}|"
+    r"(?:usns|usnv|uss|uscgc)[ \t]\p{L}+)[ \t]*,?[ \t]*\n?[ \t]*(?:apo|fpo|dpo)[ \t](?:aa|ae|ap)"
+    r"[ \t]\d{5}\b)"
+)
 _UNIT = r"(?:Apt\.?|Apartment|Suite|Ste\.|Flat|PSC|Postbox|P\.?O\.? Box)\s?#?\d{1,5}[A-Za-z]?"
 _DIRECTION = r"(?:\s(?:NW|NE|SW|SE|N|S|E|W)\b)?"
 _US_STATE = (
@@ -40,9 +64,13 @@ _TAIL_BODY = (
     rf"(?:{_UNIT}|\p{{Lu}}[\p{{L}}'’\-]+(?:[ \t](?:{_CONNECTOR}[ \t])?"
     r"\p{Lu}[\p{L}'’\-]+){0,2}|\d{4,5}(?:-\d{3,4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d)"
 )
-_TAIL = regex.compile(rf"[ \t]*,?[ \t]*\n?[ \t]*{_TAIL_BODY}", CASE_SENSITIVE)
+# A quoted or bulleted block repeats its line prefix: "> 12 Main St\n> Springfield".
+_LINE_PREFIX = r"(?:[>•*?\-]{1,3}[ \t]*)?"
+_TAIL = regex.compile(rf"[ \t]*,?[ \t]*(?:\n[ \t]*{_LINE_PREFIX})?{_TAIL_BODY}", CASE_SENSITIVE)
 # Across one blank line too: address blocks are often written one part per paragraph.
-_TAIL_BLOCK = regex.compile(rf"[ \t]*,?[ \t]*(?:\n[ \t]*){{0,2}}{_TAIL_BODY}", CASE_SENSITIVE)
+_TAIL_BLOCK = regex.compile(
+    rf"[ \t]*,?[ \t]*(?:\n[ \t]*{_LINE_PREFIX}){{0,2}}{_TAIL_BODY}", CASE_SENSITIVE
+)
 _LEADING_CODE = regex.compile(r"(?<![\w.,\-])\d{3,6}[ \t]+$")
 _NOT_TAIL_WORDS = (
     "The A An And But Or If I We You He She They It This That In On At For To From "
@@ -76,6 +104,29 @@ class StreetAddressRecognizer(PatternRecognizer):
             rf"\b\d{{3,6}}\s{_CAP}(?:\s{_W}){{0,3}}\s\d{{1,4}}[A-Za-z]?\b",
             0.5,
         ),
+        Pattern(
+            "number_prefix_street",
+            rf"\b\d{{1,5}}[A-Za-z]?\s(?i:{_PREFIX}|rue|avenue|avenida|via|calle|rua)\s"
+            rf"(?:(?:{_CONNECTOR}|des|d')\s)?{_CAP}(?:\s(?:(?:{_CONNECTOR}|des)\s)?{_CAP}){{0,3}}",
+            0.6,
+        ),
+        Pattern(
+            "street_type_number",
+            rf"\b(?:{_CAP}\s){{1,3}}{_EU_TYPE}\s\d{{1,5}}[A-Za-z]?\b\.?",
+            0.6,
+        ),
+        Pattern(
+            "corner",
+            rf"(?i:\b(?:the\s)?corner\sof\s){_CORNER_PART}\sand\s{_CORNER_PART}\b",
+            0.6,
+        ),
+        Pattern(
+            "cued_street_number",
+            rf"(?i:(?<=\b{_STREET_CUE}[ \t]))(?:the[ \t])?{_CAP}(?:[ \t](?:{_CONNECTOR}[ \t])?"
+            rf"{_CAP}){{0,3}}[ \t]\d{{1,5}}[A-Za-z]?\b",
+            0.7,
+        ),
+        Pattern("military", _MILITARY, 0.7),
         Pattern("unit", rf"\b{_UNIT}\b", 0.45),
         Pattern(
             "labelled_postal_code",
@@ -103,11 +154,10 @@ class StreetAddressRecognizer(PatternRecognizer):
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
         for r in results:
             r.end = self._extend(text, r.end)
-            if text[r.start : r.start + 1].isdigit():
-                # a postcode written before the house number: "17151 2450 Crown St"
-                m = _LEADING_CODE.search(text, max(0, r.start - 12), r.start)
-                if m:
-                    r.start = m.start()
+            # a postcode written before the address: "17151 2450 Crown St", "233 Erzsébet tér 19."
+            m = _LEADING_CODE.search(text, max(0, r.start - 12), r.start)
+            if m:
+                r.start = m.start()
         return results
 
     @staticmethod
