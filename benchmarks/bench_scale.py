@@ -6,6 +6,9 @@ Baseline in the same run: the smallest size with one worker (ratios are printed 
 Ends with the Dataflow cost model fed by the largest run's measured throughput.
 
     .venv/bin/python benchmarks/bench_scale.py --docs 10000 100000 --workers 1 2
+    # where a worker's memory goes: the same with small shards and without PII
+    .venv/bin/python benchmarks/bench_scale.py --docs 10000 100000 --workers 2 \
+        --set output.max_rows_per_shard=10000 --set output.max_lineage_rows_per_shard=10000
 """
 
 from __future__ import annotations
@@ -95,7 +98,7 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def run(corpus: Path, out: Path, workers: int) -> dict:
+def run(corpus: Path, out: Path, workers: int, overrides: list[str] = ()) -> dict:
     args = [
         str(Path(sys.executable).with_name("thresher")),
         "run",
@@ -111,6 +114,8 @@ def run(corpus: Path, out: Path, workers: int) -> dict:
         "--set",
         "limits.max_dead_letter_fraction=1",
     ]
+    for item in overrides:
+        args += ["--set", item]
     if workers > 1:
         args += ["--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing"]
     proc = subprocess.Popen(
@@ -149,6 +154,13 @@ def main() -> None:
     ap.add_argument("--docs", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--json", help="also write the rows here")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="recipe override passed to every run (e.g. pii.enabled=false)",
+    )
     a = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,7 +169,7 @@ def main() -> None:
             corpus.mkdir()
             size = make_corpus(corpus, n)
             for w in a.workers:
-                r = run(corpus, Path(tmp) / f"o{n}-{w}", w)
+                r = run(corpus, Path(tmp) / f"o{n}-{w}", w, a.set)
                 m = r["manifest"]
                 pipe = m["timings"]["pipeline_seconds"]
                 row = {

@@ -487,6 +487,12 @@ class OutputConfig(_Section):
     path: str = "out"
     max_rows_per_shard: int = Field(100_000, gt=0)
     max_bytes_per_shard: int = Field(256 * MiB, gt=0, description="Uncompressed bytes.")
+    max_lineage_rows_per_shard: int = Field(
+        1_000_000,
+        gt=0,
+        description="Rows per lineage and dead-letter shard (small rows; one worker sorts a "
+        "shard's rows in memory, so this bounds that worker's memory).",
+    )
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
 
 

@@ -259,7 +259,7 @@ def build_pipeline(
         lineage_row,
         lambda f: (f.id, f.source, f.position),
         _small,
-        1_000_000,
+        out_cfg.max_lineage_rows_per_shard,
         out_cfg.max_bytes_per_shard,
         out_cfg.compression,
     )
@@ -270,7 +270,7 @@ def build_pipeline(
         dead_letter_row,
         lambda d: (d.id, d.source, d.position),
         _small,
-        1_000_000,
+        out_cfg.max_lineage_rows_per_shard,
         out_cfg.max_bytes_per_shard,
         out_cfg.compression,
     )
