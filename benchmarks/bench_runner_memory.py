@@ -1,0 +1,88 @@
+"""Beam alone, no thresher stage: does a local multi-process FnApiRunner worker grow with the
+input? The scale benchmark's corpus is read (gzip JSONL), parsed, keyed by a hash of the text
+into 5,000 keys, grouped and counted, on two worker processes; peak RSS of each worker process is
+sampled from /proc every 0.2 s. The baseline for reading bench_scale.py's memory columns.
+
+    .venv/bin/python benchmarks/bench_runner_memory.py 10000 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_scale import _descendants, _rss_mb, make_corpus
+
+
+def _key(doc: dict) -> tuple[int, dict]:
+    return (hash(doc["text"]) % 5000, doc)
+
+
+def _chars(kv: tuple[int, list]) -> int:
+    return sum(len(d["text"]) for d in kv[1])
+
+
+def run(n: int) -> dict:
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    with tempfile.TemporaryDirectory() as tmp:
+        make_corpus(Path(tmp), n)
+        peaks: dict[int, float] = {}
+        stop = threading.Event()
+        me = os.getpid()
+
+        def sample() -> None:
+            while not stop.is_set():
+                for pid in _descendants(me):
+                    if pid != me:
+                        peaks[pid] = max(peaks.get(pid, 0.0), _rss_mb(pid))
+                time.sleep(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        opts = PipelineOptions(
+            [
+                "--runner=FnApiRunner",
+                "--direct_num_workers=2",
+                "--direct_running_mode=multi_processing",
+            ]
+        )
+        t0 = time.perf_counter()
+        with beam.Pipeline(options=opts) as p:
+            _ = (
+                p
+                | beam.io.ReadFromText(f"{tmp}/*.jsonl.gz")
+                | beam.Map(json.loads)
+                | beam.Map(_key)
+                | beam.GroupByKey()
+                | beam.Map(_chars)
+                | beam.combiners.Count.Globally()
+            )
+        stop.set()
+        sampler.join()
+        workers = sorted((v for v in peaks.values() if v > 50), reverse=True)[:2]
+        return {
+            "docs": n,
+            "seconds": round(time.perf_counter() - t0, 1),
+            "worker_peak_mb": [round(x) for x in workers],
+            "launcher_mb": round(_rss_mb(me)),
+        }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("docs", type=int, nargs="+")
+    for n in ap.parse_args().docs:
+        print(json.dumps(run(n)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
