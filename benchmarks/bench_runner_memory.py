@@ -1,9 +1,15 @@
-"""Beam alone, no thresher stage: does a local multi-process FnApiRunner worker grow with the
-input? The scale benchmark's corpus is read (gzip JSONL), parsed, keyed by a hash of the text
-into 5,000 keys, grouped and counted, on two worker processes; peak RSS of each worker process is
-sampled from /proc every 0.2 s. The baseline for reading bench_scale.py's memory columns.
+"""Does a local multi-process FnApiRunner worker grow with the input, and where? The scale
+benchmark's corpus on two worker processes, peak RSS of each worker process sampled from /proc
+every 0.2 s. Pipelines (``--pipeline``, repeatable):
 
-    .venv/bin/python benchmarks/bench_runner_memory.py 10000 50000
+- ``beam``: Beam alone: ReadFromText (gzip JSONL), parse, key by a hash of the text into 5,000
+  keys, GroupByKey, count;
+- ``read``: thresher's ReadCorpus, then count;
+- ``read-group``: ReadCorpus, key documents into 5,000 keys, GroupByKey, count.
+
+The baseline for reading bench_scale.py's memory columns.
+
+    .venv/bin/python benchmarks/bench_runner_memory.py 10000 50000 --pipeline beam read read-group
 """
 
 from __future__ import annotations
@@ -29,7 +35,38 @@ def _chars(kv: tuple[int, list]) -> int:
     return sum(len(d["text"]) for d in kv[1])
 
 
-def run(n: int) -> dict:
+def _key_doc(doc: object) -> tuple[int, object]:
+    return (hash(doc.id) % 5000, doc)  # type: ignore[attr-defined]
+
+
+def _size(kv: tuple[int, list]) -> int:
+    return len(kv[1])
+
+
+def _pipeline(p: object, tmp: str, kind: str) -> None:
+    import apache_beam as beam
+
+    if kind == "beam":
+        docs = (
+            p
+            | beam.io.ReadFromText(f"{tmp}/*.jsonl.gz")
+            | beam.Map(json.loads)
+            | beam.Map(_key)
+            | beam.GroupByKey()
+            | beam.Map(_chars)
+        )
+    else:
+        from thresher.config import InputConfig
+        from thresher.io.read import MAIN, ReadCorpus, resolve_inputs
+
+        cfg = InputConfig(paths=[tmp])
+        docs = (p | ReadCorpus(resolve_inputs(cfg.paths), cfg))[MAIN]
+        if kind == "read-group":
+            docs = docs | beam.Map(_key_doc) | beam.GroupByKey() | beam.Map(_size)
+    _ = docs | beam.combiners.Count.Globally()
+
+
+def run(n: int, kind: str) -> dict:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -57,19 +94,12 @@ def run(n: int) -> dict:
         )
         t0 = time.perf_counter()
         with beam.Pipeline(options=opts) as p:
-            _ = (
-                p
-                | beam.io.ReadFromText(f"{tmp}/*.jsonl.gz")
-                | beam.Map(json.loads)
-                | beam.Map(_key)
-                | beam.GroupByKey()
-                | beam.Map(_chars)
-                | beam.combiners.Count.Globally()
-            )
+            _pipeline(p, tmp, kind)
         stop.set()
         sampler.join()
         workers = sorted((v for v in peaks.values() if v > 50), reverse=True)[:2]
         return {
+            "pipeline": kind,
             "docs": n,
             "seconds": round(time.perf_counter() - t0, 1),
             "worker_peak_mb": [round(x) for x in workers],
@@ -80,8 +110,13 @@ def run(n: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("docs", type=int, nargs="+")
-    for n in ap.parse_args().docs:
-        print(json.dumps(run(n)), flush=True)
+    ap.add_argument(
+        "--pipeline", nargs="+", choices=["beam", "read", "read-group"], default=["beam"]
+    )
+    a = ap.parse_args()
+    for kind in a.pipeline:
+        for n in a.docs:
+            print(json.dumps(run(n, kind)), flush=True)
 
 
 if __name__ == "__main__":
