@@ -150,5 +150,20 @@ def duplicate_fate(
     )
 
 
+def dropped_fate(
+    doc: Document, stage: str, reason: str, details: Mapping[str, Any] | None = None
+) -> Fate:
+    """The lineage row of ``doc`` dropped by ``stage`` for ``reason`` (numbers, never text)."""
+    return Fate(
+        id=doc.id,
+        source=doc.source,
+        position=doc.position,
+        fate="dropped",
+        stage=stage,
+        reason=reason,
+        details=details or {},
+    )
+
+
 def kept_fate(doc: Document, stage: str = "write") -> Fate:
     return Fate(id=doc.id, source=doc.source, position=doc.position, fate="kept", stage=stage)

@@ -78,14 +78,15 @@ _CAPS_WORD = re.compile(r"\b[A-Z]{2,}\b")
 _CAPS_PAIR = regex.compile(r"\b\p{Lu}{3,}(?:[ \t]+\p{Lu}{2,})+\b")
 _CAPS_LONG = regex.compile(r"\b\p{Lu}{4,}\b")
 _WORD = regex.compile(r"\p{L}+")
-_SENTENCE_START = regex.compile(r"(?:^|[.!?:][ \t]+|\n[ \t>*\-]*)\p{L}$")
+# Where a truecased word may start: text start, after sentence punctuation, at a line start.
+_SENTENCE_START = regex.compile(r"(?:^|[.!?:][ \t]+|\n[ \t>*\-]*)(?=\p{L})")
 # the word right after these is a name or a place in lower-case chat ("my name is vitoria",
 # "we moved here from tunisia")
 _NAME_CUE = regex.compile(
     r"(?:\bmy name is|\bname is|\bname:|\bcall me|\bcalls me|\bi am called|\bi'm called)"
-    r"[ \t]+$"
+    r"[ \t]+"
 )
-_PLACE_CUE = regex.compile(rf"(?i:\b{PLACE_CUE})[ \t]{{1,2}}$")
+_PLACE_CUE = regex.compile(rf"(?i:\b{PLACE_CUE})[ \t]{{1,2}}")
 _UPPER_RUN = re.compile(r"[A-Z][A-Z'\-]+")
 _US_PHONE = re.compile(r"^\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]\d{4}$")
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
@@ -599,21 +600,22 @@ def truecase(text: str, doc: Any, stop: set[str]) -> str:
     right after a restored proper noun (``patricia desrosiers``), and the word after a name
     cue (``my name is vitoria``). Used on analysis input only, never on the output."""
     chars = list(text)
+    # offsets where a word follows a name or place cue, and where sentences start: one pass each
+    cued = {m.end() for m in _NAME_CUE.finditer(text)}
+    cued |= {m.end() for m in _PLACE_CUE.finditer(text)}
+    starts = {m.end() for m in _SENTENCE_START.finditer(text)}
     prev = False
     for tok in doc:
         word = tok.text
         content = word.isalpha() and word not in stop
-        cue = bool(tok.idx) and (
-            _NAME_CUE.search(text, 0, tok.idx) is not None
-            or _PLACE_CUE.search(text, 0, tok.idx) is not None
-        )
+        cue = tok.idx in cued
         proper = content and tok.tag_ in ("NNP", "NNPS")
         follow = prev and (
             (content and tok.tag_ in ("NN", "NNS", "NNP", "NNPS", "JJ"))
             or (len(word) == 1 and word.isalpha())  # an initial: "benjamin a seiler"
         )
         up = proper or follow or (cue and word.isalpha())
-        if up or word == "i" or _SENTENCE_START.search(text, 0, tok.idx + 1):
+        if up or word == "i" or tok.idx in starts:
             chars[tok.idx] = chars[tok.idx].upper()
         prev = up and tok.whitespace_ == " "
     restored = "".join(chars)

@@ -22,7 +22,7 @@ from thresher.config import FiltersConfig, LanguageFilterConfig
 from thresher.core import bias as core_bias
 from thresher.core.language import build_detector, identify
 from thresher.core.quality import RULE_SETS, evaluate
-from thresher.records import Document, Fate
+from thresher.records import Document, dropped_fate
 from thresher.stages._common import FATES, MAIN, STATS, apply_guarded
 
 QUALITY_STAGE = "filter_quality"
@@ -87,20 +87,13 @@ class _QualityFn(beam.DoFn):
             for name in enabled:
                 signals[f"{name}_pass"] = 0.0 if name in out.failing else 1.0
         if not d.keep and not self._annotate:
+            assert d.reason is not None  # a failing decision always names its rule
             Metrics.counter(QUALITY_STAGE, f"dropped.{d.reason}").inc()
             details = {"rule_set": out.rule_set, **d.details()}
             details["signals"] = {**details["signals"], **identity}
             yield TaggedOutput(
                 FATES,
-                Fate(
-                    doc.id,
-                    doc.source,
-                    doc.position,
-                    "dropped",
-                    QUALITY_STAGE,
-                    d.reason,
-                    details=details,
-                ),
+                dropped_fate(doc, QUALITY_STAGE, d.reason, details),
             )
             return
         self._kept.inc()
@@ -206,15 +199,7 @@ class _LanguageFn(beam.DoFn):
             }
             yield TaggedOutput(
                 FATES,
-                Fate(
-                    doc.id,
-                    doc.source,
-                    doc.position,
-                    "dropped",
-                    LANGUAGE_STAGE,
-                    reason,
-                    details=details,
-                ),
+                dropped_fate(doc, LANGUAGE_STAGE, reason, details),
             )
             return
         self._kept.inc()

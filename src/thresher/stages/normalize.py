@@ -13,7 +13,7 @@ from apache_beam.pvalue import PCollection, TaggedOutput
 from thresher import progress
 from thresher.config import NormalizeConfig
 from thresher.core.normalize import NormalizeOptions, normalize_text
-from thresher.records import Document, Fate
+from thresher.records import Document, dropped_fate
 from thresher.stages._common import FATES, apply_guarded
 
 STAGE = "normalize"
@@ -34,7 +34,7 @@ class _NormalizeFn(beam.DoFn):
             self._empty.inc()
             yield TaggedOutput(
                 FATES,
-                Fate(doc.id, doc.source, doc.position, "dropped", STAGE, "empty_after_normalize"),
+                dropped_fate(doc, STAGE, "empty_after_normalize"),
             )
             return
         if text == doc.text:

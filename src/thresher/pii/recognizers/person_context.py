@@ -19,13 +19,13 @@ _INTRO = (
     r"i'm called|named|directed by|written by|produced by|signed|regards|sincerely|dear|"
     r"yours truly|cheers|(?:last |first |full |sur|account |patient |contact )?name\s?[:?])"
 )
-_KIN = (
-    r"(?:my|his|her|our|their|your)\s(?:kid|child|son|daughter|wife|husband|partner|spouse|"
-    r"friend|boyfriend|girlfriend|brother|sister|mother|father|mom|mum|dad|boss|colleague|"
-    r"cousin|uncle|aunt|nephew|niece|grandson|granddaughter|grandmother|grandfather|grandma|"
-    r"grandpa|neighbou?r|manager|landlord|tenant|client|patient|teacher|student)"
+_KIN_NOUN = (
+    r"(?:kid|child|son|daughter|wife|husband|partner|spouse|friend|boyfriend|girlfriend|"
+    r"brother|sister|mother|father|mom|mum|dad|boss|colleague|cousin|uncle|aunt|nephew|niece|"
+    r"grandson|granddaughter|grandmother|grandfather|grandma|grandpa|neighbou?r|manager|"
+    r"landlord|tenant|client|patient|teacher|student)"
 )
-_KIN_NOUN = _KIN.split(r")\s", 1)[1]
+_KIN = rf"(?:my|his|her|our|their|your)\s{_KIN_NOUN}"
 # Verbs whose subject or object is a person, not an organisation or a thing.
 _ACTS = (
     r"(?:(?:shouted|yelled|screamed|whispered|smiled|laughed|sighed|nodded|winked|married)\b|"
