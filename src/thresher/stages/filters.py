@@ -87,7 +87,8 @@ class _QualityFn(beam.DoFn):
             for name in enabled:
                 signals[f"{name}_pass"] = 0.0 if name in out.failing else 1.0
         if not d.keep and not self._annotate:
-            assert d.reason is not None  # a failing decision always names its rule
+            if d.reason is None:  # cannot happen: a failing decision names its rule
+                raise ValueError("quality decision dropped a record without naming the rule")
             Metrics.counter(QUALITY_STAGE, f"dropped.{d.reason}").inc()
             details = {"rule_set": out.rule_set, **d.details()}
             details["signals"] = {**details["signals"], **identity}
