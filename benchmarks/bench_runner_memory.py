@@ -7,7 +7,8 @@ every 0.2 s. Pipelines (``--pipeline``, repeatable):
 - ``read``: thresher's ReadCorpus, then count;
 - ``read-group``: ReadCorpus, key documents into 5,000 keys, GroupByKey, count.
 
-The baseline for reading bench_scale.py's memory columns.
+``largest_handoff_mb``: the largest input the runner sent one worker in one piece (see
+runner_handoff.py). The baseline for reading bench_scale.py's memory columns.
 
     .venv/bin/python benchmarks/bench_runner_memory.py 10000 50000 --pipeline beam read read-group
 """
@@ -24,6 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import runner_handoff
 from bench_scale import _descendants, _rss_mb, make_corpus
 
 
@@ -92,6 +94,8 @@ def run(n: int, kind: str) -> dict:
                 "--direct_running_mode=multi_processing",
             ]
         )
+        runner_handoff.install()
+        runner_handoff.reset()
         t0 = time.perf_counter()
         with beam.Pipeline(options=opts) as p:
             _pipeline(p, tmp, kind)
@@ -104,6 +108,7 @@ def run(n: int, kind: str) -> dict:
             "seconds": round(time.perf_counter() - t0, 1),
             "worker_peak_mb": [round(x) for x in workers],
             "launcher_mb": round(_rss_mb(me)),
+            "largest_handoff_mb": runner_handoff.summary()["largest_mb"],
         }
 
 

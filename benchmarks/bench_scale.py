@@ -9,6 +9,15 @@ Ends with the Dataflow cost model fed by the largest run's measured throughput.
     # where a worker's memory goes: the same with small shards and without PII
     .venv/bin/python benchmarks/bench_scale.py --docs 10000 100000 --workers 2 \
         --set output.max_rows_per_shard=10000 --set output.max_lineage_rows_per_shard=10000
+    # weak scaling: 10,000 documents per worker process, 1 to 8 workers (10,000 to 80,000 docs)
+    .venv/bin/python benchmarks/bench_scale.py --per-worker 10000 --workers 1 2 4 8 \
+        --set output.max_rows_per_shard=10000 --set output.max_lineage_rows_per_shard=10000
+
+Beam's local runner sends each worker its whole share of a stage's input before the bundle
+starts (see runner_handoff.py), so on that runner a worker's memory follows corpus / workers
+whatever the pipeline does. Weak scaling keeps that share constant: a step that held the corpus
+(or any fixed fraction of it) would still grow one worker as the corpus grows. Each run prints
+the largest input the runner handed one worker at once beside the workers' peaks.
 """
 
 from __future__ import annotations
@@ -98,9 +107,15 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def run(corpus: Path, out: Path, workers: int, overrides: list[str] = ()) -> dict:
+def run(
+    corpus: Path, out: Path, workers: int, overrides: list[str] = (), processes: bool = False
+) -> dict:
+    """One ``thresher run``; ``processes``: worker processes even for one worker (Beam runs a
+    single worker inside the launcher otherwise)."""
+    handoff = out.with_name(out.name + "-handoff.json")
     args = [
-        str(Path(sys.executable).with_name("thresher")),
+        sys.executable,
+        str(Path(__file__).with_name("runner_handoff.py")),
         "run",
         str(ROOT / "pipelines/default.yaml"),
         "--input",
@@ -116,14 +131,14 @@ def run(corpus: Path, out: Path, workers: int, overrides: list[str] = ()) -> dic
     ]
     for item in overrides:
         args += ["--set", item]
-    if workers > 1:
+    if workers > 1 or processes:
         args += ["--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing"]
     proc = subprocess.Popen(
         args,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "THRESHER_PROGRESS": "0"},
+        env={**os.environ, "THRESHER_PROGRESS": "0", "THRESHER_HANDOFF_REPORT": str(handoff)},
     )
     peaks: dict[int, float] = {}
     stop = threading.Event()
@@ -146,13 +161,26 @@ def run(corpus: Path, out: Path, workers: int, overrides: list[str] = ()) -> dic
     m = json.loads((out / "manifest.json").read_text())
     launcher = peaks.pop(proc.pid, 0.0)
     workers_mb = sorted((v for v in peaks.values() if v > 50), reverse=True)
-    return {"manifest": m, "wall": wall, "launcher_mb": launcher, "worker_mb": workers_mb}
+    return {
+        "manifest": m,
+        "wall": wall,
+        "launcher_mb": launcher,
+        "worker_mb": workers_mb,
+        "handoff": json.loads(handoff.read_text()),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument(
+        "--per-worker",
+        type=int,
+        metavar="N",
+        help="weak scaling: one run per --workers value on N x workers documents, every worker "
+        "a separate process (--docs ignored)",
+    )
     ap.add_argument("--json", help="also write the rows here")
     ap.add_argument(
         "--set",
@@ -162,46 +190,62 @@ def main() -> None:
         help="recipe override passed to every run (e.g. pii.enabled=false)",
     )
     a = ap.parse_args()
-    rows = []
+    if a.per_worker:
+        plan = [(a.per_worker * w, w) for w in a.workers]
+    else:
+        plan = [(n, w) for n in a.docs for w in a.workers]
+    rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for n in a.docs:
+        sizes: dict[int, int] = {}
+        for n, w in plan:
             corpus = Path(tmp) / f"c{n}"
-            corpus.mkdir()
-            size = make_corpus(corpus, n)
-            for w in a.workers:
-                r = run(corpus, Path(tmp) / f"o{n}-{w}", w, a.set)
-                m = r["manifest"]
-                pipe = m["timings"]["pipeline_seconds"]
-                row = {
-                    "docs": n,
-                    "workers": w,
-                    "input_mb": round(size / 1e6, 1),
-                    "pipeline_s": pipe,
-                    "wall_s": round(r["wall"], 1),
-                    "docs_per_s": round(n / pipe, 1),
-                    "launcher_peak_mb": round(r["launcher_mb"]),
-                    "worker_peak_mb": [round(x) for x in r["worker_mb"][:4]],
-                    "kept": m["counts"]["kept"],
-                    "duplicate": m["counts"]["duplicate"],
-                    "dropped": m["counts"]["dropped"],
-                    "balanced": m["accounting"]["balanced"],
-                    "cost": m.get("cost"),
-                }
-                rows.append(row)
-                base = rows[0]["docs_per_s"]
-                print(
-                    f"{n:>8,} docs, {w} worker(s): {row['docs_per_s']:>7,.1f} docs/s "
-                    f"(x{row['docs_per_s'] / base:.2f} vs {rows[0]['docs']:,} docs/1 worker), "
-                    f"pipeline {pipe:,.0f} s, peak RSS launcher {row['launcher_peak_mb']:,} MB, "
-                    f"workers {row['worker_peak_mb']} MB; kept {row['kept']:,}, "
-                    f"duplicate {row['duplicate']:,}, dropped {row['dropped']:,}, "
-                    f"balanced={row['balanced']}",
-                    flush=True,
-                )
-    last = rows[-1]["cost"] or {}
+            if n not in sizes:
+                corpus.mkdir()
+                sizes[n] = make_corpus(corpus, n)
+            r = run(corpus, Path(tmp) / f"o{n}-{w}", w, a.set, processes=bool(a.per_worker))
+            m = r["manifest"]
+            pipe = m["timings"]["pipeline_seconds"]
+            row = {
+                "docs": n,
+                "workers": w,
+                "input_mb": round(sizes[n] / 1e6, 1),
+                "pipeline_s": pipe,
+                "wall_s": round(r["wall"], 1),
+                "docs_per_s": round(n / pipe, 1),
+                "launcher_peak_mb": round(r["launcher_mb"]),
+                "worker_peak_mb": [round(x) for x in r["worker_mb"][:8]],
+                "largest_handoff_mb": r["handoff"]["largest_mb"],
+                "largest_handoff_step": r["handoff"]["largest_step"],
+                "largest_bundle_mb": r["handoff"].get("largest_bundle_mb"),
+                "largest_bundle_stage": r["handoff"].get("largest_bundle_stage"),
+                "kept": m["counts"]["kept"],
+                "duplicate": m["counts"]["duplicate"],
+                "dropped": m["counts"]["dropped"],
+                "balanced": m["accounting"]["balanced"],
+                "cost": m.get("cost"),
+            }
+            rows.append(row)
+            base = rows[0]
+            print(
+                f"{n:>8,} docs, {w} worker(s): {row['docs_per_s']:>7,.1f} docs/s "
+                f"(x{row['docs_per_s'] / base['docs_per_s']:.2f} vs {base['docs']:,} docs/"
+                f"{base['workers']} worker(s)), pipeline {pipe:,.0f} s, peak RSS launcher "
+                f"{row['launcher_peak_mb']:,} MB, workers {row['worker_peak_mb']} MB, largest "
+                f"input the runner handed one worker at once {row['largest_handoff_mb']} MB "
+                f"({row['largest_handoff_step']}), largest bundle {row['largest_bundle_mb']} MB "
+                f"({row['largest_bundle_stage']}); kept {row['kept']:,}, "
+                f"duplicate {row['duplicate']:,}, dropped {row['dropped']:,}, "
+                f"balanced={row['balanced']}",
+                flush=True,
+            )
+    # Per-core rates mean nothing when worker processes outnumber the cores (they time-share):
+    # the cost model comes from the largest run that had a core per worker.
+    fair = [r for r in rows if r["workers"] <= (os.cpu_count() or 1)]
+    last = (fair[-1]["cost"] if fair else None) or {}
     if last.get("available"):
         print(
-            f"cost model from the largest run ({last['basis']}): {last['docs_per_core_second']} "
+            f"cost model from the largest run with a core per worker "
+            f"({fair[-1]['docs']:,} docs, {fair[-1]['workers']} worker(s); {last['basis']}): {last['docs_per_core_second']} "
             f"docs per core-second, {last['worker_hours_per_million_docs']} worker-hours and "
             f"${last['usd_per_million_docs']} per million documents; "
             f"{last['worker_hours_per_tb']} worker-hours and ${last['usd_per_tb']} per TB of text; "
