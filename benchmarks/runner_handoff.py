@@ -52,7 +52,13 @@ def summary() -> dict[str, Any]:
     """The largest single hand-off (bytes, and the step it fed), the largest bundle (all of one
     bundle's inputs together, and its fused stage's first steps), and how many there were."""
     if not _seen:
-        return {"handoffs": 0, "largest_mb": None, "largest_step": None}
+        return {
+            "handoffs": 0,
+            "largest_mb": None,
+            "largest_step": None,
+            "largest_bundle_mb": None,
+            "largest_bundle_stage": None,
+        }
     _bundle, _stage, step, size = max(_seen, key=lambda s: s[3])
     bundles: dict[str, list[Any]] = {}
     for bundle, stage, _step, n in _seen:

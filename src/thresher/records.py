@@ -128,6 +128,13 @@ class IndexEntry:
     band_keys: tuple[bytes, ...]
 
 
+def _fate_of(doc: Document, fate: FateKind, stage: str, **fields: Any) -> Fate:
+    """The lineage row of ``doc``: its id, source and position, with ``fate`` at ``stage``."""
+    return Fate(
+        id=doc.id, source=doc.source, position=doc.position, fate=fate, stage=stage, **fields
+    )
+
+
 def duplicate_fate(
     doc: Document,
     stage: str,
@@ -137,12 +144,10 @@ def duplicate_fate(
     details: Mapping[str, Any] | None = None,
 ) -> Fate:
     """The lineage row of ``doc`` removed as a duplicate of the kept record ``duplicate_of``."""
-    return Fate(
-        id=doc.id,
-        source=doc.source,
-        position=doc.position,
-        fate="duplicate",
-        stage=stage,
+    return _fate_of(
+        doc,
+        "duplicate",
+        stage,
         reason=reason,
         duplicate_of=duplicate_of,
         cluster_id=cluster_id,
@@ -154,16 +159,8 @@ def dropped_fate(
     doc: Document, stage: str, reason: str, details: Mapping[str, Any] | None = None
 ) -> Fate:
     """The lineage row of ``doc`` dropped by ``stage`` for ``reason`` (numbers, never text)."""
-    return Fate(
-        id=doc.id,
-        source=doc.source,
-        position=doc.position,
-        fate="dropped",
-        stage=stage,
-        reason=reason,
-        details=details or {},
-    )
+    return _fate_of(doc, "dropped", stage, reason=reason, details=details or {})
 
 
 def kept_fate(doc: Document, stage: str = "write") -> Fate:
-    return Fate(id=doc.id, source=doc.source, position=doc.position, fate="kept", stage=stage)
+    return _fate_of(doc, "kept", stage)

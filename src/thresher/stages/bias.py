@@ -13,7 +13,7 @@ from apache_beam.pvalue import PCollection, TaggedOutput
 from thresher import progress
 from thresher.config import BiasConfig
 from thresher.core import bias as core_bias
-from thresher.records import Document, Fate
+from thresher.records import Document, dropped_fate
 from thresher.stages._common import FATES, STATS, apply_guarded
 from thresher.stages.filters import sum_stat_keys
 
@@ -57,10 +57,7 @@ class _FlagFn(beam.DoFn):
                 "toxicity_threshold": cfg.toxicity.threshold,
                 "min_cooccurrences": cfg.identity_toxicity.min_cooccurrences,
             }
-            yield TaggedOutput(
-                FATES,
-                Fate(doc.id, doc.source, doc.position, "dropped", STAGE, reason, details=details),
-            )
+            yield TaggedOutput(FATES, dropped_fate(doc, STAGE, reason, details))
             return
         yield dataclasses.replace(doc, signals={**doc.signals, **values})
 
