@@ -15,8 +15,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-# The PII stage creates a key in the user key store on first use: keep tests out of ~/.config.
-os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="thresher-test-config-"))
+# The PII stage creates a key in the user key store on first use: keep tests out of ~/.config,
+# and give the store one fixed test key, so runs that hash or replace PII are comparable with
+# the golden outputs (tests/e2e/golden.py) on every machine.
+TEST_KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+_config = Path(tempfile.mkdtemp(prefix="thresher-test-config-"))
+(_config / "thresher" / "keys").mkdir(parents=True, mode=0o700)
+(_config / "thresher" / "keys" / "default.key").write_text(TEST_KEY_HEX + "\n")
+(_config / "thresher" / "keys" / "default.key").chmod(0o600)
+os.environ["XDG_CONFIG_HOME"] = str(_config)
 
 
 def run_cli(

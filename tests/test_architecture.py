@@ -37,3 +37,74 @@ def test_no_assert_statements_in_library_code():
 def test_no_module_too_large():
     big = [str(p.relative_to(SRC)) for p in SRC.rglob("*.py") if p.stat().st_size > 60_000]
     assert big == []
+
+
+# Layers, lowest first: a module may import its own layer and the layers below, never above.
+# (A module's layer is that of its longest listed prefix.)
+LAYERS: dict[str, int] = {
+    "thresher": 0,  # the package's own version
+    "thresher.errors": 0,
+    "thresher.records": 0,
+    "thresher.paths": 0,
+    "thresher.progress": 0,
+    "thresher.tags": 0,
+    "thresher.core": 1,  # text logic: only records and errors below it
+    "thresher.config": 2,  # the recipe
+    "thresher.schema": 3,
+    "thresher.accounting": 3,
+    "thresher.output": 3,  # layout, manifest, atomic I/O
+    "thresher.report": 4,  # views rendered from a manifest
+    "thresher.card": 4,
+    "thresher.io": 4,
+    "thresher.stages": 5,
+    "thresher.pii": 5,
+    "thresher.plan": 6,
+    "thresher.pipeline": 6,
+    "thresher.run": 7,  # commands
+    "thresher.explain": 7,
+    "thresher.forget": 7,
+    "thresher.finetune": 7,
+    "thresher.recipe_reference": 7,
+    "thresher.cli": 8,
+}
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _layer(module: str) -> int:
+    best = max((p for p in LAYERS if module == p or module.startswith(p + ".")), key=len)
+    return LAYERS[best]
+
+
+def _thresher_imports(path: Path) -> set[str]:
+    return {n for n in _imports(path) if n == "thresher" or n.startswith("thresher.")}
+
+
+def test_imports_point_down_the_layers():
+    upward = sorted(
+        f"{_module(p)} -> {name}"
+        for p in SRC.rglob("*.py")
+        for name in _thresher_imports(p)
+        if _layer(name) > _layer(_module(p))
+    )
+    assert upward == [], "imports that point up the layers:\n" + "\n".join(upward)
+
+
+def test_core_depends_only_on_records_and_errors():
+    allowed = ("thresher.core", "thresher.records", "thresher.errors")
+    outside = sorted(
+        f"{_module(p)} -> {name}"
+        for p in (SRC / "core").rglob("*.py")
+        for name in _thresher_imports(p)
+        if not any(name == a or name.startswith(a + ".") for a in allowed)
+    )
+    assert outside == []
+
+
+def test_every_module_has_a_layer():
+    # a new top-level module must be placed in LAYERS on purpose
+    tops = {_module(p).split(".")[1] for p in SRC.rglob("*.py") if _module(p) != "thresher"}
+    assert sorted(t for t in tops if f"thresher.{t}" not in LAYERS) == []

@@ -98,3 +98,9 @@ def test_exported_schemas_match_code():
     assert on_disk == recipe_json_schema(), (
         "schemas/recipe.schema.json drifted: run `thresher schemas`"
     )
+    from thresher.output.manifest import manifest_json_schema
+
+    on_disk = json.loads((REPO / "schemas" / "manifest.schema.json").read_text())
+    assert on_disk == manifest_json_schema(), (
+        "schemas/manifest.schema.json drifted: run `thresher schemas`"
+    )

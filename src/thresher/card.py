@@ -10,11 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from apache_beam.io.filesystems import FileSystems
-
-from thresher.paths import join_uri
-
-CARD = "README.md"
+from thresher.output import Manifest, fs, layout
 
 
 def _size_category(n: int) -> str:
@@ -162,18 +158,14 @@ or DuckDB.
 
 
 def read_ledger(out: str) -> list[Mapping[str, Any]] | None:
-    path = join_uri(out, "privacy_ledger.json")
-    if not FileSystems.exists(path):
+    path = layout.path(out, layout.LEDGER)
+    if not fs.exists(path):
         return None
-    with FileSystems.open(path) as fh:
-        data = json.loads(fh.read().decode("utf-8"))
+    data = fs.read_json(path)
     return data if isinstance(data, list) else None
 
 
-def write_card(out: str, manifest: Mapping[str, Any]) -> str:
-    path = join_uri(out, CARD)
-    tmp = path + ".inprogress"
-    with FileSystems.create(tmp) as fh:
-        fh.write(render(manifest, read_ledger(out)).encode("utf-8"))
-    FileSystems.rename([tmp], [path])
-    return path
+def write_card(out: str, manifest: Manifest) -> str:
+    """Render the dataset card from ``manifest`` (as saved) and the privacy ledger, atomically."""
+    path = layout.path(out, layout.CARD)
+    return fs.write_text_atomic(path, render(manifest.as_json(), read_ledger(out)))

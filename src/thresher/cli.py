@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib import resources
 
 from thresher.errors import (
     AccountingError,
@@ -24,7 +25,15 @@ from thresher.errors import (
 )
 from thresher.finetune.cli import add_parser as add_finetune_parser
 
-DEFAULT_RECIPE = "pipelines/default.yaml"
+DEFAULT_RECIPE = "pipelines/default.yaml"  # in a checkout; else the packaged copy
+
+
+def default_recipe() -> str:
+    """``pipelines/default.yaml`` where it exists (a checkout), else the copy shipped inside
+    the package, so a pip-installed ``thresher run --input X --output Y`` works anywhere."""
+    if os.path.isfile(DEFAULT_RECIPE):
+        return DEFAULT_RECIPE
+    return str(resources.files("thresher") / "data" / "default.yaml")
 
 
 def _offline_environment() -> None:
@@ -34,9 +43,10 @@ def _offline_environment() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-def _check_beam_args(beam_args: Sequence[str]) -> None:
+def _check_beam_args(beam_args: Sequence[str]) -> list[str]:
     """Reject options Beam does not know: Beam itself only warns and drops them, which turns
-    a typo such as ``--ouput`` into a silently ignored flag."""
+    a typo such as ``--ouput`` into a silently ignored flag. Returns the positional arguments
+    that neither thresher nor Beam took (the caller decides whether one is the recipe)."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
@@ -58,6 +68,7 @@ def _check_beam_args(beam_args: Sequence[str]) -> None:
             f"unknown option(s) {', '.join(flags)}: not a thresher option nor a Beam pipeline "
             "option; see `thresher run --help`"
         )
+    return list(unknown)
 
 
 _RUN_DESCRIPTION = (
@@ -94,8 +105,27 @@ def _parse_run(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     _add_run_options(parser)
     args, rest = parser.parse_known_args(tail)
     args.command = "run"
-    args.recipe = recipe or DEFAULT_RECIPE
+    args.recipe = recipe
     return args, rest
+
+
+def _take_recipe(args: argparse.Namespace, beam_args: list[str]) -> list[str]:
+    """Find the recipe wherever it stands (``run --quiet my.yaml`` works) and reject any other
+    argument that neither thresher nor Beam understands: never a silent default."""
+    stray = _check_beam_args(beam_args)
+    if stray and args.recipe is None and len(stray) == 1:
+        args.recipe = stray[0]
+        beam_args = [a for a in beam_args if a != stray[0]]
+        stray = []
+    if stray:
+        raise ConfigError(
+            f"unexpected argument(s) {' '.join(repr(s) for s in stray)}: `thresher run` takes "
+            "one recipe (the first argument, or anywhere among the options) and options; see "
+            "`thresher run --help`"
+        )
+    if args.recipe is None:
+        args.recipe = default_recipe()
+    return beam_args
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -111,12 +141,25 @@ def _parser() -> argparse.ArgumentParser:
         description=_RUN_DESCRIPTION,
         allow_abbrev=False,
     )
-    run.add_argument("recipe", nargs="?", default=DEFAULT_RECIPE, help="YAML recipe (first)")
+    run.add_argument(
+        "recipe", nargs="?", help="YAML recipe (default: pipelines/default.yaml, else built-in)"
+    )
     _add_run_options(run)
 
-    val = sub.add_parser("validate", help="check a recipe against the schema")
+    val = sub.add_parser(
+        "validate", help="check a recipe against the schema and that its input paths match files"
+    )
     val.add_argument("recipe")
     val.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    val.add_argument("--input", action="append", metavar="PATTERN", help="replaces input.paths")
+
+    rcp = sub.add_parser(
+        "recipe",
+        help="print the built-in default recipe, or write a copy to edit",
+        description="Print thresher's default recipe (every key with its default) to stdout, "
+        "or write it to PATH with --write PATH (never over an existing file).",
+    )
+    rcp.add_argument("--write", metavar="PATH", help="write the recipe to PATH instead")
 
     exp = sub.add_parser("explain", help="the full history of one input record")
     exp.add_argument("dir")
@@ -188,7 +231,7 @@ def _load(recipe: str, overrides: Sequence[str], input_paths=None, output=None, 
 def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from thresher.run import execute, print_summary
 
-    _check_beam_args(beam_args)
+    beam_args = _take_recipe(args, beam_args)
     config = _load(args.recipe, args.set, args.input, args.output, args.dedup_against)
     if not args.quiet and os.environ.get("THRESHER_PROGRESS") is None:
         os.environ["THRESHER_PROGRESS"] = "1"
@@ -196,7 +239,7 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     if not args.quiet:
         print_summary(outcome.manifest)
     if not outcome.succeeded:
-        print(f"thresher: run failed: {outcome.manifest['failure']}", file=sys.stderr)
+        print(f"thresher: run failed: {outcome.manifest.failure}", file=sys.stderr)
         return 1
     print(f"wrote {config.output.path}", file=sys.stderr)
     return 0
@@ -210,6 +253,108 @@ class _QuietBeamNoise(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         msg = record.getMessage()
         return not any(n in msg for n in self._NOISE)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from thresher.io.read import resolve_inputs
+
+    cfg = _load(args.recipe, args.set, args.input)
+    files = resolve_inputs(cfg.input.paths, cfg.input.exclude)
+    print(
+        f"ok: {args.recipe} is a valid recipe (hash {cfg.recipe_hash()[:12]}); "
+        f"input.paths match {len(files)} file(s)"
+    )
+    return 0
+
+
+def _cmd_recipe(args: argparse.Namespace) -> int:
+    text = (resources.files("thresher") / "data" / "default.yaml").read_text(encoding="utf-8")
+    if not args.write:
+        sys.stdout.write(text)
+        return 0
+    if os.path.exists(args.write):
+        raise OutputError(f"--write {args.write!r} exists; choose a new file name")
+    with open(args.write, "x", encoding="utf-8") as fh:
+        fh.write(text)
+    print(f"wrote {args.write}; edit it, then `thresher run {args.write}`", file=sys.stderr)
+    return 0
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from thresher.explain import explain, render
+
+    story = explain(args.dir, args.record_id)
+    print(json.dumps(story, indent=2, default=str) if args.json else render(story))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from thresher.report import rerender
+
+    print(rerender(args.dir))
+    return 0
+
+
+def _cmd_finetune(args: argparse.Namespace) -> int:
+    from thresher.finetune.cli import run as run_finetune
+
+    return int(run_finetune(args))
+
+
+def _cmd_forget(args: argparse.Namespace) -> int:
+    from thresher.forget import forget, read_ids
+
+    result = forget(
+        args.dir,
+        value=args.value,
+        entity=args.entity,
+        ids=read_ids(args.ids) if args.ids else (),
+        key_file=args.key_file,
+        dry_run=args.dry_run,
+    )
+    print(json.dumps(result, indent=2, sort_keys=True))
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from thresher.pii.audit import audit
+    from thresher.pii.audit import render as render_audit
+
+    found = audit(args.dir, sample=args.sample, canaries=args.canaries, seed=args.seed)
+    print(json.dumps(found, indent=2) if args.json else render_audit(found))
+    return 0
+
+
+def _cmd_reidentify(args: argparse.Namespace) -> int:
+    from thresher.pii.reidentify import reidentify
+
+    summary = reidentify(args.dir, args.key_file, args.output)
+    print(
+        f"restored {summary['values_restored']} values in {summary['records']} records "
+        f"into {args.output}"
+    )
+    return 0
+
+
+def _cmd_schemas(args: argparse.Namespace) -> int:
+    from thresher.schema import export_schemas
+
+    for exported in export_schemas(args.dir):
+        print(exported)
+    return 0
+
+
+_COMMANDS = {
+    "validate": _cmd_validate,
+    "recipe": _cmd_recipe,
+    "explain": _cmd_explain,
+    "report": _cmd_report,
+    "finetune": _cmd_finetune,
+    "forget": _cmd_forget,
+    "audit": _cmd_audit,
+    "reidentify": _cmd_reidentify,
+    "schemas": _cmd_schemas,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -228,60 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _cmd_run(args, rest)
-        if args.command == "validate":
-            cfg = _load(args.recipe, args.set)
-            print(f"ok: {args.recipe} is a valid recipe (hash {cfg.recipe_hash()[:12]})")
-            return 0
-        if args.command == "explain":
-            from thresher.explain import explain, render
-
-            story = explain(args.dir, args.record_id)
-            print(json.dumps(story, indent=2, default=str) if args.json else render(story))
-            return 0
-        if args.command == "report":
-            from thresher.report import rerender
-
-            print(rerender(args.dir))
-            return 0
-        if args.command == "finetune":
-            from thresher.finetune.cli import run as run_finetune
-
-            return run_finetune(args)
-        if args.command == "forget":
-            from thresher.forget import forget, read_ids
-
-            result = forget(
-                args.dir,
-                value=args.value,
-                entity=args.entity,
-                ids=read_ids(args.ids) if args.ids else (),
-                key_file=args.key_file,
-                dry_run=args.dry_run,
-            )
-            print(json.dumps(result, indent=2, sort_keys=True))
-            return 0
-        if args.command == "audit":
-            from thresher.pii.audit import audit
-            from thresher.pii.audit import render as render_audit
-
-            found = audit(args.dir, sample=args.sample, canaries=args.canaries, seed=args.seed)
-            print(json.dumps(found, indent=2) if args.json else render_audit(found))
-            return 0
-        if args.command == "reidentify":
-            from thresher.pii.reidentify import reidentify
-
-            summary = reidentify(args.dir, args.key_file, args.output)
-            print(
-                f"restored {summary['values_restored']} values in {summary['records']} records "
-                f"into {args.output}"
-            )
-            return 0
-        if args.command == "schemas":
-            from thresher.schema import export_schemas
-
-            for exported in export_schemas(args.dir):
-                print(exported)
-            return 0
+        return _COMMANDS[args.command](args)
     except (ConfigError, InputError, OutputError) as exc:
         print(f"thresher: {exc}", file=sys.stderr)
         return 2
@@ -291,7 +383,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ThresherError as exc:
         print(f"thresher: {exc}", file=sys.stderr)
         return 1
-    return 2
 
 
 if __name__ == "__main__":

@@ -5,26 +5,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pyarrow.dataset as ds
-from apache_beam.io.filesystems import FileSystems
+import pyarrow.compute as pc
 
 from thresher.errors import InputError
+from thresher.output import fs, layout, read_manifest
 
 
 def _rows(out: str, kind: str, column: str, value: str) -> list[dict[str, Any]]:
-    path = FileSystems.join(out, kind)
-    if not FileSystems.exists(path):
-        return []
-    dataset = ds.dataset(path, format="parquet")
-    return dataset.to_table(filter=ds.field(column) == value).to_pylist()
+    """Rows of ``out/kind`` whose ``column`` equals ``value``, read through Beam's
+    FileSystems (any Beam path), one shard at a time."""
+    found: list[dict[str, Any]] = []
+    for shard in layout.shards(out, kind):
+        table = fs.read_table(shard)
+        found.extend(table.filter(pc.equal(table[column], value)).to_pylist())
+    return found
 
 
 def _in_earlier_output(out: str, record_id: str) -> dict[str, Any] | None:
     """Where an incremental run's ``duplicate_of`` lives: the earlier output (named in this
     run's ``dedup.near.against``) whose near-dedup index holds ``record_id``."""
-    with FileSystems.open(FileSystems.join(out, "manifest.json")) as fh:
-        manifest = json.loads(fh.read().decode("utf-8"))
-    near = manifest.get("recipe", {}).get("dedup", {}).get("near", {})
+    near = read_manifest(out).recipe.get("dedup", {}).get("near", {})
     for earlier in near.get("against") or []:
         for hit in _rows(earlier, "index", "id", record_id)[:1]:
             return {"output": earlier, "source": hit["source"], "position": hit["position"]}
@@ -35,8 +35,7 @@ def explain(out: str, record_id: str) -> dict[str, Any]:
     """Everything the output knows about ``record_id``: lineage row, dead-letter row, the
     annotations of the kept record (not its text), its duplicates and, for a duplicate, the
     record it duplicates."""
-    if not FileSystems.exists(FileSystems.join(out, "manifest.json")):
-        raise InputError(f"{out!r} is not a thresher output (no manifest.json)")
+    layout.require_output(out)
     lineage = _rows(out, "lineage", "id", record_id)
     if not lineage:
         raise InputError(f"record id {record_id!r} is not in {out}/lineage")

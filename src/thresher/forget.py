@@ -32,6 +32,8 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from thresher.errors import ConfigError, InputError
+from thresher.output import Manifest, fs, layout, manifest_sha256, read_manifest
+from thresher.output.manifest import Shard
 from thresher.paths import join_uri
 
 PENDING = "_erasure_pending"
@@ -60,27 +62,12 @@ class Plan:
         }
 
 
-def _read_json(path: str) -> Any:
-    with FileSystems.open(path) as fh:
-        return json.loads(fh.read().decode("utf-8"))
-
-
-def _write_bytes(path: str, data: bytes) -> None:
-    with FileSystems.create(path) as fh:
-        fh.write(data)
-
-
 def _files(directory: str, pattern: str = "*.parquet") -> list[str]:
-    if not FileSystems.exists(directory):
-        return []
-    return sorted(
-        m.path for m in FileSystems.match([join_uri(directory, pattern)])[0].metadata_list
-    )
+    return fs.files(directory, pattern)
 
 
 def _read_table(path: str) -> pa.Table:
-    with FileSystems.open(path) as fh:
-        return pq.read_table(fh)
+    return fs.read_table(path)
 
 
 def _write_table(table: pa.Table, path: str) -> int:
@@ -88,7 +75,8 @@ def _write_table(table: pa.Table, path: str) -> int:
     buf = pa.BufferOutputStream()
     pq.write_table(table, buf, compression="zstd")
     data = buf.getvalue().to_pybytes()
-    _write_bytes(path, data)
+    with FileSystems.create(path) as fh:
+        fh.write(data)
     return len(data)
 
 
@@ -104,7 +92,7 @@ def recover(out: str) -> str | None:
     if not FileSystems.exists(journal_path):
         FileSystems.delete([pending])
         return "discarded"
-    _apply(out, _read_json(journal_path))
+    _apply(out, fs.read_json(journal_path))
     FileSystems.delete([pending])
     return "completed"
 
@@ -140,10 +128,10 @@ def _apply(out: str, journal: Mapping[str, Any]) -> None:
 # --- planning --------------------------------------------------------------------------------
 
 
-def _keys_for(manifest: Mapping[str, Any], key_file: str | None) -> Any:
+def _keys_for(manifest: Manifest, key_file: str | None) -> Any:
     from thresher.pii.keys import key_source, load_keys, read_key_file
 
-    pii = manifest.get("pii")
+    pii = manifest.pii
     if not pii:
         raise InputError(
             "this output was written without PII anonymization, so no value hashes exist; "
@@ -152,7 +140,7 @@ def _keys_for(manifest: Mapping[str, Any], key_file: str | None) -> Any:
     if key_file:
         keys = read_key_file(key_file)
     else:
-        cfg = manifest["recipe"]["pii"]
+        cfg = manifest.recipe["pii"]
         keys = load_keys(key_source(cfg.get("key_env"), cfg.get("key_file"), cfg.get("key_store")))
     expected = pii.get("key", {}).get("id")
     if expected and keys.key_id != expected:
@@ -177,7 +165,7 @@ def plan_erasure(
     ids: Iterable[str] = (),
     key_file: str | None = None,
 ) -> Plan:
-    manifest = _read_json(join_uri(out, "manifest.json"))
+    manifest = read_manifest(out)
     ids = {i for i in ids if i}
     request: dict[str, Any] = {"entity": entity, "ids": len(ids)}
     if ids:
@@ -185,7 +173,7 @@ def plan_erasure(
     hashes: set[str] = set()
     if value is not None:
         keys = _keys_for(manifest, key_file)
-        entities = manifest.get("pii", {}).get("entities", {}).keys() or [entity or "PERSON"]
+        entities = (manifest.pii or {}).get("entities", {}).keys() or [entity or "PERSON"]
         hashes = _value_hashes(keys, value, entity, entities)
         request["value_hmacs"] = sorted(hashes)  # keyed one-way hashes, never the value
         request["key_id"] = keys.key_id
@@ -216,25 +204,132 @@ def plan_erasure(
     return plan
 
 
-def _ledger_runs(out: str, manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
-    path = join_uri(out, "privacy_ledger.json")
-    if not FileSystems.exists(path):
+def _ledger_runs(out: str, manifest: Manifest) -> list[dict[str, Any]]:
+    path = layout.path(out, layout.LEDGER)
+    if not fs.exists(path):
         return []
-    ledger = _read_json(path)
-    hashes = {_manifest_hash(out)} | set(manifest.get("previous_manifest_hashes", []))
+    ledger = fs.read_json(path)
+    hashes = {manifest_sha256(out)} | set(manifest.previous_manifest_hashes or [])
     return [
         {k: r.get(k) for k in ("run_id", "time", "model", "epsilon", "delta", "unit")}
         for r in ledger
-        if r.get("dataset_manifest_hash") in hashes
+        if r.get("dataset_manifest_sha256") in hashes
     ]
 
 
-def _manifest_hash(out: str) -> str:
-    with FileSystems.open(join_uri(out, "manifest.json")) as fh:
-        return hashlib.sha256(fh.read()).hexdigest()
-
-
 # --- execution -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Staged:
+    """What one erasure has written under ``_erasure_pending/``: per directory the files to
+    move in and the final listing, plus what the receipt and the manifest need."""
+
+    stamp: str
+    dirs: dict[str, list[str]] = field(default_factory=dict)
+    final: dict[str, list[str]] = field(default_factory=dict)
+    data_shards: list[dict[str, Any]] = field(default_factory=list)
+    dup_reasons: Counter[str] = field(default_factory=Counter)
+
+
+def _stage_data(out: str, pending: str, erased: pa.Array, staged: _Staged) -> None:
+    """data: drop the erased rows; renumber shards so none is empty."""
+    tables = []
+    for path in _files(join_uri(out, "data")):
+        t = _read_table(path)
+        tables.append(t.filter(pc.invert(pc.is_in(t["id"], value_set=erased))))
+    tables = [t for t in tables if t.num_rows]
+    names = [f"part-{i:05d}-of-{len(tables):05d}.parquet" for i in range(len(tables))]
+    fs.mkdirs(join_uri(pending, "data"))
+    for t, name in zip(tables, names, strict=True):
+        size = _write_table(t, join_uri(pending, "data", name))
+        staged.data_shards.append({"file": f"data/{name}", "rows": t.num_rows, "bytes": size})
+    staged.dirs["data"], staged.final["data"] = names, names
+
+
+def _erase_lineage_row(row: dict[str, Any], plan: Plan, staged: _Staged) -> None:
+    if row["id"] in plan.erased:
+        row.update(fate="dropped", stage="forget", reason="erased")
+        row["details"] = json.dumps({"erasure": staged.stamp})
+    elif row["id"] in plan.duplicates:
+        staged.dup_reasons[row["reason"]] += 1
+        row.update(fate="dropped", stage="forget", reason="erased_duplicate")
+        row["details"] = json.dumps({"erasure": staged.stamp, "duplicate_of": row["duplicate_of"]})
+
+
+def _stage_lineage(out: str, pending: str, plan: Plan, staged: _Staged) -> None:
+    """lineage: erased records and the duplicates they stood for become dropped."""
+    fs.mkdirs(join_uri(pending, "lineage"))
+    changed = []
+    for path in _files(join_uri(out, "lineage")):
+        t = _read_table(path)
+        if not (plan.erased | plan.duplicates) & set(t["id"].to_pylist()):
+            continue
+        rows = t.to_pylist()
+        for r in rows:
+            _erase_lineage_row(r, plan, staged)
+        name = path.rsplit("/", 1)[-1]
+        _write_table(
+            pa.Table.from_pylist(rows, schema=t.schema), join_uri(pending, "lineage", name)
+        )
+        changed.append(name)
+    staged.dirs["lineage"] = changed
+    staged.final["lineage"] = [p.rsplit("/", 1)[-1] for p in _files(join_uri(out, "lineage"))]
+
+
+def _stage_index(out: str, pending: str, erased: pa.Array, staged: _Staged) -> None:
+    """index: the erased records can no longer be matched by later incremental runs."""
+    index_dir = join_uri(out, "index")
+    if not fs.exists(index_dir):
+        return
+    fs.mkdirs(join_uri(pending, "index"))
+    changed = []
+    for path in _files(index_dir):
+        t = _read_table(path)
+        hit = pc.is_in(t["id"], value_set=erased)
+        if (pc.sum(hit).as_py() or 0) == 0:
+            continue
+        name = path.rsplit("/", 1)[-1]
+        _write_table(t.filter(pc.invert(hit)), join_uri(pending, "index", name))
+        changed.append(name)
+    staged.dirs["index"] = changed
+    staged.final["index"] = [p.rsplit("/", 1)[-1] for p in _files(index_dir)]
+
+
+def _erased_counts(manifest: Manifest, plan: Plan, staged: _Staged) -> Manifest:
+    """Counts move from kept/duplicate to dropped; the books still balance."""
+    c = manifest.counts.model_copy(deep=True)
+    n_erased, n_dup = len(plan.erased), len(plan.duplicates)
+    c.kept -= n_erased
+    c.duplicate -= n_dup
+    c.dropped += n_erased + n_dup
+    c.dropped_by_reason["erased"] = c.dropped_by_reason.get("erased", 0) + n_erased
+    if n_dup:
+        c.dropped_by_reason["erased_duplicate"] = (
+            c.dropped_by_reason.get("erased_duplicate", 0) + n_dup
+        )
+        for reason, n in staged.dup_reasons.items():
+            left = c.duplicate_by_reason.get(reason, 0) - n
+            if left:
+                c.duplicate_by_reason[reason] = left
+            else:
+                c.duplicate_by_reason.pop(reason, None)
+    total = c.kept + c.dropped + c.duplicate + c.dead_letter
+    accounting = manifest.accounting.model_copy(
+        update={"sum_of_fates": total, "balanced": total == c.input}
+    )
+    outputs = {**manifest.outputs, "data": [Shard(**s) for s in staged.data_shards]}
+    return manifest.model_copy(update={"counts": c, "accounting": accounting, "outputs": outputs})
+
+
+def _commit(out: str, pending: str, staged: _Staged, files: list[str]) -> None:
+    journal = {"dirs": staged.dirs, "final": staged.final, "files": files}
+    tmp = join_uri(pending, JOURNAL + ".tmp")
+    with FileSystems.create(tmp) as fh:
+        fh.write(json.dumps(journal).encode())
+    FileSystems.rename([tmp], [join_uri(pending, JOURNAL)])  # the commit point
+    _apply(out, journal)
+    FileSystems.delete([pending])
 
 
 def forget(
@@ -247,8 +342,7 @@ def forget(
     _crash_after_staging: bool = False,
 ) -> dict[str, Any]:
     """Erase and return the receipt (or, with ``dry_run``, what would change)."""
-    if not FileSystems.exists(join_uri(out, "manifest.json")):
-        raise InputError(f"{out!r} is not a thresher output (no manifest.json)")
+    layout.require_output(out)
     if value is None and not ids:
         raise ConfigError("thresher forget needs --value VALUE or --ids FILE")
     recover(out)
@@ -257,123 +351,45 @@ def forget(
     if dry_run or not plan.erased:
         return {"dry_run": dry_run, "changed": False if not plan.erased else None, **summary}
 
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    staged = _Staged(stamp=datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ"))
     pending = join_uri(out, PENDING)
-    FileSystems.mkdirs(pending)
-    previous_hash = _manifest_hash(out)
-    manifest = _read_json(join_uri(out, "manifest.json"))
-    dirs: dict[str, list[str]] = {}
-    final: dict[str, list[str]] = {}
-
-    # data: drop the erased rows; renumber shards so none is empty
+    fs.mkdirs(pending)
+    previous_hash = manifest_sha256(out)
     erased = pa.array(sorted(plan.erased), pa.string())
-    tables = []
-    for path in _files(join_uri(out, "data")):
-        t = _read_table(path)
-        tables.append(t.filter(pc.invert(pc.is_in(t["id"], value_set=erased))))
-    tables = [t for t in tables if t.num_rows]
-    names = [f"part-{i:05d}-of-{len(tables):05d}.parquet" for i in range(len(tables))]
-    FileSystems.mkdirs(join_uri(pending, "data"))
-    shard_rows = []
-    for t, name in zip(tables, names, strict=True):
-        size = _write_table(t, join_uri(pending, "data", name))
-        shard_rows.append({"file": f"data/{name}", "rows": t.num_rows, "bytes": size})
-    dirs["data"], final["data"] = names, names
+    _stage_data(out, pending, erased, staged)
+    _stage_lineage(out, pending, plan, staged)
+    _stage_index(out, pending, erased, staged)
 
-    # lineage: erased records and the duplicates they stood for become dropped
-    FileSystems.mkdirs(join_uri(pending, "lineage"))
-    changed_lineage = []
-    dup_reasons: Counter[str] = Counter()
-    for path in _files(join_uri(out, "lineage")):
-        t = _read_table(path)
-        ids_col = t["id"].to_pylist()
-        if not (plan.erased | plan.duplicates) & set(ids_col):
-            continue
-        rows = t.to_pylist()
-        for r in rows:
-            if r["id"] in plan.erased:
-                r.update(fate="dropped", stage="forget", reason="erased")
-                r["details"] = json.dumps({"erasure": stamp})
-            elif r["id"] in plan.duplicates:
-                dup_reasons[r["reason"]] += 1
-                r.update(fate="dropped", stage="forget", reason="erased_duplicate")
-                r["details"] = json.dumps({"erasure": stamp, "duplicate_of": r["duplicate_of"]})
-        name = path.rsplit("/", 1)[-1]
-        _write_table(
-            pa.Table.from_pylist(rows, schema=t.schema), join_uri(pending, "lineage", name)
-        )
-        changed_lineage.append(name)
-    dirs["lineage"] = changed_lineage
-    final["lineage"] = [p.rsplit("/", 1)[-1] for p in _files(join_uri(out, "lineage"))]
-
-    # index: the erased records can no longer be matched by later incremental runs
-    changed_index = []
-    index_dir = join_uri(out, "index")
-    if FileSystems.exists(index_dir):
-        FileSystems.mkdirs(join_uri(pending, "index"))
-        for path in _files(index_dir):
-            t = _read_table(path)
-            hit = pc.is_in(t["id"], value_set=erased)
-            if (pc.sum(hit).as_py() or 0) == 0:
-                continue
-            name = path.rsplit("/", 1)[-1]
-            kept = t.filter(pc.invert(hit))
-            with FileSystems.create(join_uri(pending, "index", name)) as fh:
-                pq.write_table(kept, fh, compression="zstd")
-            changed_index.append(name)
-        dirs["index"] = changed_index
-        final["index"] = [p.rsplit("/", 1)[-1] for p in _files(index_dir)]
-
-    # manifest: counts move from kept/duplicate to dropped; the books still balance
-    c = manifest["counts"]
-    n_dup = len(plan.duplicates)
-    c["kept"] -= len(plan.erased)
-    c["duplicate"] -= n_dup
-    c["dropped"] += len(plan.erased) + n_dup
-    c["dropped_by_reason"]["erased"] = c["dropped_by_reason"].get("erased", 0) + len(plan.erased)
-    if n_dup:
-        c["dropped_by_reason"]["erased_duplicate"] = (
-            c["dropped_by_reason"].get("erased_duplicate", 0) + n_dup
-        )
-        for reason, n in dup_reasons.items():
-            left = c["duplicate_by_reason"].get(reason, 0) - n
-            if left:
-                c["duplicate_by_reason"][reason] = left
-            else:
-                c["duplicate_by_reason"].pop(reason, None)
-    total = c["kept"] + c["dropped"] + c["duplicate"] + c["dead_letter"]
-    manifest["accounting"]["sum_of_fates"] = total
-    manifest["accounting"]["balanced"] = total == c["input"]
-    manifest["outputs"]["data"] = shard_rows
-    receipt_rel = f"erasure/{stamp}.json"
-    manifest.setdefault("erasures", []).append(
-        {"receipt": receipt_rel, "records": len(plan.erased), "duplicates_marked": n_dup}
+    receipt_rel = f"{layout.ERASURES}/{staged.stamp}.json"
+    manifest = _erased_counts(read_manifest(out), plan, staged)
+    manifest = manifest.model_copy(
+        update={
+            "erasures": [
+                *(manifest.erasures or []),
+                {
+                    "receipt": receipt_rel,
+                    "records": len(plan.erased),
+                    "duplicates_marked": len(plan.duplicates),
+                },
+            ],
+            "previous_manifest_hashes": [*(manifest.previous_manifest_hashes or []), previous_hash],
+        }
     )
-    manifest.setdefault("previous_manifest_hashes", []).append(previous_hash)
     receipt = {
-        "time": stamp,
+        "time": staged.stamp,
         **summary,
-        "lineage_shards_changed": changed_lineage,
-        "index_shards_changed": changed_index,
+        "lineage_shards_changed": staged.dirs["lineage"],
+        "index_shards_changed": staged.dirs.get("index", []),
         "manifest_sha256_before": previous_hash,
     }
-    _write_bytes(
-        join_uri(pending, "manifest.json"),
-        (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode(),
-    )
-    FileSystems.mkdirs(join_uri(pending, "erasure"))
-    _write_bytes(
-        join_uri(pending, receipt_rel),
-        (json.dumps(receipt, indent=2, sort_keys=True) + "\n").encode(),
-    )
+    with FileSystems.create(join_uri(pending, layout.MANIFEST)) as fh:
+        fh.write(manifest.to_bytes())
+    fs.mkdirs(join_uri(pending, layout.ERASURES))
+    with FileSystems.create(join_uri(pending, receipt_rel)) as fh:
+        fh.write(fs.json_bytes(receipt))
     if _crash_after_staging:  # tests: a crash before the commit point
         raise RuntimeError("simulated crash before commit")
-    journal = {"dirs": dirs, "final": final, "files": ["manifest.json", receipt_rel]}
-    tmp = join_uri(pending, JOURNAL + ".tmp")
-    _write_bytes(tmp, json.dumps(journal).encode())
-    FileSystems.rename([tmp], [join_uri(pending, JOURNAL)])  # the commit point
-    _apply(out, journal)
-    FileSystems.delete([pending])
+    _commit(out, pending, staged, [layout.MANIFEST, receipt_rel])
     from thresher.report import rerender
 
     rerender(out)

@@ -1,9 +1,8 @@
-"""Compose the curation stages into one Beam pipeline.
+"""Wire the planned curation stages into one Beam pipeline: read, the stages of
+:func:`thresher.plan.stage_plan` in order, then the writers and the books.
 
-Order (cheap stages first, expensive last; see DESIGN.md): ReadCorpus -> Normalize ->
-DropExactDuplicates -> FilterLanguage -> FilterLowQuality -> DropNearDuplicates ->
-AnonymizePii -> FlagBias -> WriteShards. Each stage is optional by its recipe section's
-``enabled``.
+Only wiring lives here: which stages run and in which order is the plan's; launching,
+balancing and publishing are :mod:`thresher.run`'s.
 """
 
 from __future__ import annotations
@@ -16,12 +15,12 @@ from apache_beam.pvalue import PCollection
 
 from thresher.accounting import CountKeys, SumStats, fate_keys, write_json
 from thresher.config import PipelineConfig
-from thresher.core import bias as core_bias
+from thresher.core import statkeys
 from thresher.core.profile import length_bucket, signal_stats, size_bucket
-from thresher.core.quality import RULE_SETS
 from thresher.io.read import InputFile, ReadCorpus
 from thresher.io.write import WriteShards
 from thresher.paths import join_uri
+from thresher.plan import READ_LABEL, StageSpec, stage_plan
 from thresher.records import DeadLetter, Document, Fate, IndexEntry, kept_fate
 from thresher.schema import (
     DEAD_LETTER_SCHEMA,
@@ -33,103 +32,21 @@ from thresher.schema import (
     index_schema,
     lineage_row,
 )
-from thresher.stages import bias, exact_dedup, filters, near_dedup, normalize
-from thresher.stages import pii as pii_stage
+from thresher.stages import near_dedup
 from thresher.stages._common import DEAD, FATES, MAIN, STATS
 
 COUNTS_FILE = "counts.json"
 EXAMPLES_PER_REASON = 5
 
 
-def curation_stages(config: PipelineConfig) -> list[tuple[str, str, beam.PTransform]]:
-    """The enabled stages between reading and writing, in pipeline order.
-
-    Each entry: (stable Beam label, stage name used in lineage and metrics, transform).
-    """
-    stages: list[tuple[str, str, beam.PTransform]] = []
-    if config.normalize.enabled:
-        stages.append(("Normalize", normalize.STAGE, normalize.Normalize(config.normalize)))
-    if config.dedup.exact.enabled:
-        stages.append(
-            (
-                "DropExactDuplicates",
-                exact_dedup.STAGE,
-                exact_dedup.DropExactDuplicates(config.dedup.exact),
-            )
-        )
-    f = config.filters
-    track = config.bias.enabled  # identity groups for the disparity report
-    # Language first, as FineWeb does: the quality rules (stop words, C4 punctuation) are
-    # English-centric and would otherwise drop other-language text for the wrong reason.
-    if f.enabled and f.language.enabled:
-        stages.append(
-            (
-                "FilterLanguage",
-                filters.LANGUAGE_STAGE,
-                filters.FilterLanguage(f.language, f.mode == "annotate", track_groups=track),
-            )
-        )
-    if f.enabled and any(getattr(f, name).enabled for name in RULE_SETS):
-        stages.append(
-            (
-                "FilterLowQuality",
-                filters.QUALITY_STAGE,
-                filters.FilterLowQuality(f, track_groups=track),
-            )
-        )
-    if config.dedup.near.enabled:
-        stages.append(
-            (
-                "DropNearDuplicates",
-                near_dedup.STAGE,
-                near_dedup.DropNearDuplicates(config.dedup.near),
-            )
-        )
-    # PII analysis, the most expensive stage, only sees what survived the filters and dedup.
-    if config.pii.enabled:
-        stages.append(("AnonymizePii", pii_stage.STAGE, pii_stage.AnonymizePii(config.pii)))
-    if config.bias.enabled:
-        stages.append(("FlagBias", bias.STAGE, bias.FlagBias(config.bias)))
-    return stages
-
-
-def manifest_sections(config: PipelineConfig, stats: dict[str, float]) -> dict[str, Any]:
-    """Extra top-level manifest sections that stages derive from their summed ``stats``
-    (e.g. ``bias``, ``pii``). Each stage module that needs one adds its call here."""
-    sections: dict[str, Any] = {}
-    if config.bias.enabled:
-        b = config.bias
-        section = core_bias.bias_section(
-            stats,
-            b.disparity.bound,
-            b.disparity.min_group_size,
-            b.disparity.confidence,
-            (core_bias.TOXICITY_FILE, core_bias.IDENTITY_FILE),
-        )
-        # What "removed" means per filter: dropped, or only flagged/annotated (would drop).
-        filter_mode = "drop" if config.filters.mode == "drop" else "annotate"
-        actions = {name: filter_mode for name in (*RULE_SETS, filters.QUALITY_FILTER)}
-        actions["language"] = filter_mode
-        actions["toxicity"] = "drop" if b.toxicity.drop else "flag"
-        actions["identity_toxicity"] = "drop"
-        for name, entry in section["disparity"]["filters"].items():
-            entry["action"] = actions.get(name, "drop")
-        sections["bias"] = section
-    if config.pii.enabled:
-        from thresher.pii.report import manifest_section
-
-        sections["pii"] = manifest_section(config.pii, stats)
-    return sections
-
-
 def _length_stats(doc: Document, phase: str) -> Iterable[tuple[str, int]]:
-    yield f"hist.chars.{phase}.{length_bucket(len(doc.text))}", 1
-    yield f"bytes.{phase}", len(doc.text.encode("utf-8"))
+    yield statkeys.chars(phase, length_bucket(len(doc.text))), 1
+    yield statkeys.text_bytes(phase), len(doc.text.encode("utf-8"))
 
 
 def _kept_stats(doc: Document) -> Iterable[tuple[str, int]]:
-    yield f"hist.chars.kept.{length_bucket(len(doc.text))}", 1
-    yield f"language.{doc.language or 'und'}", 1
+    yield statkeys.chars("kept", length_bucket(len(doc.text))), 1
+    yield statkeys.language(doc.language or "und"), 1
     yield from signal_stats("kept", doc.signals)
 
 
@@ -150,7 +67,7 @@ def _profile(read_docs: PCollection, kept: PCollection, lineage: PCollection) ->
         | "KeyByCluster" >> beam.Map(lambda f: ((f.stage, f.cluster_id), 1))
         | "ClusterSizes" >> beam.CombinePerKey(sum)
         | "ClusterStats"
-        >> beam.Map(lambda kv: (f"cluster_size.{kv[0][0]}.{size_bucket(kv[1] + 1)}", 1))
+        >> beam.Map(lambda kv: (statkeys.cluster_size(kv[0][0], size_bucket(kv[1] + 1)), 1))
     )
     return (
         read_docs | "InputLengths" >> beam.FlatMap(_length_stats, "input"),
@@ -208,21 +125,27 @@ def _index_size(entry: IndexEntry) -> int:
 
 
 def build_pipeline(
-    p: beam.Pipeline, config: PipelineConfig, files: Sequence[InputFile], staging: str
+    p: beam.Pipeline,
+    config: PipelineConfig,
+    files: Sequence[InputFile],
+    staging: str,
+    plan: Sequence[StageSpec] | None = None,
 ) -> dict[str, PCollection]:
-    """Add the whole curation flow to ``p``; staged outputs land under ``staging``.
+    """Add the whole curation flow to ``p``; staged outputs land under ``staging``. ``plan``
+    defaults to :func:`thresher.plan.stage_plan` of ``config``.
 
     Returns the main PCollections (``documents``, ``lineage``, ``dead_letter``) for tests.
     """
-    read = p | "ReadCorpus" >> ReadCorpus(files, config.input)
+    read = p | READ_LABEL >> ReadCorpus(files, config.input)
     docs: PCollection = read[MAIN]
     fates: list[PCollection] = []
     dead: list[PCollection] = [read[DEAD]]
     stats: list[PCollection] = []
     index_entries: PCollection | None = None
     index_params: dict[str, Any] = {}
-    for label, _name, stage in curation_stages(config):
-        out = docs | label >> stage
+    for spec in stage_plan(config) if plan is None else plan:
+        stage = spec.build(config)
+        out = docs | spec.label >> stage
         docs = out[MAIN]
         fates.append(out[FATES])
         dead.append(out[DEAD])

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from apache_beam.io.filesystems import FileSystems
+from thresher.core import statkeys
+from thresher.output import Manifest, fs, layout, read_manifest
 
-from thresher.paths import join_uri
-
-REPORT = "report.html"
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2328;
 background:#f6f8fa}
@@ -145,9 +142,6 @@ def histogram(
     )
 
 
-_SIGNAL_KEY = re.compile(r"^(.+)\.(kept|dropped)\.([^.]+|\d\.\d)$")
-
-
 def _short(bucket: str) -> str:
     try:
         n = int(bucket)
@@ -162,19 +156,6 @@ def _short(bucket: str) -> str:
 def _size_label(bucket: str) -> str:
     n = int(bucket)
     return str(n) if n <= 10 else f"<={n}"
-
-
-def _stats_prefix(stats: Mapping[str, float], prefix: str) -> dict[str, float]:
-    return {k[len(prefix) :]: v for k, v in stats.items() if k.startswith(prefix)}
-
-
-def _series(stats: Mapping[str, float], prefix: str) -> dict[str, dict[str, float]]:
-    """``prefix.<series>.<bucket>`` -> {series: {bucket: count}}."""
-    out: dict[str, dict[str, float]] = {}
-    for rest, v in _stats_prefix(stats, prefix).items():
-        series, _, bucket = rest.partition(".")
-        out.setdefault(series, {})[bucket] = v
-    return out
 
 
 # --- sections -------------------------------------------------------------------------------
@@ -255,14 +236,9 @@ def _reasons(m: Mapping[str, Any]) -> str:
 
 def _distributions(m: Mapping[str, Any]) -> str:
     stats = m.get("stats", {})
-    charts = [histogram(_series(stats, "hist.chars."), "text length (characters), input vs kept")]
-    signals: dict[str, dict[str, dict[str, float]]] = {}
-    for rest, v in _stats_prefix(stats, "hist.signal.").items():
-        # <name>.<phase>.<bucket>; buckets may hold a dot ("0.3"), phases never do
-        found = _SIGNAL_KEY.match(rest)
-        if found:
-            name, phase, bucket = found.groups()
-            signals.setdefault(name, {}).setdefault(phase, {})[bucket] = v
+    chars = statkeys.series(stats, "chars")
+    charts = [histogram(chars, "text length (characters), input vs kept")]
+    signals = statkeys.signal_series(stats)
     for name in sorted(signals)[:12]:
         charts.append(histogram(signals[name], f"signal {name}: kept vs dropped"))
     return (
@@ -273,12 +249,12 @@ def _distributions(m: Mapping[str, Any]) -> str:
 def _clusters_and_languages(m: Mapping[str, Any]) -> str:
     stats = m.get("stats", {})
     parts = []
-    clusters = _series(stats, "cluster_size.")
+    clusters = statkeys.series(stats, "cluster_size")
     if clusters:
         parts.append(
             histogram(clusters, "duplicate cluster sizes (records per cluster)", label=_size_label)
         )
-    langs = sorted(_stats_prefix(stats, "language.").items(), key=lambda kv: -kv[1])
+    langs = sorted(statkeys.totals(stats, "language").items(), key=lambda kv: -kv[1])
     if langs:
         parts.append(bar_chart(langs[:15], "languages of kept records"))
     if not parts:
@@ -499,25 +475,18 @@ def render(manifest: Mapping[str, Any]) -> str:
     )
 
 
-def write_report(out: str, manifest: Mapping[str, Any]) -> str:
-    path = join_uri(out, REPORT)
-    tmp = path + ".inprogress"
-    with FileSystems.create(tmp) as fh:
-        fh.write(render(manifest).encode("utf-8"))
-    FileSystems.rename([tmp], [path])
-    return path
+def write_report(out: str, manifest: Manifest) -> str:
+    """Render ``report.html`` from ``manifest`` (as saved) into ``out``, atomically."""
+    path = layout.path(out, layout.REPORT)
+    return fs.write_text_atomic(path, render(manifest.as_json()))
 
 
 def rerender(out: str) -> str:
     """Render ``report.html`` and the dataset card again from the saved manifest (``thresher
-    report``, and after ``audit`` or ``forget`` change the manifest). Returns the report path."""
+    report``, and after ``audit``, ``forget`` or ``finetune`` change what they show). Returns
+    the report path."""
     from thresher.card import write_card
-    from thresher.errors import InputError
 
-    mpath = join_uri(out, "manifest.json")
-    if not FileSystems.exists(mpath):
-        raise InputError(f"{out!r} is not a thresher output (no manifest.json)")
-    with FileSystems.open(mpath) as fh:
-        manifest = json.loads(fh.read().decode("utf-8"))
+    manifest = read_manifest(out)
     write_card(out, manifest)
     return write_report(out, manifest)

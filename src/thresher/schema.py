@@ -181,6 +181,7 @@ def schema_to_json(schema: pa.Schema) -> dict[str, Any]:
 def export_schemas(directory: str | Path) -> list[Path]:
     """Write every schema (Parquet ones and the recipe's JSON Schema) into ``directory``."""
     from thresher.config import recipe_json_schema
+    from thresher.output.manifest import manifest_json_schema
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
@@ -191,6 +192,9 @@ def export_schemas(directory: str | Path) -> list[Path]:
         written.append(path)
     path = out / "recipe.schema.json"
     path.write_text(json.dumps(recipe_json_schema(), indent=2) + "\n", encoding="utf-8")
+    written.append(path)
+    path = out / "manifest.schema.json"
+    path.write_text(json.dumps(manifest_json_schema(), indent=2) + "\n", encoding="utf-8")
     written.append(path)
     return written
 

@@ -36,7 +36,6 @@ from importlib import resources
 from statistics import NormalDist
 from typing import Any
 
-from thresher.config import BiasConfig
 from thresher.errors import ConfigError
 
 GROUPS: tuple[str, ...] = (
@@ -291,14 +290,24 @@ class BiasDecision:
     reason: str | None
 
 
-def decide(signals: Mapping[str, float], cfg: BiasConfig) -> BiasDecision:
+@dataclasses.dataclass(frozen=True)
+class BiasRules:
+    """The recipe's ``bias`` thresholds (``thresher.stages.bias`` maps the section here)."""
+
+    toxicity_threshold: float
+    drop_toxic: bool
+    min_cooccurrences: int
+    drop_identity_toxic: bool
+
+
+def decide(signals: Mapping[str, float], rules: BiasRules) -> BiasDecision:
     """Apply the recipe's ``bias`` thresholds to a record's ``bias_signals``."""
-    toxic = signals["toxicity_score"] > cfg.toxicity.threshold
-    near = signals["toxic_identity_cooccurrences"] >= cfg.identity_toxicity.min_cooccurrences
+    toxic = signals["toxicity_score"] > rules.toxicity_threshold
+    near = signals["toxic_identity_cooccurrences"] >= rules.min_cooccurrences
     reason = None
-    if cfg.toxicity.drop and toxic:
+    if rules.drop_toxic and toxic:
         reason = "toxic_content"
-    elif cfg.identity_toxicity.drop and near:
+    elif rules.drop_identity_toxic and near:
         reason = "toxic_identity_cooccurrence"
     return BiasDecision(toxic, near, reason)
 

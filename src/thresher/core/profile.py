@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
+from thresher.core import statkeys
+
 # Character-length buckets: powers of two, 2^4 .. 2^24 (16 characters .. 16 M).
 _LEN_EDGES = [2**k for k in range(4, 25)]
 
@@ -42,4 +44,4 @@ def size_bucket(size: int) -> str:
 def signal_stats(phase: str, signals: Mapping[str, float]) -> Iterable[tuple[str, int]]:
     for name, value in signals.items():
         if isinstance(value, int | float) and not isinstance(value, bool):
-            yield f"hist.signal.{name}.{phase}.{value_bucket(float(value))}", 1
+            yield statkeys.signal(name, phase, value_bucket(float(value))), 1

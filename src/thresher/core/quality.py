@@ -19,7 +19,8 @@ the same decision on every worker.
 
 Example::
 
-    d = gopher_quality("Too short.", GopherQualityConfig())
+    rules = quality_rules(FiltersConfig())          # thresher.stages.filters, from a recipe
+    d = gopher_quality("Too short.", rules.gopher_quality)
     d.keep, d.reason, d.value, d.threshold    # False, "gopher_word_count_low", 2.0, 50
 """
 
@@ -32,14 +33,100 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from thresher.config import (
-    C4FilterConfig,
-    FiltersConfig,
-    FineWebFilterConfig,
-    GopherQualityConfig,
-    GopherRepetitionConfig,
-    LengthFilterConfig,
-)
+# --- the rule sets' settings ------------------------------------------------------------------
+# Plain frozen values with no defaults: the recipe (``thresher.config``) owns the defaults and
+# their sources; the filter stage maps each recipe section onto these (``quality_rules``).
+
+
+@dataclasses.dataclass(frozen=True)
+class LengthRules:
+    enabled: bool
+    min_chars: int | None
+    max_chars: int | None
+    min_words: int | None
+    max_words: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class GopherQualityRules:
+    enabled: bool
+    min_doc_words: int | None
+    max_doc_words: int | None
+    min_avg_word_length: float | None
+    max_avg_word_length: float | None
+    max_symbol_word_ratio: float | None
+    max_bullet_lines_ratio: float | None
+    max_ellipsis_lines_ratio: float | None
+    min_alpha_words_ratio: float | None
+    min_stop_words: int | None
+    stop_words: Sequence[str]
+    stop_words_case_sensitive: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class GopherRepetitionRules:
+    enabled: bool
+    dup_line_frac: float | None
+    dup_para_frac: float | None
+    dup_line_char_frac: float | None
+    dup_para_char_frac: float | None
+    top_ngram_char_frac: Mapping[int, float]
+    dup_ngram_char_frac: Mapping[int, float]
+
+
+@dataclasses.dataclass(frozen=True)
+class C4Rules:
+    enabled: bool
+    mode: str  # remove_lines | drop_document
+    filter_no_terminal_punct: bool
+    min_words_per_line: int
+    min_sentences: int
+    max_word_length: int | None
+    remove_citations: bool
+    filter_javascript: bool
+    filter_lorem_ipsum: bool
+    filter_curly_bracket: bool
+    filter_policy: bool
+    max_removed_line_frac: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class FineWebRules:
+    enabled: bool
+    line_punct_thr: float | None
+    line_punct_exclude_zero: bool
+    short_line_thr: float | None
+    short_line_length: int
+    char_duplicates_ratio: float | None
+    new_line_ratio: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class QualityRules:
+    """Every rule set, in the order ``evaluate`` runs them."""
+
+    length: LengthRules
+    gopher_repetition: GopherRepetitionRules
+    gopher_quality: GopherQualityRules
+    c4: C4Rules
+    fineweb: FineWebRules
+
+    @classmethod
+    def from_sections(cls, sections: Mapping[str, Mapping[str, Any]]) -> QualityRules:
+        """Build from plain mappings (a recipe section's ``model_dump()``); extra keys of a
+        section that no rule reads are ignored."""
+        kinds: dict[str, type] = {
+            "length": LengthRules,
+            "gopher_repetition": GopherRepetitionRules,
+            "gopher_quality": GopherQualityRules,
+            "c4": C4Rules,
+            "fineweb": FineWebRules,
+        }
+        built = {}
+        for name, kind in kinds.items():
+            wanted = {f.name for f in dataclasses.fields(kind)}
+            built[name] = kind(**{k: v for k, v in sections[name].items() if k in wanted})
+        return cls(**built)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,7 +279,7 @@ class _Rules:
 # --- length ---------------------------------------------------------------------------------
 
 
-def length(text: str, cfg: LengthFilterConfig, stop_at_first: bool = True) -> KeepDecision:
+def length(text: str, cfg: LengthRules, stop_at_first: bool = True) -> KeepDecision:
     """Characters and whitespace-separated words against the recipe's limits.
 
     Reasons: ``length_chars_low``, ``length_chars_high``, ``length_words_low``,
@@ -217,7 +304,7 @@ def length(text: str, cfg: LengthFilterConfig, stop_at_first: bool = True) -> Ke
 
 def gopher_quality(
     text: str,
-    cfg: GopherQualityConfig,
+    cfg: GopherQualityRules,
     stop_at_first: bool = True,
     tokens: Sequence[str] | None = None,
 ) -> KeepDecision:
@@ -328,7 +415,7 @@ def _dup_ngram_chars(ids: list[int], prefix: list[int], n: int) -> int:
 
 def gopher_repetition(
     text: str,
-    cfg: GopherRepetitionConfig,
+    cfg: GopherRepetitionRules,
     stop_at_first: bool = True,
     tokens: Sequence[str] | None = None,
 ) -> KeepDecision:
@@ -396,7 +483,7 @@ _POLICY = (
 )
 
 
-def c4(text: str, cfg: C4FilterConfig, stop_at_first: bool = True) -> KeepDecision:
+def c4(text: str, cfg: C4Rules, stop_at_first: bool = True) -> KeepDecision:
     """Raffel et al. 2020 (C4), section 2.2, line by line as TFDS ``c4_utils.clean_page``.
 
     A line is removed when it has a word over ``max_word_length`` characters, does not end in
@@ -479,7 +566,7 @@ def c4(text: str, cfg: C4FilterConfig, stop_at_first: bool = True) -> KeepDecisi
 
 def fineweb(
     text: str,
-    cfg: FineWebFilterConfig,
+    cfg: FineWebRules,
     stop_at_first: bool = True,
     tokens: Sequence[str] | None = None,
 ) -> KeepDecision:
@@ -529,7 +616,7 @@ class QualityOutcome:
     failing: tuple[str, ...]
 
 
-def evaluate(text: str, cfg: FiltersConfig, annotate: bool = False) -> QualityOutcome:
+def evaluate(text: str, cfg: QualityRules, annotate: bool = False) -> QualityOutcome:
     """Run the enabled rule sets in the FineWeb pipeline's order (length, Gopher repetition,
     Gopher quality, C4, FineWeb); the rule sets after C4 see its rewritten text.
 

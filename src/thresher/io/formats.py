@@ -212,11 +212,30 @@ def _type_name(value: Any) -> str:
     )
 
 
+_CHAT_FIELDS = ("messages", "conversations", "conversation")
+
+
+def _hint(obj: Mapping[str, Any]) -> str:
+    """A likely fix for a record without the text field, from its field *names* only (never
+    values): the string fields it has, or that it looks like chat data."""
+    chat = [k for k in _CHAT_FIELDS if isinstance(obj.get(k), list)]
+    if chat:
+        return (
+            f"; the record has a '{chat[0]}' list: it looks like chat data, which thresher "
+            "reads only as text records today (point input.text_field at a string field)"
+        )
+    names = sorted(k for k, v in obj.items() if isinstance(k, str) and isinstance(v, str))
+    shown = [n[:40] for n in names[:5]]
+    return f"; string fields present: {', '.join(shown)}" if shown else ""
+
+
 def to_document(obj: Mapping[str, Any], source: str, position: int, opts: ReadOptions) -> Document:
     """Map one parsed record to a ``Document``; raise ``RecordError`` on a bad record."""
     tf = opts.text_field
     if tf not in obj:
-        raise RecordError("missing_text", f"field '{tf}' is missing (input.text_field)")
+        raise RecordError(
+            "missing_text", f"field '{tf}' is missing (input.text_field)" + _hint(obj)
+        )
     text = obj[tf]
     if text is None:
         raise RecordError("null_text", f"field '{tf}' is null")

@@ -19,7 +19,7 @@ from thresher.config import InputConfig
 from thresher.errors import InputError
 from thresher.io.formats import STAGE, ReadOptions, read_file
 from thresher.records import DeadLetter, derived_id
-from thresher.stages._common import DEAD, MAIN
+from thresher.tags import DEAD, MAIN
 
 _GLOB_CHARS = set("*?[")
 

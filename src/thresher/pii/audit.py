@@ -19,19 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import json
 import math
 import secrets
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from thresher.config import PipelineConfig
-from thresher.errors import InputError
+from thresher.output import fs, layout, read_manifest, write_manifest
 from thresher.pii.surrogates import FIRST_NAMES, LAST_NAMES, _Stream, luhn_check_digit
 
 AUDIT_THRESHOLD = 0.25
@@ -53,26 +50,19 @@ def _rank(seed: int, salt: str, record_id: str) -> str:
     return hashlib.blake2b(f"{seed}\x00{salt}\x00{record_id}".encode(), digest_size=8).hexdigest()
 
 
-def _manifest(out_dir: str) -> dict[str, Any]:
-    path = Path(out_dir) / "manifest.json"
-    if not path.is_file():
-        raise InputError(f"{out_dir!r} is not a thresher output (no manifest.json)")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def _sample(out_dir: str, seed: int, salt: str, n: int) -> tuple[list[dict[str, Any]], int]:
     """The ``n`` records with the smallest keyed rank, and the total count. Reads the ids of
     every shard but the texts of the chosen records only."""
-    shards = sorted((Path(out_dir) / "data").glob("*.parquet"))
+    shards = layout.shards(out_dir, layout.DATA)
     ranked: list[tuple[str, str]] = []
     for shard in shards:
-        ids = pq.read_table(shard, columns=["id"]).column("id").to_pylist()
+        ids = fs.read_table(shard, columns=["id"]).column("id").to_pylist()
         ranked.extend((_rank(seed, salt, i), i) for i in ids)
     total = len(ranked)
     chosen = {i for _, i in heapq.nsmallest(n, ranked)}
     rows: list[dict[str, Any]] = []
     for shard in shards:
-        table = pq.read_table(shard, columns=["id", "text", "meta", "pii"])
+        table = fs.read_table(shard, columns=["id", "text", "meta", "pii"])
         mask = pc.is_in(table.column("id"), value_set=pa.array(sorted(chosen), pa.string()))
         rows.extend(table.filter(mask).to_pylist())
     rows.sort(key=lambda r: _rank(seed, salt, r["id"]))
@@ -125,8 +115,8 @@ def audit(
     from thresher.pii.process import PiiProcessor
     from thresher.records import Document
 
-    manifest = _manifest(out_dir)
-    cfg = PipelineConfig.model_validate(manifest["recipe"]).pii
+    manifest = read_manifest(out_dir)
+    cfg = PipelineConfig.model_validate(manifest.recipe).pii
     scanned, total_rows = _sample(out_dir, seed, "residual", sample)
 
     # -- residual PII, high recall -----------------------------------------------------
@@ -224,11 +214,7 @@ def audit(
     }
     result = {"seed": seed, "residual": residual, "canary": canary}
     if write:
-        manifest["audit"] = result
-        path = Path(out_dir) / "manifest.json"
-        tmp = path.with_suffix(".json.inprogress")
-        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        write_manifest(out_dir, manifest.model_copy(update={"audit": result}))
         from thresher.report import rerender
 
         rerender(out_dir)  # the report and card show the audit

@@ -10,13 +10,13 @@ restored: they were never stored.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from thresher.errors import ConfigError, InputError, OutputError
+from thresher.errors import ConfigError, OutputError
+from thresher.output import fs, layout, read_manifest
 from thresher.pii.keys import read_key_file
 from thresher.pii.operators import decrypt_value
 
@@ -62,56 +62,64 @@ def _set(meta: Any, parts: list[str], value: Any) -> None:
         node[parts[-1]] = value
 
 
+RECEIPT = "reidentified.json"
+
+
+def _restore_row(row: dict[str, Any], keys: Any) -> int:
+    """Restore the encrypted values of one row in place; returns how many were restored."""
+    findings = row.get("pii") or []
+    by_field: dict[str | None, list[dict]] = {}
+    for f in findings:
+        by_field.setdefault(f["field"], []).append(f)
+    meta = json.loads(row["meta"])
+    new_findings: list[dict] = []
+    restored = 0
+    for field, group in sorted(by_field.items(), key=lambda kv: kv[0] or ""):
+        restored += sum(f["operator"] == "encrypt" for f in group)
+        if field is None:
+            row["text"], fixed = _restore(row["text"], group, keys)
+        else:
+            parts = field.split(".")[1:]
+            value, fixed = _restore(str(_get(meta, parts)), group, keys)
+            _set(meta, parts, value)
+        new_findings.extend(fixed)
+    row["meta"] = json.dumps(meta, sort_keys=True, ensure_ascii=False)
+    row["pii"] = new_findings
+    return restored
+
+
 def reidentify(out_dir: str, key_file: str, dest: str) -> dict[str, Any]:
-    """Write ``dest`` with the encrypted values of ``out_dir`` restored; returns counts."""
-    src = Path(out_dir)
-    manifest_path = src / "manifest.json"
-    if not manifest_path.is_file():
-        raise InputError(f"{out_dir!r} is not a thresher output (no manifest.json)")
-    target = Path(dest)
-    if target.exists() and any(target.iterdir()):
+    """Write ``dest`` (any Beam path) with the encrypted values of ``out_dir`` restored, plus
+    ``reidentified.json`` (counts and the key id; deliberately not a thresher manifest: the
+    restored data is raw PII, not a curated output). Returns the counts."""
+    manifest = read_manifest(out_dir)
+    if fs.all_files(dest):
         raise OutputError(f"--output {dest!r} exists and is not empty; choose a new directory")
     keys = read_key_file(key_file)
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    run_key = (manifest.get("pii") or {}).get("key", {}).get("id")
+    run_key = (manifest.pii or {}).get("key", {}).get("id")
     if run_key and run_key != keys.key_id:
         raise ConfigError(
             f"--key-file {key_file!r} holds key {keys.key_id}, but {out_dir!r} was written with "
             f"key {run_key}; pass the key file of that run"
         )
-    (target / "data").mkdir(parents=True, exist_ok=True)
+    fs.mkdirs(layout.path(dest, layout.DATA))
     restored = 0
     records = 0
-    for shard in sorted((src / "data").glob("*.parquet")):
-        table = pq.read_table(shard)
+    for shard in layout.shards(out_dir, layout.DATA):
+        table = fs.read_table(shard)
         rows = table.to_pylist()
         for row in rows:
             records += 1
-            findings = row.get("pii") or []
-            by_field: dict[str | None, list[dict]] = {}
-            for f in findings:
-                by_field.setdefault(f["field"], []).append(f)
-            meta = json.loads(row["meta"])
-            new_findings: list[dict] = []
-            for field, group in sorted(by_field.items(), key=lambda kv: kv[0] or ""):
-                restored += sum(f["operator"] == "encrypt" for f in group)
-                if field is None:
-                    row["text"], fixed = _restore(row["text"], group, keys)
-                else:
-                    parts = field.split(".")[1:]
-                    value, fixed = _restore(str(_get(meta, parts)), group, keys)
-                    _set(meta, parts, value)
-                new_findings.extend(fixed)
-            row["meta"] = json.dumps(meta, sort_keys=True, ensure_ascii=False)
-            row["pii"] = new_findings
-        pq.write_table(
-            pa.Table.from_pylist(rows, schema=table.schema), target / "data" / shard.name
+            restored += _restore_row(row, keys)
+        name = shard.rsplit("/", 1)[-1]
+        fs.write_table_atomic(
+            layout.path(dest, layout.DATA, name), pa.Table.from_pylist(rows, schema=table.schema)
         )
     summary = {
-        "reidentified_from": str(src.resolve()),
+        "reidentified_from": out_dir if "://" in out_dir else os.path.abspath(out_dir),
         "key_id": keys.key_id,
         "records": records,
         "values_restored": restored,
     }
-    (target / "manifest.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    fs.write_atomic(layout.path(dest, RECEIPT), fs.json_bytes(summary))
     return summary

@@ -10,14 +10,9 @@ import apache_beam as beam
 from apache_beam.pvalue import PCollection
 
 from thresher.records import DeadLetter, Document, derived_id
+from thresher.tags import DEAD, FATES, MAIN, STATS
 
-MAIN = "main"
-FATES = "fates"
-DEAD = "dead_letter"
-# Optional fourth output: PCollection[tuple[str, float]] of run-level statistics (e.g.
-# ("pii.entity.EMAIL_ADDRESS", 3)); summed per key into the manifest's `stats` section.
-# Keys and numbers only: never text or values.
-STATS = "stats"
+__all__ = ["DEAD", "FATES", "MAIN", "STATS", "apply_guarded", "errors_to_dead_letters"]
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 

@@ -20,6 +20,16 @@ from thresher.stages.filters import sum_stat_keys
 STAGE = "flag_bias"
 
 
+def bias_rules(cfg: BiasConfig) -> core_bias.BiasRules:
+    """The recipe's ``bias`` section as the core decision's settings."""
+    return core_bias.BiasRules(
+        toxicity_threshold=cfg.toxicity.threshold,
+        drop_toxic=cfg.toxicity.drop,
+        min_cooccurrences=cfg.identity_toxicity.min_cooccurrences,
+        drop_identity_toxic=cfg.identity_toxicity.drop,
+    )
+
+
 class _FlagFn(beam.DoFn):
     def __init__(self, cfg: BiasConfig) -> None:
         self._cfg = cfg
@@ -36,7 +46,7 @@ class _FlagFn(beam.DoFn):
         values = core_bias.bias_signals(
             doc.text, core_bias.load_lexicons(), cfg.identity_toxicity.window
         )
-        verdict = core_bias.decide(values, cfg)
+        verdict = core_bias.decide(values, bias_rules(cfg))
         toxic, reason = verdict.toxic, verdict.reason
         values["toxicity_flag"] = float(toxic)
         if toxic:

@@ -21,13 +21,20 @@ from thresher.accounting import CountKeys
 from thresher.config import FiltersConfig, LanguageFilterConfig
 from thresher.core import bias as core_bias
 from thresher.core.language import build_detector, identify
-from thresher.core.quality import RULE_SETS, evaluate
+from thresher.core.quality import RULE_SETS, QualityRules, evaluate
 from thresher.records import Document, dropped_fate
 from thresher.stages._common import FATES, MAIN, STATS, apply_guarded
 
 QUALITY_STAGE = "filter_quality"
 LANGUAGE_STAGE = "filter_language"
 QUALITY_FILTER = "low_quality"  # the stage as one filter in the disparity report
+
+
+def quality_rules(cfg: FiltersConfig) -> QualityRules:
+    """The recipe's ``filters`` section as the quality rules' own settings."""
+    return QualityRules.from_sections({name: getattr(cfg, name).model_dump() for name in RULE_SETS})
+
+
 C4_MODIFICATION = "c4_remove_lines"
 
 
@@ -55,6 +62,7 @@ def _groups(doc: Document, track: bool) -> tuple[tuple[str, ...], dict[str, floa
 class _QualityFn(beam.DoFn):
     def __init__(self, cfg: FiltersConfig, track_groups: bool) -> None:
         self._cfg = cfg
+        self._rules = quality_rules(cfg)
         self._annotate = cfg.mode == "annotate"
         self._track = track_groups
         self._enabled = [n for n in RULE_SETS if getattr(cfg, n).enabled]
@@ -70,7 +78,7 @@ class _QualityFn(beam.DoFn):
         self._total.inc()
         progress.tick(QUALITY_STAGE)
         groups, identity = _groups(doc, self._track)
-        out = evaluate(doc.text, self._cfg, annotate=self._annotate)
+        out = evaluate(doc.text, self._rules, annotate=self._annotate)
         d = out.decision
         enabled = self._enabled
         if self._track:

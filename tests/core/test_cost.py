@@ -36,7 +36,7 @@ def test_no_measurement_no_estimate(rate, size):
 
 
 def test_report_shows_the_estimate(tmp_path):
-    from conftest import run_cli
+    from tests.conftest import run_cli
 
     out = tmp_path / "o"
     assert run_cli("run", "--output", str(out), "--quiet").returncode == 0

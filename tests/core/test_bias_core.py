@@ -21,6 +21,7 @@ from thresher.core.bias import (
     load_lexicons,
     representation_report,
 )
+from thresher.stages.bias import bias_rules
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +134,7 @@ def _signals(score: float, near: float) -> dict[str, float]:
     ],
 )
 def test_decide_thresholds(cfg, signals, toxic, near, reason):
-    d = decide(signals, cfg)
+    d = decide(signals, bias_rules(cfg))
     assert (d.toxic, d.near, d.reason) == (toxic, near, reason)
 
 

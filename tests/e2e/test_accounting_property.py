@@ -5,7 +5,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import read_parquet_dir
+from tests.conftest import read_parquet_dir
 from thresher.config import load_config
 from thresher.core.hashing import content_key
 from thresher.core.normalize import normalize_text

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from finetune_fixtures import make_output
+from tests.finetune.finetune_fixtures import make_output
 from thresher.config import FinetuneConfig
 from thresher.errors import ConfigError, InputError, OutputError
 from thresher.finetune import ledger

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import load_manifest, read_parquet_dir, run_cli
+from tests.conftest import load_manifest, read_parquet_dir, run_cli
 
 PROSE = [
     "The committee reviewed the proposal and found that it had merit, although several "

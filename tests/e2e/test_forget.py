@@ -4,15 +4,12 @@ import hashlib
 import json
 import random
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+from benchmarks.corpus import document
 
-from conftest import REPO, load_manifest, read_parquet_dir, run_cli
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from corpus import document
+from tests.conftest import load_manifest, read_parquet_dir, run_cli
 
 VALUE = "jane.doe@example.com"
 KEY = {"THRESHER_TEST_PII_KEY": "0123456789abcdef0123456789abcdef"}

@@ -9,7 +9,7 @@ import shutil
 import pytest
 import yaml
 
-from conftest import REPO, load_manifest, run_cli
+from tests.conftest import REPO, load_manifest, run_cli
 
 ARTIFACTS = REPO / "test-artifacts"
 
@@ -44,7 +44,7 @@ def test_report_shows_the_manifest_numbers_and_no_text(run_dir):
     assert "<script" not in page.lower()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     # never document text: no 8-word run of any kept record appears in the page
-    from conftest import read_parquet_dir
+    from tests.conftest import read_parquet_dir
 
     for row in read_parquet_dir(run_dir / "data")[:200]:
         words = row["text"].split()

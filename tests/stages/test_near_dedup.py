@@ -17,7 +17,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO, load_manifest, read_parquet_dir, run_cli
+from tests.conftest import REPO, load_manifest, read_parquet_dir, run_cli
 from thresher.config import NearDedupConfig
 from thresher.core import components as cc
 from thresher.core.minhash import shingles

@@ -23,7 +23,7 @@ from apache_beam.options.pipeline_options import (
 )
 from apache_beam.portability.api import beam_runner_api_pb2
 
-from conftest import REPO, read_parquet_dir, run_cli
+from tests.conftest import REPO, read_parquet_dir, run_cli
 from thresher.config import load_config
 from thresher.io.read import InputFile
 from thresher.pipeline import build_pipeline

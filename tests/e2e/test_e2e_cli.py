@@ -4,36 +4,9 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-
-from conftest import REPO, load_manifest, read_parquet_dir, run_cli
+from tests.conftest import REPO, load_manifest, read_parquet_dir, run_cli
 
 PLANTED = json.loads((REPO / "sample_data" / "_planted.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def sample_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("e2e") / "out"
-    proc = run_cli("run", "pipelines/default.yaml", "--output", str(out))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out, proc
-
-
-@pytest.fixture(scope="module")
-def two_worker_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("e2e2") / "out"
-    proc = run_cli(
-        "run",
-        "--output",
-        str(out),
-        "--quiet",
-        "--direct_num_workers",
-        "2",
-        "--direct_running_mode",
-        "multi_processing",
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out
 
 
 def lineage_by_id(out: Path) -> dict[str, dict]:

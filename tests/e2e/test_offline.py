@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, load_manifest
+from tests.conftest import REPO, load_manifest
 
 HOOKED_RUN = r"""
 import json, sys

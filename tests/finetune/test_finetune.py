@@ -12,7 +12,7 @@ opacus = pytest.importorskip("opacus")
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from finetune_fixtures import make_output  # noqa: E402
+from tests.finetune.finetune_fixtures import make_output  # noqa: E402
 from thresher.config import FinetuneConfig  # noqa: E402
 from thresher.errors import ConfigError, OutputError  # noqa: E402
 from thresher.finetune import finetune, models, train  # noqa: E402
@@ -157,7 +157,7 @@ def dataset(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cli_run(dataset, tmp_path_factory):
-    from conftest import run_cli
+    from tests.conftest import run_cli
 
     model_dir = tmp_path_factory.mktemp("ft") / "model"
     proc = run_cli(
@@ -303,7 +303,7 @@ def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path):
 
 
 def test_budget_warning_and_bad_model_errors(tmp_path, dataset):
-    from conftest import run_cli
+    from tests.conftest import run_cli
 
     data = tmp_path / "copy"
     shutil.copytree(dataset, data)
@@ -385,7 +385,7 @@ def test_a_local_gpt2_directory_with_tied_embeddings(tmp_path):
 def test_missing_extra_exits_2_with_the_install_command(tmp_path, dataset):
     import os
 
-    from conftest import run_cli
+    from tests.conftest import run_cli
 
     stub = tmp_path / "stub" / "opacus"
     stub.mkdir(parents=True)
