@@ -23,7 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 from thresher.config import PiiConfig
-from thresher.pii.engine import PiiAnalyzer
+from thresher.pii.analyzer import PiiAnalyzer
 from thresher.pii.keys import PiiKeys
 from thresher.pii.operators import Anonymizer
 from thresher.records import Document, PiiFinding
