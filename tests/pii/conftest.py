@@ -19,7 +19,7 @@ def keys() -> PiiKeys:
 def analyzer():
     """The real Presidio + spaCy analyzer, default entities plus the types whose false
     positives thresher removes (UK_NHS, DATE_TIME)."""
-    from thresher.pii.engine import PiiAnalyzer
+    from thresher.pii.analyzer import PiiAnalyzer
 
     cfg = PiiConfig(entities=[*PII_DEFAULT_ENTITIES, "UK_NHS", "DATE_TIME"])
     return PiiAnalyzer(cfg)

@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from thresher.config import PiiConfig
 from thresher.errors import ConfigError
-from thresher.pii.engine import resolve, restore_case, segments
 from thresher.pii.operators import Detection
+from thresher.pii.segments import segments
+from thresher.pii.spans import resolve
+from thresher.pii.truecase import restore_case
 from thresher.records import Document
 
 
@@ -139,8 +141,8 @@ def test_name_candidates(analyzer, segment, expected):
 
 
 def test_all_capital_text_is_judged_after_restoration(analyzer):
-    assert analyzer._candidate_runs("PATIENT SEEN BY JOHN SMITH TODAY.") != []
-    assert analyzer._candidate_runs("we use the PR API over HTTP.") == []
+    assert analyzer.candidate_runs("PATIENT SEEN BY JOHN SMITH TODAY.") != []
+    assert analyzer.candidate_runs("we use the PR API over HTTP.") == []
 
 
 def test_ner_alone_gives_the_full_pipelines_entities(analyzer):
@@ -173,7 +175,7 @@ def test_lower_case_prose_is_truecased_for_analysis(analyzer):
 def test_lowercase_prose_excludes_code_and_shouting():
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    from thresher.pii.engine import lowercase_prose
+    from thresher.pii.truecase import lowercase_prose
 
     stop = set(STOP_WORDS)
     assert lowercase_prose("we moved here from tunisia last year", stop)
@@ -210,7 +212,9 @@ def test_importing_pii_does_not_load_torch():
     import sys
 
     code = (
-        "import sys; import thresher.pii.engine; "
+        "import sys; import thresher.pii.engine as e; from thresher.config import PiiConfig; "
+        "e.check_entities(PiiConfig()); "
+        "assert 'presidio_analyzer' in sys.modules and 'spacy' in sys.modules; "
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules; "
         "import torch; print('ok')"
     )
@@ -246,14 +250,14 @@ def test_batch_and_cache_do_not_change_results(analyzer):
 
 
 def test_unknown_entity_is_a_config_error():
-    from thresher.pii.engine import PiiAnalyzer
+    from thresher.pii.analyzer import PiiAnalyzer
 
     with pytest.raises(ConfigError, match="NO_SUCH_TYPE"):
         PiiAnalyzer(PiiConfig(entities=["NO_SUCH_TYPE"]))
 
 
 def test_yaml_recognizers_file(tmp_path):
-    from thresher.pii.engine import PiiAnalyzer
+    from thresher.pii.analyzer import PiiAnalyzer
 
     yaml_file = tmp_path / "recognizers.yaml"
     yaml_file.write_text(
@@ -373,9 +377,9 @@ def test_meta_policies_scan_hash_drop_keep(keys):
 
 def _resolve_reference(text, dets):
     """The plain quadratic statement of ``resolve`` (false-positive rules aside)."""
-    from thresher.pii.engine import _merge_same_type
+    from thresher.pii.spans import merge_same_type
 
-    merged = _merge_same_type(list(dets))
+    merged = merge_same_type(list(dets))
     kept = [m for m, _ in merged]
     parts_of = {m: parts for m, parts in merged if len(parts) > 1}
 

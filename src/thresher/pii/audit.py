@@ -110,7 +110,7 @@ def audit(
     out_dir: str, sample: int = 1000, canaries: int = 100, seed: int = 0, write: bool = True
 ) -> dict[str, Any]:
     """Run both measurements on ``out_dir`` and (by default) record them in its manifest."""
-    from thresher.pii.engine import PiiAnalyzer
+    from thresher.pii.analyzer import PiiAnalyzer
     from thresher.pii.keys import PiiKeys
     from thresher.pii.process import PiiProcessor
     from thresher.records import Document

@@ -23,7 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 from thresher.config import PiiConfig
-from thresher.pii.engine import PiiAnalyzer
+from thresher.pii.analyzer import PiiAnalyzer
 from thresher.pii.keys import PiiKeys
 from thresher.pii.operators import Anonymizer
 from thresher.records import Document, PiiFinding
@@ -82,18 +82,9 @@ class PiiProcessor:
     def process(self, docs: Sequence[Document]) -> tuple[list[Document], Counter[str]]:
         """Anonymized copies of ``docs`` (same order) and counters for the manifest."""
         before = dict(self.analyzer.stats)
-        items: list[tuple[int, _Path | None, str]] = []
-        for i, doc in enumerate(docs):
-            items.append((i, None, doc.text))
-            for key in sorted(doc.meta, key=str):
-                if self.policy(str(key)) != "scan":
-                    continue
-                for path, value in scan_leaves(doc.meta[key], (str(key),)):
-                    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-                    items.append((i, path, str(text)))
+        items = [item for i, doc in enumerate(docs) for item in self._scanned(i, doc)]
         detections = self.analyzer.analyze_batch([text for _, _, text in items])
 
-        stats: Counter[str] = Counter()
         texts: dict[int, str] = {}
         metas: dict[int, Any] = {i: dict(doc.meta) for i, doc in enumerate(docs)}
         findings: dict[int, list[PiiFinding]] = {i: [] for i in range(len(docs))}
@@ -105,25 +96,49 @@ class PiiProcessor:
                 texts[i] = new_text
             elif found:
                 metas[i] = set_at(metas[i], where, new_text)
+        stats: Counter[str] = Counter()
         out = []
         for i, doc in enumerate(docs):
-            meta = metas[i]
-            for key in sorted(doc.meta, key=str):
-                policy = self.policy(str(key))
-                if policy == "drop":
-                    del meta[key]
-                    stats["pii.fields_dropped"] += 1
-                elif policy == "hash":
-                    meta[key] = pseudonym(self.keys, doc.meta[key])
-                    stats["pii.fields_hashed"] += 1
-            for f in findings[i]:
-                stats[f"pii.entity.{f.entity_type}"] += 1
-                stats[f"pii.operator.{f.operator}"] += 1
-                if f.field is not None:
-                    stats["pii.in_meta"] += 1
-            stats["pii.documents"] += 1
-            stats["pii.documents_with_pii"] += bool(findings[i])
+            meta = self._apply_field_policies(doc.meta, metas[i], stats)
+            _count_findings(findings[i], stats)
             out.append(replace(doc, text=texts[i], meta=meta, pii=tuple(findings[i])))
         for k, v in self.analyzer.stats.items():
             stats[f"pii.{k}"] += v - before.get(k, 0)
         return out, stats
+
+    def _scanned(self, i: int, doc: Document) -> Iterator[tuple[int, _Path | None, str]]:
+        """The texts of document ``i`` to analyze: its text (path ``None``), then every leaf of
+        its ``scan`` meta fields, as text."""
+        yield i, None, doc.text
+        for key in sorted(doc.meta, key=str):
+            if self.policy(str(key)) != "scan":
+                continue
+            for path, value in scan_leaves(doc.meta[key], (str(key),)):
+                text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+                yield i, path, str(text)
+
+    def _apply_field_policies(
+        self, original: Mapping[str, Any], meta: dict[str, Any], stats: Counter[str]
+    ) -> dict[str, Any]:
+        """``meta`` (already scanned) with ``drop`` fields removed and ``hash`` fields replaced
+        by the pseudonym of their ``original`` value; counted in ``stats``."""
+        for key in sorted(original, key=str):
+            policy = self.policy(str(key))
+            if policy == "drop":
+                del meta[key]
+                stats["pii.fields_dropped"] += 1
+            elif policy == "hash":
+                meta[key] = pseudonym(self.keys, original[key])
+                stats["pii.fields_hashed"] += 1
+        return meta
+
+
+def _count_findings(findings: Sequence[PiiFinding], stats: Counter[str]) -> None:
+    """Count one document's findings (by type, by operator, in meta) in ``stats``."""
+    for f in findings:
+        stats[f"pii.entity.{f.entity_type}"] += 1
+        stats[f"pii.operator.{f.operator}"] += 1
+        if f.field is not None:
+            stats["pii.in_meta"] += 1
+    stats["pii.documents"] += 1
+    stats["pii.documents_with_pii"] += bool(findings)

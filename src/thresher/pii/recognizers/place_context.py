@@ -6,18 +6,12 @@ from __future__ import annotations
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
+from thresher.pii.cues import PLACE_CUE
 from thresher.pii.recognizers._base import CASE_SENSITIVE
 
 _LINK = r"(?:de|del|de la|da|do|di|du|la|le|van|von|upon)"
 _PLACE = rf"\p{{Lu}}[\p{{L}}'’\-]+(?:\s(?:{_LINK}\s)?\p{{Lu}}[\p{{L}}'’\-]+){{0,3}}"
-CUE = (
-    r"(?:(?:flew|fly|flying|flown|moved|moving|relocated|relocating|travel+ed|travel+ing|drove|"
-    r"returned|returning|arrived|arriving|emigrated|immigrated|commute[sd]?|went)\s(?:(?:back|here|there|away)\s)?"
-    r"(?:to|from|in|at)|grew up in|born in|raised in|lives? in|living in|lived in|based in|"
-    r"located in|stationed in|headquartered in|resides? in|residing in|originally from|"
-    r"native of|hometown(?: of)?|home (?:city|town)(?: of)?|i am in|i'm in|we are in|"
-    r"visiting|a resident of|citizen of)"
-)
+CUE = PLACE_CUE  # shared with truecasing: thresher.pii.cues
 _NOT_PLACES_TEXT = (
     "The A An My Our Your His Her Their This That Monday Tuesday Wednesday Thursday Friday "
     "Saturday Sunday January February March April May June July August September October "

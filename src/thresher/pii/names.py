@@ -1,0 +1,219 @@
+"""Name recall around spaCy's NER: where a name could be, and the names NER leaves out.
+
+- ``could_hold_name``: whether a sentence holds a word that could start a name (NER runs only
+  on such sentences);
+- ``name_like_spans``: full names spaCy's small model labels ``ORG``/``PRODUCT``/...;
+- ``propagate_person_lists``: capitalised words listed with a detected person;
+- ``propagate_person_mentions``: the other mentions of a detected name's parts;
+- ``mailing_label_names``: the name line of a mailing label above a street address.
+
+Names added here carry a modest score, so a stronger detection of another type still wins in
+``spans.resolve``. Plain functions over text and ``Detection``s (and, for
+``name_like_spans``, a spaCy ``Doc``'s entities).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import regex
+
+from thresher.pii.operators import Detection
+from thresher.pii.spans import Spans
+
+_CANDIDATE = re.compile(r"(?<![\w@./:])[A-Z][\w'\-]*")
+_CAPS_PAIR = regex.compile(r"\b\p{Lu}{3,}(?:[ \t]+\p{Lu}{2,})+\b")
+
+_LIST_SEP = r"(?:,[ \t]*and[ \t]+|,[ \t]*|[ \t]+(?:and|or|&)[ \t]+)"
+_LIST_NEXT = regex.compile(_LIST_SEP + r"(\p{Lu}[\p{L}'’\-]+)\b")
+_LIST_PREV = regex.compile(r"\b(\p{Lu}[\p{L}'’\-]+)" + _LIST_SEP + "$")
+_LIST_SCORE = 0.5
+
+_NAME_PART = regex.compile(r"(?<![\p{L}\-'’])\p{L}+(?:[\-'’]\p{L}+)*")
+_MENTION_SCORE = 0.5
+_TITLE_WORDS_TEXT = "mr mrs ms miss dr prof sir dame lord lady rev mx jr sr md phd nurse pc dc"
+_TITLE_WORDS = frozenset(_TITLE_WORDS_TEXT.split())
+
+_LABEL_LINE = regex.compile(
+    r"^[ \t]*(?:[>•*?\-]{1,3}[ \t]*)?"
+    r"((?:\p{Lu}\p{Ll}+|\p{Lu}\.?)"
+    r"(?:[ \t](?:\p{Lu}\p{Ll}+(?:[\-'’]\p{Lu}?\p{Ll}+)*|\p{Lu}\.?)){1,2})"
+    r"[ \t]*$"
+)
+_LABEL_BULLETS = " \t>•*?-"
+_LABEL_SCORE = 0.5
+
+# spaCy's small model often labels foreign or uncommon full names ORG or PRODUCT ("Sigrid
+# Nyström", "Zoe Young"), and Presidio ignores those labels. A two- or three-word span of
+# capitalised words with no organisation word in it is taken as a name at a modest score.
+_NAME_WORD = regex.compile(r"^(?:\p{Lu}\p{Ll}+(?:[\-'’]\p{Lu}?\p{Ll}+)*|\p{Lu}\.?)$")
+_ORG_WORDS_TEXT = (
+    "Inc Ltd Llc Corp Corporation Company Co Group Holdings Bank Capital Partners Fund "
+    "University College School Institute Academy Hospital Clinic Center Centre Foundation "
+    "Association Society Council Committee Ministry Department Agency Office Bureau Board "
+    "Services Service Systems Solutions Technologies Technology Tech Labs Software Data "
+    "Network Networks Media News Press Records Music Band Orchestra Club Team League Party "
+    "Church Airlines Airways Motors Energy Pharma Health Insurance Consulting Studio "
+    "Studios Games Bar Cafe Restaurant Hotel Store Shop Market Explorer Care Cloud Web "
+    "Digital Global International National Federal State City County Park Street Avenue"
+)
+ORG_WORDS = frozenset(_ORG_WORDS_TEXT.split())
+_NAME_LIKE_LABELS = frozenset({"ORG", "PRODUCT", "WORK_OF_ART", "FAC"})
+_NAME_LIKE_SCORE = 0.45
+
+
+def _could_start_name(word: str, stop: set[str]) -> bool:
+    if len(word) < 2 or word.lower() in stop:
+        return False
+    if any(c.isdigit() or c == "_" for c in word):
+        return False
+    if word.isupper():
+        return False  # an acronym; in all-capital text the restored view is judged
+    return sum(c.isupper() for c in word) < 3  # PyPI, MinHashLSH: code, not a name
+
+
+def could_hold_name(segment: str, stop: set[str]) -> bool:
+    """A word that could start a name: capitalised, not a stop word, not all capitals
+    (``API``, ``HTTP``; two capital words in a row do count) and not code-like (a digit
+    or underscore, or three or more capitals in mixed case: ``PyPI``, ``MinHashLSH``).
+
+    Meant for the case-restored view of all-capital segments, so names in shouted text
+    (clinical notes, logs) still count; an isolated all-capital place or name in mixed
+    text (``flew to LEPPEN``) is left to the context and title recognizers."""
+    if any(_could_start_name(m.group(0), stop) for m in _CANDIDATE.finditer(segment)):
+        return True
+    # Two or more all-capital words in a row read as a name in mixed text
+    # ("user=PETER NOVAK"); a lone acronym does not.
+    return bool(_CAPS_PAIR.search(segment))
+
+
+def _listed_next_to(text: str, d: Detection) -> list[tuple[int, int]]:
+    found = []
+    m = _LIST_NEXT.match(text, d.end)
+    if m:
+        found.append((m.start(1), m.end(1)))
+    m = _LIST_PREV.search(text, max(0, d.start - 60), d.start)
+    if m:
+        found.append((m.start(1), m.end(1)))
+    return found
+
+
+def propagate_person_lists(text: str, dets: Sequence[Detection], stop: set[str]) -> list[Detection]:
+    """Capitalised words listed with a detected person ("Eklund, Michael and Hodge") are
+    people too; added at a modest score, so a stronger detection of another type still wins."""
+    out = list(dets)
+    # (a listed word taken for something else, "Ariana" as a place, still passes the list on)
+    seen = {(d.start, d.end) for d in dets if d.entity_type == "PERSON"}
+    frontier = [d for d in dets if d.entity_type == "PERSON"]
+    while frontier:
+        d = frontier.pop()
+        for s, e in _listed_next_to(text, d):
+            if (s, e) in seen or text[s:e].lower() in stop:
+                continue
+            seen.add((s, e))
+            new = Detection(s, e, "PERSON", _LIST_SCORE)
+            out.append(new)
+            frontier.append(new)
+    return out
+
+
+def _strip_possessive(word: str) -> str:
+    return word[:-2] if word[-2:] in ("'s", "’s") else word
+
+
+def _name_parts(text: str, dets: Iterable[Detection], stop: set[str]) -> set[str]:
+    """The parts of the detected names worth looking for elsewhere: three letters or more,
+    not a stop or title word, from persons found with at least the mention score."""
+    parts = set()
+    for d in dets:
+        if d.entity_type != "PERSON" or d.score < _MENTION_SCORE:
+            continue
+        for m in _NAME_PART.finditer(text, d.start, d.end):
+            w = _strip_possessive(m.group(0))
+            if len(w) >= 3 and w.lower() not in stop and w.lower() not in _TITLE_WORDS:
+                parts.add(w)
+    return parts
+
+
+def propagate_person_mentions(
+    text: str, dets: Sequence[Detection], stop: set[str]
+) -> list[Detection]:
+    """A name found once names its other mentions in the same document: ``directed by Maciej
+    Borkowski and starring Borkowski``, ``my name is Aantje Mourik but everyone calls me
+    Aantje``. Each part (three letters or more, not a stop or title word) of a detected person
+    marks its other whole-word, same-case occurrences: where nothing was detected, as
+    ``PERSON`` at a modest score; where the same word alone was taken for a place or a
+    nationality (spaCy's small model labels many foreign names ``GPE``), it becomes the person."""
+    parts = _name_parts(text, dets, stop)
+    if not parts:
+        return list(dets)
+    by_span = {(d.start, d.end): i for i, d in enumerate(dets)}
+    covered = Spans(dets)
+    out = list(dets)
+    for m in _NAME_PART.finditer(text):
+        w = _strip_possessive(m.group(0))
+        if w not in parts:
+            continue
+        start, end = m.start(), m.start() + len(w)
+        i = by_span.get((start, end))
+        if i is not None:
+            if out[i].entity_type in ("LOCATION", "NRP"):
+                out[i] = Detection(start, end, "PERSON", out[i].score)
+            continue
+        probe = Detection(start, end, "PERSON", _MENTION_SCORE)
+        if not covered.overlaps(probe):
+            out.append(probe)
+    return out
+
+
+def _label_names_above(text: str, line_start: int) -> list[Detection]:
+    """Name-shaped lines among the four non-empty lines above the line at ``line_start``."""
+    found = []
+    pos, seen = line_start - 1, 0
+    while pos > 0 and seen < 4:
+        begin = text.rfind("\n", 0, pos) + 1
+        line = text[begin:pos]
+        if line.strip(_LABEL_BULLETS):
+            seen += 1
+            m = _LABEL_LINE.match(line)
+            if m and not any(w.strip(".") in ORG_WORDS for w in m.group(1).split()):
+                found.append(
+                    Detection(begin + m.start(1), begin + m.end(1), "PERSON", _LABEL_SCORE)
+                )
+        pos = begin - 1
+    return found
+
+
+def mailing_label_names(text: str, dets: Sequence[Detection]) -> list[Detection]:
+    """The name on a mailing label: a line of two or three name-shaped words (no organisation
+    word) among the four non-empty lines above a street address (``Marta Palermo`` /
+    ``Cityscan`` / ``1072 Pohlstrasse 9`` / ...). Added as ``PERSON`` at a modest score where
+    nothing else was found."""
+    out = list(dets)
+    covered = Spans(dets)
+    for d in dets:
+        if d.entity_type != "LOCATION" or not any(c.isdigit() for c in text[d.start : d.end]):
+            continue
+        line_start = text.rfind("\n", 0, d.start) + 1
+        if text[line_start : d.start].strip(_LABEL_BULLETS):
+            continue  # the address does not start its line: not a label
+        out.extend(p for p in _label_names_above(text, line_start) if not covered.overlaps(p))
+    return out
+
+
+def name_like_spans(ents: Iterable[Any]) -> list[Detection]:
+    """Two- or three-word entities of spaCy's ``ORG``/``PRODUCT``/``WORK_OF_ART``/``FAC``
+    labels made of name-shaped words with no organisation word (``Sigrid Nyström``), as
+    ``PERSON`` at a weak score. ``ents`` are spaCy spans (``doc.ents``)."""
+    out = []
+    for ent in ents:
+        if ent.label_ not in _NAME_LIKE_LABELS:
+            continue
+        words = ent.text.split()
+        if not 2 <= len(words) <= 3 or any(w in ORG_WORDS for w in words):
+            continue
+        if all(_NAME_WORD.match(w) for w in words) and len(words[-1]) > 2:
+            out.append(Detection(ent.start_char, ent.end_char, "PERSON", _NAME_LIKE_SCORE))
+    return out

@@ -1,0 +1,120 @@
+"""What thresher relies on in Presidio beyond its public API (``thresher.pii.presidio_compat``),
+and that importing ``thresher.pii`` has no side effects.
+
+If a test here fails after a Presidio upgrade, the upgrade changed something thresher uses:
+read the message, then pin presidio-analyzer or update ``presidio_compat``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from thresher.errors import ThresherError
+from thresher.pii.presidio_compat import ner_entities_and_scores, presidio_version
+
+_ENV = {k: v for k, v in os.environ.items() if k != "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"}
+
+
+def _python(code: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=_ENV
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_importing_thresher_pii_has_no_side_effects():
+    """Every module of thresher.pii but the recognizers (Presidio subclasses) imports without
+    writing the environment or loading Presidio, spaCy or tldextract."""
+    code = """
+import importlib, json, os, pkgutil, sys
+before = dict(os.environ)
+import thresher.pii
+names = [m.name for m in pkgutil.iter_modules(thresher.pii.__path__, "thresher.pii.")
+         if m.name != "thresher.pii.recognizers"]
+for name in names:
+    importlib.import_module(name)
+heavy = ("presidio_analyzer", "presidio_anonymizer", "spacy", "thinc", "tldextract", "torch")
+print(json.dumps({"n": len(names), "env_changed": dict(os.environ) != before,
+                  "loaded": [m for m in heavy if m in sys.modules]}))
+"""
+    result = _python(code)
+    assert result["n"] >= 15
+    assert result == {"n": result["n"], "env_changed": False, "loaded": []}
+
+
+def test_load_presidio_is_offline_and_keeps_torch_out():
+    code = """
+import json, os, sys
+from thresher.pii.presidio_compat import load_presidio
+load_presidio()
+load_presidio()  # idempotent
+import tldextract.tldextract as t
+result = {"env": os.environ.get("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"),
+          "suffix_urls": list(t.TLD_EXTRACTOR.suffix_list_urls),
+          "presidio": "presidio_analyzer" in sys.modules and "spacy" in sys.modules,
+          "torch_during": "torch" in sys.modules or "transformers" in sys.modules}
+import torch  # still importable afterwards
+print(json.dumps(result))
+"""
+    assert _python(code) == {
+        "env": "",
+        "suffix_urls": [],
+        "presidio": True,
+        "torch_during": False,
+    }
+
+
+def test_presidio_private_api_is_still_there():
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+
+    expected = {
+        "_get_scores_for_entities": ["self", "doc"],
+        "_get_updated_entities": ["self", "entities", "scores"],
+    }
+    found = {
+        name: list(inspect.signature(getattr(SpacyNlpEngine, name)).parameters)
+        if hasattr(SpacyNlpEngine, name)
+        else None
+        for name in expected
+    }
+    assert found == expected, (
+        f"presidio-analyzer {presidio_version()} changed SpacyNlpEngine's private methods that "
+        f"thresher.pii.presidio_compat.ner_entities_and_scores calls: expected {expected}, "
+        f"found {found}"
+    )
+
+
+def test_ner_mapping_is_presidios_own(analyzer):
+    """On the same doc, thresher's entities and scores equal what Presidio's public
+    ``process_text`` puts in its NlpArtifacts: labels mapped, ignored labels dropped."""
+    engine = analyzer.nlp_engine
+    text = "John Smith met Mary Okafor in Paris on Monday; Acme Corp paid the Germans."
+    doc = analyzer.nlp(text)
+    entities, scores = ner_entities_and_scores(engine, doc)
+    artifacts = engine.process_text(text, "en")
+
+    def spans(ents):
+        return [(e.start_char, e.end_char, e.label_) for e in ents]
+
+    ours, theirs = (spans(entities), scores), (spans(artifacts.entities), artifacts.scores)
+    assert ours == theirs, (
+        f"presidio-analyzer {presidio_version()}: thresher's NER mapping (presidio_compat) "
+        f"no longer matches Presidio's process_text: {ours} != {theirs}"
+    )
+    # the mapping did something: ORG ignored, GPE mapped to LOCATION
+    labels = {label for _, _, label in ours[0]}
+    assert {"PERSON", "LOCATION"} <= labels
+    assert not labels & {"ORG", "GPE"}
+    assert {e.label_ for e in doc.ents} & {"ORG", "GPE"}
+
+
+def test_a_missing_private_api_fails_with_a_clear_message():
+    with pytest.raises(ThresherError, match=r"presidio-analyzer .* presidio_compat"):
+        ner_entities_and_scores(object(), None)
