@@ -1,7 +1,7 @@
 """The training session: checkpoints, RNG state and ledger writes, on real Opacus (CPU, tiny).
 
 Each session is wired the way ``runner.finetune`` wires it: task, model directory, plan,
-ledger entry, session."""
+session."""
 
 from __future__ import annotations
 
@@ -24,9 +24,7 @@ from thresher.finetune.privacy import PrivacyPlan  # noqa: E402
 from thresher.finetune.session import (  # noqa: E402
     SEEDED_NOISE,
     Generators,
-    RunLedger,
     TrainingSession,
-    run_entry,
 )
 from thresher.finetune.task import build, load_task  # noqa: E402
 
@@ -53,29 +51,17 @@ def _session(data, model_dir, **settings) -> TrainingSession:
         units=len(task.train_units),
         noise_multiplier=resume.noise_multiplier if resume else None,
     )
-    identity = resume.identity if resume else RunIdentity.new(fingerprint)
-    entry = run_entry(
-        identity=identity,
-        plan=plan,
-        task=task,
-        config=config,
-        model_dir=out.path,
-        baseline=False,
-        validator_fixes=built.validator_fixes,
-    )
-    ledger = RunLedger(data, entry)
-    if resume is None:
-        ledger.opened()
-    return TrainingSession.start(
+    return TrainingSession.open(
         task,
         built,
         plan,
         config,
         CPU,
-        ledger=ledger,
+        data_dir=data,
         model_dir=out,
-        identity=identity,
+        fingerprint=fingerprint,
         resume=resume,
+        baseline=False,
     )
 
 

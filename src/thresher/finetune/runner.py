@@ -29,9 +29,9 @@ from thresher.config import FinetuneConfig
 from thresher.finetune import ledger as ledger_mod
 from thresher.finetune._deps import require_all
 from thresher.finetune.dataset_io import ledger_path
-from thresher.finetune.model_dir import ModelDir, RunIdentity, run_fingerprint
+from thresher.finetune.model_dir import ModelDir, run_fingerprint
 from thresher.finetune.privacy import PrivacyPlan, budget_warning_after, budget_warning_before
-from thresher.finetune.session import Progress, RunLedger, TrainingSession, run_entry
+from thresher.finetune.session import Progress, TrainingSession
 from thresher.finetune.task import (
     Built,
     Task,
@@ -124,43 +124,43 @@ def finetune(
         units=len(task.train_units),
         noise_multiplier=resume.noise_multiplier if resume else None,
     )
-    identity = resume.identity if resume else RunIdentity.new(fingerprint)
-    ledger = RunLedger(
-        data_dir,
-        run_entry(
-            identity=identity,
-            plan=plan,
-            task=task,
-            config=config,
-            model_dir=out.path,
-            baseline=baseline,
-            validator_fixes=built.validator_fixes,
-        ),
-    )
     notes = _Warnings(warn)
     before = ledger_mod.cumulative(ledger_mod.read_ledger(data_dir), task.corpus.manifest_sha256)
     if resume is None:
         notes.add(budget_warning_before(plan, before, config.epsilon_budget))
-        ledger.opened()
-    session = TrainingSession.start(
+    session = TrainingSession.open(
         task,
         built,
         plan,
         config,
         dev,
-        ledger=ledger,
+        data_dir=data_dir,
         model_dir=out,
-        identity=identity,
+        fingerprint=fingerprint,
         resume=resume,
+        baseline=baseline,
     )
     progress = session.train(stop_after)
     if progress.steps < plan.steps:
-        # the epsilon charged so far: up to the end of the window the run stopped in
-        entries = session.mark_interrupted()
-        epsilon = next(e["epsilon"] for e in entries if e["run_id"] == identity.run_id)
-        cumulative = ledger_mod.cumulative(entries, task.corpus.manifest_sha256)
-        return _result(plan, out, session, progress, epsilon, cumulative, notes)
+        return _interrupted(task, plan, out, session, progress, notes)
     return _complete(task, built, plan, config, dev, out, session, progress, baseline, notes)
+
+
+def _interrupted(
+    task: Task,
+    plan: PrivacyPlan,
+    out: ModelDir,
+    session: TrainingSession,
+    progress: Progress,
+    notes: _Warnings,
+) -> FinetuneResult:
+    """Mark the ledger entry ``interrupted``; the result's epsilon is what the ledger charged
+    (up to the end of the window the run stopped in)."""
+    entries = session.mark_interrupted()
+    run_id = session.identity.run_id
+    epsilon = next(e["epsilon"] for e in entries if e["run_id"] == run_id)
+    cumulative = ledger_mod.cumulative(entries, task.corpus.manifest_sha256)
+    return _result(plan, out, session, progress, epsilon, cumulative, notes)
 
 
 def _complete(

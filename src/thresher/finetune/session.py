@@ -1,6 +1,7 @@
 """One run's DP-SGD session: model, DP optimizer, sampler, generators, checkpoints, ledger.
 
-``TrainingSession.start`` sets up Opacus's ``GradSampleModule`` + ``DPOptimizer``
+``TrainingSession.open`` appends a new run's ledger entry (nothing charged yet) and sets up
+Opacus's ``GradSampleModule`` + ``DPOptimizer``
 (``train.DPTrainer``) with the plan's sigma, clipping norm and expected batch size, and the unit
 sampler at the plan's sampling rate; resuming, it loads the checkpoint's model, optimizer and
 generator states. ``train`` then runs ``train.run_steps``: before each window of
@@ -198,7 +199,7 @@ class Progress:
 
 class TrainingSession:
     """The DP-SGD state of one run: ``trainer`` (model + DP optimizer), ``sampler``,
-    ``generators``, and where its checkpoints and ledger writes go. Build with ``start``."""
+    ``generators``, and where its checkpoints and ledger writes go. Build with ``open``."""
 
     def __init__(
         self,
@@ -229,7 +230,7 @@ class TrainingSession:
         self.examples_seen = 0
 
     @classmethod
-    def start(
+    def open(
         cls,
         task: Task,
         built: Built,
@@ -237,12 +238,27 @@ class TrainingSession:
         config: FinetuneConfig,
         device: Any,
         *,
-        ledger: RunLedger,
+        data_dir: str | Path,
         model_dir: ModelDir,
-        identity: RunIdentity,
+        fingerprint: str,
         resume: Checkpoint | None,
+        baseline: bool,
     ) -> TrainingSession:
-        """A session at step 0, or at ``resume``'s step with its states restored."""
+        """A new run's session at step 0, its ledger entry appended (nothing charged); or the
+        session of ``resume``'s run at its step, with its states restored."""
+        identity = resume.identity if resume else RunIdentity.new(fingerprint)
+        entry = run_entry(
+            identity=identity,
+            plan=plan,
+            task=task,
+            config=config,
+            model_dir=model_dir.path,
+            baseline=baseline,
+            validator_fixes=built.validator_fixes,
+        )
+        ledger = RunLedger(data_dir, entry)
+        if resume is None:
+            ledger.opened()
         generators = Generators.create(seed=config.seed, secure=config.secure_mode, device=device)
         trainer = train_mod.DPTrainer(
             built.model,
