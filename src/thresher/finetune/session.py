@@ -1,10 +1,9 @@
 """One run's DP-SGD session: model, DP optimizer, sampler, generators, checkpoints, ledger.
 
 ``TrainingSession.open`` appends a new run's ledger entry (nothing charged yet) and sets up
-Opacus's ``GradSampleModule`` + ``DPOptimizer``
-(``train.DPTrainer``) with the plan's sigma, clipping norm and expected batch size, and the unit
-sampler at the plan's sampling rate; resuming, it loads the checkpoint's model, optimizer and
-generator states. ``train`` then runs ``train.run_steps``: before each window of
+Opacus's ``GradSampleModule`` + ``DPOptimizer`` (``train.DPTrainer``) with the plan's sigma,
+clipping norm and expected batch size, and the unit sampler at the plan's sampling rate;
+resuming, it loads the checkpoint's model, optimizer and generator states. ``train`` then runs ``train.run_steps``: before each window of
 ``checkpoint_every`` steps the ledger is charged up to the window's end, after it a checkpoint is
 saved and the ledger's ``steps_completed`` follows. A ``KeyboardInterrupt`` marks the entry
 ``interrupted`` before it propagates.
@@ -197,6 +196,38 @@ class Progress:
         }
 
 
+def _trainer_and_sampler(
+    task: Task,
+    built: Built,
+    plan: PrivacyPlan,
+    config: FinetuneConfig,
+    device: Any,
+    generators: Generators,
+) -> tuple[train_mod.DPTrainer, train_mod.UnitSampler]:
+    """Opacus's DP optimizer with the plan's mechanism, and the Poisson sampler of units."""
+    trainer = train_mod.DPTrainer(
+        built.model,
+        config.task,
+        built.train_examples,
+        learning_rate=learning_rate(config, task.spec),
+        noise_multiplier=plan.noise_multiplier,
+        max_grad_norm=plan.max_grad_norm,
+        expected_batch_size=plan.expected_batch_size,
+        physical_batch_size=config.physical_batch_size,
+        pad_id=built.tokenizer.pad_token_id,
+        device=device,
+        noise_generator=generators.noise,
+        secure_mode=config.secure_mode,
+    )
+    sampler = train_mod.UnitSampler(
+        train_mod.by_unit(built.train_examples, plan.units),
+        plan.sampling_rate,
+        config.max_examples_per_unit,
+        generators.sample,
+    )
+    return trainer, sampler
+
+
 class TrainingSession:
     """The DP-SGD state of one run: ``trainer`` (model + DP optimizer), ``sampler``,
     ``generators``, and where its checkpoints and ledger writes go. Build with ``open``."""
@@ -260,26 +291,7 @@ class TrainingSession:
         if resume is None:
             ledger.opened()
         generators = Generators.create(seed=config.seed, secure=config.secure_mode, device=device)
-        trainer = train_mod.DPTrainer(
-            built.model,
-            config.task,
-            built.train_examples,
-            learning_rate=learning_rate(config, task.spec),
-            noise_multiplier=plan.noise_multiplier,
-            max_grad_norm=plan.max_grad_norm,
-            expected_batch_size=plan.expected_batch_size,
-            physical_batch_size=config.physical_batch_size,
-            pad_id=built.tokenizer.pad_token_id,
-            device=device,
-            noise_generator=generators.noise,
-            secure_mode=config.secure_mode,
-        )
-        sampler = train_mod.UnitSampler(
-            train_mod.by_unit(built.train_examples, plan.units),
-            plan.sampling_rate,
-            config.max_examples_per_unit,
-            generators.sample,
-        )
+        trainer, sampler = _trainer_and_sampler(task, built, plan, config, device, generators)
         session = cls(
             built=built,
             plan=plan,
