@@ -17,7 +17,8 @@ from thresher.config import FinetuneConfig  # noqa: E402
 from thresher.errors import ConfigError, OutputError  # noqa: E402
 from thresher.finetune import finetune, models, train  # noqa: E402
 from thresher.finetune.ledger import read_ledger  # noqa: E402
-from thresher.finetune.runner import REPORT, default_delta  # noqa: E402
+from thresher.finetune.model_dir import REPORT  # noqa: E402
+from thresher.finetune.privacy import default_delta  # noqa: E402
 
 # RDP in the API runs: PRV's upper bound takes ~0.4 s per evaluation; the CLI run keeps PRV.
 TINY = {

@@ -5,20 +5,31 @@
 and evaluates on a held-out split. torch, opacus, transformers and tokenizers are imported only
 when a run starts; without them the command fails with ``pip install 'thresher[dp]'``.
 
-Modules: ``data`` (read and split by privacy unit), ``ledger`` (the privacy ledger), ``models``
-(local models, tokenizer, Opacus validation), ``train`` (DP-SGD over units, baseline,
-evaluation, accounting), ``runner`` (one run, checkpoints, resume), ``cli``.
+Modules: ``dataset_io`` (every read of DIR), ``data`` (rows and the split by privacy unit),
+``ledger`` (the privacy ledger), ``models`` (local models, tokenizer, Opacus validation),
+``train`` (DP-SGD over units, baseline, evaluation, accounting), ``task`` (dataset, model and
+examples of a run), ``privacy`` (the run's privacy plan), ``model_dir`` (MODEL_DIR: checkpoint,
+model, report), ``session`` (DP-SGD state, checkpoints, RNG, ledger writes), ``runner`` (one
+run: ``finetune``), ``cli``.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from thresher.finetune._deps import INSTALL_HINT, MissingExtraError
+
+if TYPE_CHECKING:
+    from thresher.finetune.runner import finetune
 
 __all__ = ["INSTALL_HINT", "MissingExtraError", "finetune"]
 
 
-def finetune(*args: Any, **kwargs: Any) -> Any:
-    """See ``thresher.finetune.runner.finetune`` (imported lazily: it needs the extra)."""
-    from thresher.finetune.runner import finetune as _finetune
+def __getattr__(name: str) -> Any:
+    # ``finetune`` is the real function of ``runner`` (its own signature), imported on first
+    # use: ``thresher --help`` need not import pyarrow and the recipe models.
+    if name == "finetune":
+        from thresher.finetune.runner import finetune
 
-    return _finetune(*args, **kwargs)
+        return finetune
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -93,7 +93,7 @@ def _base_section(args: argparse.Namespace) -> dict[str, Any]:
             raise ConfigError(f"--recipe {args.recipe!r} is not valid YAML") from exc
         section = loaded.get("finetune", {}) if isinstance(loaded, dict) else {}
     else:
-        from thresher.finetune.data import read_manifest
+        from thresher.finetune.dataset_io import read_manifest
 
         recipe = read_manifest(args.dir).get("recipe") or {}
         section = recipe.get("finetune", {}) if isinstance(recipe, dict) else {}
@@ -175,9 +175,11 @@ def run(args: argparse.Namespace) -> int:
             f"({result.dp_metrics['examples']} examples): DP {_fmt(result.dp_metrics)}, "
             f"non-private baseline {_fmt(result.baseline_metrics)}"
         )
+    from thresher.finetune.dataset_io import ledger_path
+
     cum = result.cumulative
     print(
-        f"  ledger: {Path(args.dir) / 'privacy_ledger.json'} (cumulative epsilon "
+        f"  ledger: {ledger_path(args.dir)} (cumulative epsilon "
         f"{cum.get('epsilon', 0.0):.3f} over {cum.get('runs', 0)} run(s))"
     )
     if result.status == "interrupted":

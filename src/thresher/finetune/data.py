@@ -1,6 +1,7 @@
 """Read a thresher output directory into training rows and split it by privacy unit.
 
 Only pyarrow and the standard library here: this module works without the ``dp`` extra.
+The files are read through ``thresher.finetune.dataset_io``.
 
 Contract: ``load_corpus(dir, unit_field, label_field)`` reads ``DIR/data/*.parquet`` (columns
 ``id``, ``text``, ``meta`` = the input's other fields as a JSON string) and returns every row
@@ -18,11 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from thresher.errors import InputError
+from thresher.finetune.dataset_io import data_shards, manifest_sha256, read_manifest, read_rows
 
-MANIFEST = "manifest.json"
 _SPLIT_SALT = "thresher.finetune.split/1:"
 
 
@@ -48,27 +47,6 @@ class Corpus:
         return "user" if self.unit_field else "record"
 
 
-def manifest_sha256(directory: str | Path) -> str:
-    path = Path(directory) / MANIFEST
-    if not path.is_file():
-        raise InputError(
-            f"{str(directory)!r} is not a thresher output directory (no {MANIFEST}); "
-            "pass the --output directory of a `thresher run`"
-        )
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def read_manifest(directory: str | Path) -> dict[str, Any]:
-    manifest_sha256(directory)
-    try:
-        data = json.loads((Path(directory) / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{MANIFEST} in {str(directory)!r} is not readable JSON") from exc
-    if not isinstance(data, dict):
-        raise InputError(f"{MANIFEST} in {str(directory)!r} is not a JSON object")
-    return data
-
-
 def _meta_value(meta: dict[str, Any], field: str) -> Any:
     # A dotted name reaches into nested objects: `user.id`.
     node: Any = meta
@@ -84,6 +62,35 @@ def _key(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
+def _field_key(meta: dict[str, Any], field: str) -> str | None:
+    value = _meta_value(meta, field)
+    return None if value is None else _key(value)
+
+
+def _read_rows(
+    directory: Path, unit_field: str | None, label_field: str | None
+) -> tuple[list[Row], int, int]:
+    """(rows, records without the unit field, records without the label field); a record
+    lacking its unit is counted once, as lacking the unit."""
+    rows: list[Row] = []
+    missing_unit = missing_label = 0
+    for shard in data_shards(directory):
+        for rec in read_rows(shard):
+            meta = json.loads(rec["meta"]) if rec["meta"] else {}
+            unit = rec["id"]
+            if unit_field:
+                unit = _field_key(meta, unit_field)
+                if unit is None:
+                    missing_unit += 1
+                    continue
+            label = _field_key(meta, label_field) if label_field else None
+            if label_field and label is None:
+                missing_label += 1
+                continue
+            rows.append(Row(id=rec["id"], text=rec["text"], unit=unit, label=label))
+    return rows, missing_unit, missing_label
+
+
 def load_corpus(
     directory: str | Path, unit_field: str | None = None, label_field: str | None = None
 ) -> Corpus:
@@ -97,30 +104,7 @@ def load_corpus(
             f"{str(directory)!r} is the output of a failed run (manifest status 'failed'); "
             "fix the run and train on a succeeded output"
         )
-    shards = sorted((directory / "data").glob("*.parquet"))
-    if not shards:
-        raise InputError(f"no Parquet shards under {str(directory / 'data')!r}")
-    rows: list[Row] = []
-    missing_unit = missing_label = 0
-    for shard in shards:
-        table = pq.read_table(shard, columns=["id", "text", "meta"])
-        for rec in table.to_pylist():
-            meta = json.loads(rec["meta"]) if rec["meta"] else {}
-            unit = rec["id"]
-            if unit_field:
-                value = _meta_value(meta, unit_field)
-                if value is None:
-                    missing_unit += 1
-                    continue
-                unit = _key(value)
-            label = None
-            if label_field:
-                value = _meta_value(meta, label_field)
-                if value is None:
-                    missing_label += 1
-                    continue
-                label = _key(value)
-            rows.append(Row(id=rec["id"], text=rec["text"], unit=unit, label=label))
+    rows, missing_unit, missing_label = _read_rows(directory, unit_field, label_field)
     if missing_unit:
         raise InputError(
             f"{missing_unit} record(s) have no meta field {unit_field!r} (--unit-field); a "

@@ -29,14 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from thresher.errors import InputError, OutputError
+from thresher.finetune.dataset_io import LEDGER, ledger_path
 
-LEDGER = "privacy_ledger.json"
+__all__ = ["LEDGER", "cumulative", "ledger_path", "read_ledger", "record"]
+
 _LOCK = ".privacy_ledger.lock"
 _MONOTONE = ("epsilon", "steps", "delta")
-
-
-def ledger_path(directory: str | Path) -> Path:
-    return Path(directory) / LEDGER
 
 
 @contextlib.contextmanager
