@@ -31,7 +31,7 @@ lint: setup
 	$(BIN)/mypy
 
 bench: setup
-	$(BIN)/python benchmarks/bench_spine.py
+	$(BIN)/python -m benchmarks.bench_spine
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -10,8 +10,8 @@ non-private), measured in the same process on the same machine.
 - classification: all-MiniLM-L6-v2 (``--model minilm``; the last encoder block + head train)
   on a labelled synthetic task: which of four topics a generated sentence is about.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/bench_dp.py            # ~4 min on 2 cores
-    PYTHONPATH=src .venv/bin/python benchmarks/bench_dp.py --device cuda
+    .venv/bin/python -m benchmarks.bench_dp            # ~4 min on 2 cores
+    .venv/bin/python -m benchmarks.bench_dp --device cuda
 """
 
 from __future__ import annotations
@@ -22,16 +22,14 @@ import os
 import platform
 import random
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import TOPICS, document, sentence
+from benchmarks.corpus import TOPICS, document, sentence
+from benchmarks.harness import DEFAULT_RECIPE, ROOT, THRESHER
 
-ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
@@ -71,14 +69,13 @@ def causal_data(work: Path, given: str | None) -> tuple[Path, str]:
     if given:
         return Path(given), given
     sample = ROOT / "sample_data"
-    exe = Path(sys.executable).with_name("thresher")
-    if sample.is_dir() and exe.exists():
+    if sample.is_dir() and THRESHER.exists():
         out = work / "sample_out"
         proc = subprocess.run(
             [
-                str(exe),
+                str(THRESHER),
                 "run",
-                str(ROOT / "pipelines" / "default.yaml"),
+                str(DEFAULT_RECIPE),
                 "--input",
                 str(sample),
                 "--output",

@@ -4,16 +4,17 @@ same thresholds, same process.
 For each rule set (Gopher quality, Gopher repetition, C4, FineWeb) and for the chain of all
 four (in FineWeb's order, C4 rewriting the text for FineWeb), both implementations decide
 keep/drop for every document of a generated mixed-quality corpus
-(``benchmarks/filter_corpus.py``). Printed per rule set: the confusion matrix, Cohen's kappa,
-agreement on the drop reason where both drop, agreement of C4's rewritten text where both
-keep, the disagreements by document kind and reason pair, and documents per second of each
-implementation with the ratio (thresher / datatrove; > 1 means thresher is faster).
+(``benchmarks.corpus.mixed_quality_corpus``). Printed per rule set: the confusion matrix,
+Cohen's kappa, agreement on the drop reason where both drop, agreement of C4's rewritten text
+where both keep, the disagreements by document kind and reason pair, and documents per second
+of each implementation with the ratio (thresher / datatrove; > 1 means thresher is faster).
 
-datatrove is a peer, never a thresher dependency: run this from a separate venv::
+datatrove is a peer, never a thresher dependency: run this from a separate venv, from the
+repository root::
 
     python3 -m venv /tmp/dtbench
-    /tmp/dtbench/bin/pip install datatrove orjson "spacy>=3.8,<3.9" pydantic pyyaml
-    PYTHONPATH=src /tmp/dtbench/bin/python benchmarks/bench_filters.py --docs 3000
+    /tmp/dtbench/bin/pip install datatrove orjson regex "spacy>=3.8,<3.9" pydantic pyyaml
+    PYTHONPATH=src /tmp/dtbench/bin/python -m benchmarks.bench_filters --docs 3000
 
 (datatrove's English word tokenizer is spaCy's blank ``en`` pipeline, hence spaCy; thresher's
 core needs only pydantic and PyYAML.)
@@ -24,16 +25,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from filter_corpus import generate
+from benchmarks.corpus import mixed_quality_corpus
 from thresher.config import (
     C4FilterConfig,
     FiltersConfig,
@@ -254,7 +252,7 @@ def main() -> None:
     ap.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = ap.parse_args()
 
-    corpus = generate(args.docs, args.seed)
+    corpus = mixed_quality_corpus(args.docs, args.seed)
     texts = [d["text"] for d in corpus]
     kinds = [d["kind"] for d in corpus]
     cfg = FiltersConfig(

@@ -1,17 +1,18 @@
 """Near-dedup benchmarks: quality, signature speed, scale, and a datatrove comparison.
 
-    PY=/work/main/.venv/bin/python; export PYTHONPATH=$PWD/src
-    $PY benchmarks/bench_near_dedup.py quality --bases 1500
-    $PY benchmarks/bench_near_dedup.py speed --docs 1000
-    $PY benchmarks/bench_near_dedup.py scale --docs 10000
-    $PY benchmarks/bench_near_dedup.py peer --bases 1500 --peer-python /tmp/dt/bin/python
+    .venv/bin/python -m benchmarks.bench_near_dedup quality --bases 1500
+    .venv/bin/python -m benchmarks.bench_near_dedup speed --docs 1000
+    .venv/bin/python -m benchmarks.bench_near_dedup scale --docs 10000
+    .venv/bin/python -m benchmarks.bench_near_dedup peer --bases 1500 --peer-python /tmp/dt/bin/python
+    .venv/bin/python -m benchmarks.bench_near_dedup recipes
 
-quality: clusters of edited copies (``near_dup_corpus``) through ``DropNearDuplicates`` at
-thresholds 0.7/0.8/0.9. Ground truth at threshold t: the connected components of the graph of
-pairs whose *exact* Jaccard similarity of word 5-gram shingle sets is >= t (computed within
-each generated family, plus every predicted cross-family pair checked exactly). Reported:
-pairwise precision/recall/F1 of "same cluster", and document-level F1 of "is removed as a
-duplicate" (the number of removed documents per true cluster is size - 1 either way).
+quality: clusters of edited copies (``benchmarks.corpus.clustered_corpus``) through
+``DropNearDuplicates`` at thresholds 0.7/0.8/0.9. Ground truth at threshold t: the connected
+components of the graph of pairs whose *exact* Jaccard similarity of word 5-gram shingle sets is
+>= t (computed within each generated family, plus every predicted cross-family pair checked
+exactly). Reported: pairwise precision/recall/F1 of "same cluster", and document-level F1 of "is
+removed as a duplicate" (the number of removed documents per true cluster is size - 1 either
+way).
 
 speed: signatures/s of the stage's signature code against datasketch's per-shingle
 ``MinHash.update`` loop and ``update_batch`` (default SHA-1 hash), same documents, same run,
@@ -19,7 +20,10 @@ shingling included in every timing.
 
 scale: the real CLI with only near dedup on (normalize and exact dedup off), docs/s from the
 manifest's pipeline time and the peak resident memory of the whole process tree (workers
-included), against the same run with near dedup off (the pipeline's own cost).
+included, ``benchmarks.harness``), against the same run with near dedup off (the pipeline's own
+cost).
+
+recipes: the exact Jaccard percentiles of each edit recipe (the basis of the labels).
 """
 
 from __future__ import annotations
@@ -27,20 +31,24 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from near_dup_corpus import clustered_corpus
+from benchmarks.corpus import (
+    LIGHT,
+    MIDDLE,
+    VARIANTS,
+    clustered_corpus,
+    edit,
+    template_document,
+)
+from benchmarks.harness import ROOT, run_thresher
 
-ROOT = Path(__file__).resolve().parents[1]
 THRESHOLDS = (0.7, 0.8, 0.9)
 
 
@@ -186,8 +194,6 @@ def score(records, dups: dict[str, str], threshold: float) -> dict:
 def score_labelled(records, removed: set[str], pred: list[set[str]] | None = None) -> dict:
     """Truth from the generator's labels: an original and its LIGHT variants are one cluster;
     HEAVY variants are different documents; families with a MIDDLE variant are left out."""
-    from near_dup_corpus import LIGHT, MIDDLE
-
     unlabelled = {r[2] for r in records if r[3] in MIDDLE}
     scored = {r[0] for r in records if r[2] not in unlabelled}
     groups: dict[int, set[str]] = defaultdict(set)
@@ -221,28 +227,24 @@ def cmd_recipes(args: argparse.Namespace) -> None:
 
     import numpy as np
 
-    from near_dup_corpus import VARIANTS, document, edit
     from thresher.core.minhash import shingles
 
     rng = random.Random(args.seed)
     for k, e in enumerate(VARIANTS):
         js = []
         for _ in range(60):
-            t = document(rng)
+            t = template_document(rng)
             a, b = set(shingles(t)), set(shingles(edit(rng, t, e)))
             js.append(exact_jaccard(a, b))
         print(k, np.percentile(js, [5, 50, 95]).round(3).tolist(), e)
 
 
-def cmd_speed(args: argparse.Namespace) -> None:
+def _signature_contenders(texts: list[str]) -> list[tuple[str, Callable[[], None]]]:
+    """The implementations ``speed`` times, each a call that signs every text once."""
     from datasketch import MinHash
 
     from thresher.core.minhash import LshParams, MinHasher, shingles
 
-    records = clustered_corpus(args.seed, args.docs, dup_fraction=0.0)[: args.docs]
-    texts = [r[1] for r in records]
-    words = sum(len(t.split()) for t in texts) / len(texts)
-    print(f"{len(texts)} documents, {words:.0f} words on average, 128 permutations")
     hasher = MinHasher(LshParams.build())
     hasher.template()
 
@@ -268,14 +270,22 @@ def cmd_speed(args: argparse.Namespace) -> None:
         for t in texts:
             shingles(t)
 
-    results = {}
-    for name, fn in [
+    return [
         ("thresher MinHasher.signature (xxh32, template copy + update_batch)", ours),
         ("thresher MinHasher.signatures (MinHash.bulk, xxh32)", ours_bulk),
         ("datasketch update_batch (sha1)", update_batch),
         ("datasketch per-shingle update loop (sha1)", update_loop),
         ("shingling alone (upper bound)", shingle_only),
-    ]:
+    ]
+
+
+def cmd_speed(args: argparse.Namespace) -> None:
+    records = clustered_corpus(args.seed, args.docs, dup_fraction=0.0)[: args.docs]
+    texts = [r[1] for r in records]
+    words = sum(len(t.split()) for t in texts) / len(texts)
+    print(f"{len(texts)} documents, {words:.0f} words on average, 128 permutations")
+    results = {}
+    for name, fn in _signature_contenders(texts):
         t0 = time.perf_counter()
         fn()
         secs = time.perf_counter() - t0
@@ -292,77 +302,24 @@ def cmd_speed(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------- scale
 
 
-def _tree_rss_kb(pid: int) -> int:
-    """Resident memory of ``pid`` and all its descendants, from /proc."""
-    children: dict[int, list[int]] = defaultdict(list)
-    rss: dict[int, int] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as fh:
-                parts = fh.read().rsplit(")", 1)[1].split()
-            children[int(parts[1])].append(int(d))
-            with open(f"/proc/{d}/statm") as fh:
-                rss[int(d)] = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-        except (OSError, IndexError, ValueError):
-            continue
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        total += rss.get(p, 0)
-        stack.extend(children.get(p, []))
-    return total
-
-
 def run_cli_measured(inp: Path, out: Path, near: bool, workers: int) -> dict:
-    exe = Path(sys.executable).with_name("thresher")
-    cmd = [
-        str(exe),
-        "run",
-        str(ROOT / "pipelines/default.yaml"),
-        "--input",
-        str(inp),
-        "--output",
-        str(out),
-        "--overwrite",
-        "--quiet",
-        "--set",
+    """The CLI with only near dedup on (or nothing on): docs/s and the peak RSS of the whole
+    process tree (the sum over launcher and workers at one sample)."""
+    overrides = [
         "input.id_field=id",
-        "--set",
         "normalize.enabled=false",
-        "--set",
         "dedup.exact.enabled=false",
-        "--set",
         f"dedup.near.enabled={'true' if near else 'false'}",
     ]
-    if workers > 1:
-        cmd += ["--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = 0
-    stop = threading.Event()
-
-    def sample():
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, _tree_rss_kb(proc.pid))
-            time.sleep(0.2)
-
-    th = threading.Thread(target=sample, daemon=True)
-    th.start()
-    _stdout, stderr = proc.communicate()
-    stop.set()
-    th.join()
-    if proc.returncode != 0:
-        raise SystemExit(f"run failed: {stderr[-2000:]}")
-    manifest = json.loads((out / "manifest.json").read_text())
+    run = run_thresher(inp, out, overrides=overrides, workers=workers)
+    manifest = run.manifest
     secs = manifest["timings"]["pipeline_seconds"]
     return {
         "docs": manifest["counts"]["input"],
         "duplicates": manifest["counts"]["duplicate"],
         "pipeline_s": secs,
         "docs_per_s": round(manifest["counts"]["input"] / secs, 1),
-        "peak_rss_mb": round(peak / 1024, 1),
+        "peak_rss_mb": round(run.memory.tree_peak_mb, 1),
         "residual_edges": manifest["stats"].get("near_dedup.residual_edges", 0),
     }
 
@@ -401,12 +358,12 @@ def cmd_peer(args: argparse.Namespace) -> None:
             fh.write(json.dumps({"id": i, "text": t}) + "\n")
     dups, ours_secs = run_stage(records, 0.8)
     ours = score(records, dups, 0.8)
-    peer_script = Path(__file__).resolve().parent / "peer_datatrove.py"
     t0 = time.perf_counter()
     res = subprocess.run(
-        [args.peer_python, str(peer_script), str(corpus), str(tmp / "dt")],
+        [args.peer_python, "-m", "benchmarks.peer_datatrove", str(corpus), str(tmp / "dt")],
         capture_output=True,
         text=True,
+        cwd=ROOT,
     )
     peer_wall = time.perf_counter() - t0
     shutil.rmtree(tmp, ignore_errors=True)

@@ -1,11 +1,11 @@
 """PII benchmarks: detection quality on presidio-synth-v2, and speed against stock Presidio.
 
     # quality: precision / recall / F2 per entity and overall, thresher vs stock Presidio
-    PYTHONPATH=src python benchmarks/bench_pii.py quality [--split held_out|dev|all]
+    .venv/bin/python -m benchmarks.bench_pii quality [--split held_out|dev|all]
     # speed: docs/s of AnonymizePii's processor (and the Beam stage) vs stock Presidio
-    PYTHONPATH=src python benchmarks/bench_pii.py speed [--docs 1000] [--beam-workers 2]
+    .venv/bin/python -m benchmarks.bench_pii speed [--docs 1000] [--beam-workers 2]
     # recall on all-capital text and names after titles/initials (hand-written documents)
-    PYTHONPATH=src python benchmarks/bench_pii.py hard
+    .venv/bin/python -m benchmarks.bench_pii hard
 
 Quality is token-level, as in presidio-research's evaluator: each word token carries the gold
 type of the span it falls in (or none) and the predicted type; a token counts TP when they

@@ -1,6 +1,6 @@
 """Does a local multi-process FnApiRunner worker grow with the input, and where? The scale
 benchmark's corpus on two worker processes, peak RSS of each worker process sampled from /proc
-every 0.2 s. Pipelines (``--pipeline``, repeatable):
+every 0.2 s (``benchmarks.harness``). Pipelines (``--pipeline``, repeatable):
 
 - ``beam``: Beam alone: ReadFromText (gzip JSONL), parse, key by a hash of the text into 5,000
   keys, GroupByKey, count;
@@ -8,9 +8,9 @@ every 0.2 s. Pipelines (``--pipeline``, repeatable):
 - ``read-group``: ReadCorpus, key documents into 5,000 keys, GroupByKey, count.
 
 ``largest_handoff_mb``: the largest input the runner sent one worker in one piece (see
-runner_handoff.py). The baseline for reading bench_scale.py's memory columns.
+benchmarks/runner_handoff.py). The baseline for reading bench_scale's memory columns.
 
-    .venv/bin/python benchmarks/bench_runner_memory.py 10000 50000 --pipeline beam read read-group
+    .venv/bin/python -m benchmarks.bench_runner_memory 10000 50000 --pipeline beam read read-group
 """
 
 from __future__ import annotations
@@ -18,15 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import runner_handoff
-from bench_scale import _descendants, _rss_mb, make_corpus
+from benchmarks import runner_handoff
+from benchmarks.corpus import write_scale_corpus
+from benchmarks.harness import measure_call, rss_mb
 
 
 def _key(doc: dict) -> tuple[int, dict]:
@@ -73,20 +70,7 @@ def run(n: int, kind: str) -> dict:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     with tempfile.TemporaryDirectory() as tmp:
-        make_corpus(Path(tmp), n)
-        peaks: dict[int, float] = {}
-        stop = threading.Event()
-        me = os.getpid()
-
-        def sample() -> None:
-            while not stop.is_set():
-                for pid in _descendants(me):
-                    if pid != me:
-                        peaks[pid] = max(peaks.get(pid, 0.0), _rss_mb(pid))
-                time.sleep(0.2)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
+        write_scale_corpus(Path(tmp), n)
         opts = PipelineOptions(
             [
                 "--runner=FnApiRunner",
@@ -96,18 +80,18 @@ def run(n: int, kind: str) -> dict:
         )
         runner_handoff.install()
         runner_handoff.reset()
-        t0 = time.perf_counter()
-        with beam.Pipeline(options=opts) as p:
-            _pipeline(p, tmp, kind)
-        stop.set()
-        sampler.join()
-        workers = sorted((v for v in peaks.values() if v > 50), reverse=True)[:2]
+
+        def pipeline() -> None:
+            with beam.Pipeline(options=opts) as p:
+                _pipeline(p, tmp, kind)
+
+        _, memory = measure_call(pipeline)
         return {
             "pipeline": kind,
             "docs": n,
-            "seconds": round(time.perf_counter() - t0, 1),
-            "worker_peak_mb": [round(x) for x in workers],
-            "launcher_mb": round(_rss_mb(me)),
+            "seconds": round(memory.wall_s, 1),
+            "worker_peak_mb": [round(x) for x in memory.worker_peaks_mb()[:2]],
+            "launcher_mb": round(rss_mb(os.getpid())),
             "largest_handoff_mb": runner_handoff.summary()["largest_mb"],
         }
 

@@ -1,11 +1,13 @@
 """Spine benchmark: docs/s and peak memory of ReadCorpus -> Normalize -> DropExactDuplicates ->
-WriteShards on a generated corpus, with one and two workers.
+WriteShards on a generated corpus, with one and two workers. Memory: the peak RSS of the largest
+process of the run's tree (launcher or worker), sampled from /proc every 0.2 s
+(``benchmarks.harness``).
 
 Baseline, measured in the same run on the same files: a plain single-process Python loop that
 decompresses, parses, normalizes and hashes every record (no Beam, no writing). Ratios are
 printed against it.
 
-    .venv/bin/python benchmarks/bench_spine.py --docs 100000
+    .venv/bin/python -m benchmarks.bench_spine --docs 100000
 """
 
 from __future__ import annotations
@@ -13,43 +15,12 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
-import random
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import document
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def make_corpus(directory: Path, docs: int, files: int = 10) -> int:
-    rng = random.Random(42)
-    base = [document(rng, 60, 260) for _ in range(min(docs, 5000))]
-    total = 0
-    per_file = -(-docs // files)
-    n = 0
-    for f in range(files):
-        with gzip.open(directory / f"part-{f:03d}.jsonl.gz", "wt", encoding="utf-8") as fh:
-            for _ in range(per_file):
-                if n >= docs:
-                    break
-                # 5% exact duplicates; the rest unique by a numbered sentence.
-                text = (
-                    base[n % len(base)]
-                    if rng.random() < 0.05
-                    else f"Record {n}. " + rng.choice(base)
-                )
-                line = json.dumps({"id": f"d{n}", "text": text, "source": "bench"}) + "\n"
-                fh.write(line)
-                total += len(line)
-                n += 1
-    return total
+from benchmarks.corpus import write_spine_corpus
+from benchmarks.harness import run_thresher
 
 
 def baseline(directory: Path) -> tuple[float, int]:
@@ -68,40 +39,13 @@ def baseline(directory: Path) -> tuple[float, int]:
     return time.perf_counter() - t0, n
 
 
-def run_thresher(corpus: Path, out: Path, workers: int) -> tuple[float, float, dict]:
-    args = [
-        str(Path(sys.executable).with_name("thresher")),
-        "run",
-        str(ROOT / "pipelines/default.yaml"),
-        "--input",
-        str(corpus),
-        "--output",
-        str(out),
-        "--overwrite",
-        "--quiet",
-    ]
-    # The spine only: every later stage off (those that exist in this version's recipe).
+def spine_overrides() -> list[str]:
+    """The spine only: every later stage off (those that exist in this version's recipe)."""
     from thresher.config import PipelineConfig
 
     sections = PipelineConfig.model_fields
-    for key in ("filters", "bias", "pii"):
-        if key in sections:
-            args += ["--set", f"{key}.enabled=false"]
-    args += ["--set", "dedup.near.enabled=false"]
-    if workers > 1:
-        args += ["--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        args, capture_output=True, text=True, env={**os.environ, "THRESHER_PROGRESS": "0"}
-    )
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(proc.stderr[-2000:])
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    manifest = json.loads((out / "manifest.json").read_text())
-    # ru_maxrss of children is the largest single descendant process (KiB on Linux).
-    return wall, max(peak, before) / 1024, manifest
+    overrides = [f"{key}.enabled=false" for key in ("filters", "bias", "pii") if key in sections]
+    return [*overrides, "dedup.near.enabled=false"]
 
 
 def main() -> None:
@@ -112,7 +56,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
         corpus.mkdir()
-        size = make_corpus(corpus, a.docs)
+        size = write_spine_corpus(corpus, a.docs)
         base_s, n = baseline(corpus)
         print(f"corpus: {n:,} docs, {size / 1e6:.1f} MB uncompressed JSONL in 10 gzip files")
         print(
@@ -120,7 +64,8 @@ def main() -> None:
             f"{n / base_s:,.0f} docs/s"
         )
         for w in a.workers:
-            wall, peak_mb, m = run_thresher(corpus, Path(tmp) / f"out{w}", w)
+            r = run_thresher(corpus, Path(tmp) / f"out{w}", overrides=spine_overrides(), workers=w)
+            wall, peak_mb, m = r.memory.wall_s, r.memory.largest_peak_mb, r.manifest
             pipe = m["timings"]["pipeline_seconds"]
             rate = n / pipe
             print(

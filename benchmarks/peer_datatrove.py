@@ -1,9 +1,9 @@
-"""datatrove's MinHash deduplication on a JSONL corpus, for ``bench_near_dedup.py peer``.
+"""datatrove's MinHash deduplication on a JSONL corpus, for ``bench_near_dedup peer``.
 
-Runs in its own venv (never a thresher dependency):
+Runs in its own venv (never a thresher dependency), from the repository root:
 
-    python3 -m venv /tmp/dt && /tmp/dt/bin/pip install datatrove==0.10.1 orjson tokenizers
-    /tmp/dt/bin/python benchmarks/peer_datatrove.py CORPUS.jsonl WORKDIR
+    python3 -m venv /tmp/dt && /tmp/dt/bin/pip install datatrove==0.10.1 orjson tokenizers regex
+    /tmp/dt/bin/python -m benchmarks.peer_datatrove CORPUS.jsonl WORKDIR
 
 Its four stages (signatures, buckets, clusters, filter) with its default MinhashConfig
 (5-grams, 14 buckets x 8 hashes, no similarity check) except two settings forced by this

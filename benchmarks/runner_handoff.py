@@ -12,7 +12,7 @@ Observation only: ``install`` wraps the runner's send method, counts the bytes a
 original unchanged. Benchmarks only; thresher never imports this.
 
     # the thresher CLI with the probe; the largest hand-off lands in $THRESHER_HANDOFF_REPORT
-    THRESHER_HANDOFF_REPORT=/tmp/h.json .venv/bin/python benchmarks/runner_handoff.py run ...
+    THRESHER_HANDOFF_REPORT=/tmp/h.json .venv/bin/python -m benchmarks.runner_handoff run ...
 """
 
 from __future__ import annotations

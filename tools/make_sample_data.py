@@ -1,13 +1,24 @@
 """Write ``sample_data/``: a small raw corpus with planted duplicates, noise, PII and bad records.
 
-Deterministic (seeded). Re-run with ``python benchmarks/make_sample_data.py`` after changing it;
+Deterministic (seeded): the same code writes the same bytes. Re-run it from the repository root
+after changing it::
+
+    .venv/bin/python -m tools.make_sample_data            # rewrites sample_data/
+    .venv/bin/python -m tools.make_sample_data --out DIR  # writes DIR instead
+
+An earlier output in the target directory is replaced; any other non-empty directory is refused.
+
 ``sample_data/_planted.json`` is the machine-readable truth that tests check against, and
 ``sample_data/README.md`` says the same for people. Files whose names start with ``_`` are skipped
 by the readers (``input.exclude``).
 """
 
+# The README template below holds Markdown table rows wider than the line limit.
+# ruff: noqa: E501
+
 from __future__ import annotations
 
+import argparse
 import bz2
 import csv
 import gzip
@@ -15,15 +26,13 @@ import io
 import json
 import random
 import shutil
-import sys
+import unicodedata
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import document, near_duplicate
+from benchmarks.corpus import document, near_duplicate
 
 OUT = Path(__file__).resolve().parents[1] / "sample_data"
 
@@ -112,25 +121,8 @@ def pii_document(rng: random.Random, pii: dict) -> str:
     return lead + "\n\n" + document(rng, 60, 120)
 
 
-def main() -> None:
-    rng = random.Random(20261126)
-    if OUT.exists():
-        shutil.rmtree(OUT)
-    for sub in ("web", "forum", "wiki", "notes", "books", "malformed"):
-        (OUT / sub).mkdir(parents=True)
-    planted: dict = {
-        "exact_duplicate_groups": [],
-        "near_duplicate_pairs": [],
-        "distinct_pairs": [],
-        "case_variant_pairs": [],
-        "boilerplate_ids": [],
-        "noise_ids": [],
-        "non_english": [],
-        "pii": [],
-        "bad_records": [],
-    }
-
-    # --- web/crawl-000.jsonl.gz and web/crawl-001.jsonl.zst ------------------------------
+def _crawls(rng: random.Random) -> tuple[list[dict], list[dict]]:
+    """The two web crawls' plain documents."""
     crawl0 = [
         {
             "id": f"web-{i:04d}",
@@ -149,7 +141,14 @@ def main() -> None:
         }
         for i in range(130)
     ]
-    # exact duplicates: identical, whitespace variants, Unicode-form variants, across files
+    return crawl0, crawl1
+
+
+def _plant_duplicates(
+    rng: random.Random, crawl0: list[dict], crawl1: list[dict], planted: dict
+) -> None:
+    """Exact duplicates (identical, whitespace variants, Unicode-form variants, across files), a
+    case variant, near duplicates (about 1% of words edited) and distinct pairs (40% edited)."""
     for k in range(6):
         src = crawl0[k]
         dup_same = {**src, "id": f"web-dup-{k}a", "url": src["url"] + "?ref=mirror"}
@@ -164,15 +163,12 @@ def main() -> None:
     nfc = "The café on the corner serves crème brûlée and a naïve little rosé. " + document(
         rng, 60, 90
     )
-    import unicodedata
-
     crawl0.append({"id": "web-nfc", "text": nfc})
     crawl1.append({"id": "web-nfd", "text": unicodedata.normalize("NFD", nfc)})
     planted["exact_duplicate_groups"].append(["web-nfc", "web-nfd"])
     # case variant: NOT an exact duplicate by default (dedup.exact.casefold: false)
     crawl0.append({"id": "web-case-a", "text": crawl0[20]["text"].upper()})
     planted["case_variant_pairs"].append([crawl0[20]["id"], "web-case-a"])
-    # near duplicates (about 3% of words edited) and distinct pairs (40% edited)
     for k in range(8):
         src = crawl0[30 + k]
         crawl1.append({"id": f"web-near-{k}", "text": near_duplicate(rng, src["text"], 0.01)})
@@ -181,7 +177,10 @@ def main() -> None:
         src = crawl0[50 + k]
         crawl1.append({"id": f"web-far-{k}", "text": near_duplicate(rng, src["text"], 0.4)})
         planted["distinct_pairs"].append([src["id"], f"web-far-{k}"])
-    # boilerplate and noise
+
+
+def _plant_noise(crawl0: list[dict], crawl1: list[dict], planted: dict) -> None:
+    """Boilerplate, noise and non-English documents."""
     for k in range(5):
         crawl0.append({"id": f"web-boiler-{k}", "text": BOILERPLATE + LOREM})
         planted["boilerplate_ids"].append(f"web-boiler-{k}")
@@ -196,27 +195,35 @@ def main() -> None:
     for k, t in enumerate(noise):
         crawl1.append({"id": f"web-noise-{k}", "text": t})
         planted["noise_ids"].append(f"web-noise-{k}")
-    # non-English
     for lang, sents in (("fr", FRENCH), ("de", GERMAN), ("es", SPANISH)):
         for k in range(2):  # disjoint halves: other-language documents are not near duplicates
             picked = sents[6 * k : 6 * k + 6]
             crawl1.append({"id": f"web-{lang}-{k}", "text": " ".join(picked)})
             planted["non_english"].append({"id": f"web-{lang}-{k}", "language": lang})
-    # PII in web text
-    for k, p in enumerate(PII):
+
+
+def write_web(out: Path, rng: random.Random, planted: dict) -> list[dict]:
+    """web/crawl-000.jsonl.gz and web/crawl-001.jsonl.zst; returns crawl 0's records."""
+    crawl0, crawl1 = _crawls(rng)
+    _plant_duplicates(rng, crawl0, crawl1, planted)
+    _plant_noise(crawl0, crawl1, planted)
+    for k, p in enumerate(PII):  # PII in web text
         rid = f"web-pii-{k}"
         crawl0.append({"id": rid, "text": pii_document(rng, p)})
         planted["pii"].append({"id": rid, "field": "text", **p})
     rng.shuffle(crawl0)
     rng.shuffle(crawl1)
     data0 = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in crawl0).encode()
-    (OUT / "web" / "crawl-000.jsonl.gz").write_bytes(gzip.compress(data0, mtime=0))
+    (out / "web" / "crawl-000.jsonl.gz").write_bytes(gzip.compress(data0, mtime=0))
     data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in crawl1).encode()
-    (OUT / "web" / "crawl-001.jsonl.zst").write_bytes(
+    (out / "web" / "crawl-001.jsonl.zst").write_bytes(
         zstandard.ZstdCompressor(level=10).compress(data)
     )
+    return crawl0
 
-    # --- forum/posts.csv: quoted newlines, PII in a metadata column ---------------------
+
+def write_forum(out: Path, rng: random.Random, planted: dict) -> None:
+    """forum/posts.csv: quoted newlines, PII in a metadata column."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["id", "author", "author_email", "created_at", "text"])
@@ -251,9 +258,11 @@ def main() -> None:
             "value": "rosa.delgado@example.com",
         }
     )
-    (OUT / "forum" / "posts.csv").write_text(buf.getvalue(), encoding="utf-8")
+    (out / "forum" / "posts.csv").write_text(buf.getvalue(), encoding="utf-8")
 
-    # --- wiki/articles.parquet ----------------------------------------------------------
+
+def write_wiki(out: Path, rng: random.Random, planted: dict, crawl0: list[dict]) -> None:
+    """wiki/articles.parquet, with a mirror of crawl 0's first record."""
     rows = [
         {
             "id": f"wiki-{i:03d}",
@@ -273,31 +282,33 @@ def main() -> None:
         mirrored.append("wiki-dup-0")
     else:
         planted["exact_duplicate_groups"].append([crawl0[0]["id"], "wiki-dup-0"])
-    pq.write_table(pa.Table.from_pylist(rows), OUT / "wiki" / "articles.parquet")
+    pq.write_table(pa.Table.from_pylist(rows), out / "wiki" / "articles.parquet")
 
-    # --- notes/notes.tsv.bz2 --------------------------------------------------------------
+
+def write_notes_and_books(out: Path, rng: random.Random) -> None:
+    """notes/notes.tsv.bz2, and books/*.txt (one document per file, derived ids)."""
     lines = ["id\ttag\ttext"]
     for i in range(50):
         lines.append(
             f"note-{i:03d}\t{rng.choice(['todo', 'idea', 'log'])}\t"
             + document(rng, 50, 90).replace("\n\n", " ")
         )
-    (OUT / "notes" / "notes.tsv.bz2").write_bytes(bz2.compress(("\n".join(lines) + "\n").encode()))
-
-    # --- books/*.txt: one document per file, derived ids ----------------------------------
+    (out / "notes" / "notes.tsv.bz2").write_bytes(bz2.compress(("\n".join(lines) + "\n").encode()))
     for i in range(6):
-        (OUT / "books" / f"chapter-{i:02d}.txt").write_text(
+        (out / "books" / f"chapter-{i:02d}.txt").write_text(
             document(rng, 250, 400), encoding="utf-8"
         )
-    (OUT / "books" / "chapter-bom.txt").write_bytes(
+    (out / "books" / "chapter-bom.txt").write_bytes(
         "\ufeff".encode() + document(rng, 200, 250).encode()
     )
     moji = "The caf\u00e9 menu listed cr\u00e8me br\u00fbl\u00e9e. " + document(rng, 100, 150)
-    (OUT / "books" / "chapter-mojibake.txt").write_bytes(
+    (out / "books" / "chapter-mojibake.txt").write_bytes(
         moji.encode("utf-8").decode("latin-1").encode("utf-8")
     )
 
-    # --- malformed/ ------------------------------------------------------------------------
+
+def write_malformed(out: Path, rng: random.Random, planted: dict) -> None:
+    """malformed/: bad JSONL lines, a truncated gzip, an empty file, Parquet without text."""
     good = lambda n: json.dumps({"id": f"mal-good-{n}", "text": document(rng, 60, 100)}).encode()  # noqa: E731
     broken_lines = [
         ("\ufeff".encode() + good(0), None),
@@ -311,7 +322,7 @@ def main() -> None:
         (b'{"id": {"nested": 1}, "text": "wrong id type"}', "invalid_id_type"),
         (good(1), None),
     ]
-    (OUT / "malformed" / "broken.jsonl").write_bytes(
+    (out / "malformed" / "broken.jsonl").write_bytes(
         b"\n".join(line for line, _ in broken_lines) + b"\n"
     )
     for pos, (_, err) in enumerate(broken_lines):
@@ -324,25 +335,58 @@ def main() -> None:
         for i in range(30)
     )
     gz = gzip.compress(trunc.encode(), mtime=0)
-    (OUT / "malformed" / "truncated.jsonl.gz").write_bytes(gz[: len(gz) // 2])
+    (out / "malformed" / "truncated.jsonl.gz").write_bytes(gz[: len(gz) // 2])
     planted["bad_records"].append(
         {"file": "malformed/truncated.jsonl.gz", "position": None, "error_type": "truncated_input"}
     )
-    (OUT / "malformed" / "empty.jsonl").write_bytes(b"")
+    (out / "malformed" / "empty.jsonl").write_bytes(b"")
     pq.write_table(
         pa.Table.from_pylist([{"id": f"notext-{i}", "body": "x"} for i in range(3)]),
-        OUT / "malformed" / "no_text.parquet",
+        out / "malformed" / "no_text.parquet",
     )
     for i in range(3):
         planted["bad_records"].append(
             {"file": "malformed/no_text.parquet", "position": i, "error_type": "missing_text"}
         )
 
-    (OUT / "_planted.json").write_text(
+
+def write_sample_data(out: Path) -> None:
+    """Replace ``out`` with the sample corpus, ``_planted.json`` and ``README.md``."""
+    rng = random.Random(20261126)
+    if out.exists() and any(out.iterdir()) and not (out / "_planted.json").exists():
+        raise SystemExit(f"{out} is not empty and holds no _planted.json: not replacing it")
+    if out.exists():
+        shutil.rmtree(out)
+    for sub in ("web", "forum", "wiki", "notes", "books", "malformed"):
+        (out / sub).mkdir(parents=True)
+    planted: dict = {
+        "exact_duplicate_groups": [],
+        "near_duplicate_pairs": [],
+        "distinct_pairs": [],
+        "case_variant_pairs": [],
+        "boilerplate_ids": [],
+        "noise_ids": [],
+        "non_english": [],
+        "pii": [],
+        "bad_records": [],
+    }
+    crawl0 = write_web(out, rng, planted)
+    write_forum(out, rng, planted)
+    write_wiki(out, rng, planted, crawl0)
+    write_notes_and_books(out, rng)
+    write_malformed(out, rng, planted)
+    (out / "_planted.json").write_text(
         json.dumps(planted, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    (OUT / "README.md").write_text(readme(planted), encoding="utf-8")
-    print(f"wrote {OUT}")
+    (out / "README.md").write_text(readme(planted), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=OUT, help="directory to (re)write")
+    out = ap.parse_args(argv).out
+    write_sample_data(out)
+    print(f"wrote {out}")
 
 
 def readme(planted: dict) -> str:
@@ -358,7 +402,7 @@ def readme(planted: dict) -> str:
     return f"""# sample_data
 
 A small synthetic raw corpus for `make run` and the end-to-end tests, written by
-`benchmarks/make_sample_data.py` (deterministic; re-run it after changing it). All text is
+`tools/make_sample_data.py` (deterministic; re-run it after changing it). All text is
 generated; all PII is synthetic (reserved example domains, 555 phone numbers, documentation IP
 ranges, test card numbers, fake keys). `_planted.json` holds the same facts for tests; files
 starting with `_` or `.` and `README*` are skipped by the default recipe.
