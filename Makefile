@@ -26,8 +26,8 @@ test: setup lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: setup
-	$(BIN)/ruff format --check src tests pipelines benchmarks
-	$(BIN)/ruff check src tests pipelines benchmarks
+	$(BIN)/ruff format --check src tests pipelines benchmarks tools
+	$(BIN)/ruff check src tests pipelines benchmarks tools
 	$(BIN)/mypy
 
 bench: setup

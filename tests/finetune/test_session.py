@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("opacus")
 transformers = pytest.importorskip("transformers")
 
-from finetune_fixtures import make_output  # noqa: E402
+from tests.finetune.finetune_fixtures import make_output  # noqa: E402
 from thresher.config import FinetuneConfig  # noqa: E402
 from thresher.finetune.ledger import read_ledger  # noqa: E402
 from thresher.finetune.model_dir import (  # noqa: E402

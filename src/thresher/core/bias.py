@@ -202,17 +202,11 @@ class BiasScan:
     identity_positions: tuple[int, ...]
 
 
-def scan(text: str, lex: Lexicons) -> BiasScan:
-    """Find toxic terms and identity terms in ``text`` (whole words, phrases included)."""
-    words = words_of(text)
-    toxic: list[int] = []
-    ident_pos: list[int] = []
-    counts = dict.fromkeys(GROUPS, 0)
-    covered = dict.fromkeys(GROUPS, 0)  # per group: words before this index are counted
-    i = 0
-    n = len(words)
-    # Spaced letters ("f u c k"): join runs of three or more one-letter words.
+def _spaced_runs(words: Sequence[str]) -> dict[int, int]:
+    """Spaced letters ("f u c k"): start -> end of every run of three or more one-letter
+    words (digits excluded)."""
     spaced: dict[int, int] = {}
+    n = len(words)
     j = 0
     while j < n:
         k = j
@@ -223,33 +217,57 @@ def scan(text: str, lex: Lexicons) -> BiasScan:
             j = k
         else:
             j += 1
+    return spaced
+
+
+@dataclasses.dataclass
+class _Tally:
+    toxic: list[int]
+    ident_pos: list[int]
+    counts: dict[str, int]
+    covered: dict[str, int]  # per group: words before this index are counted
+
+    def identity(self, group: str, i: int, size: int = 1) -> None:
+        if self.covered[group] <= i:
+            self.counts[group] += 1
+            self.ident_pos.append(i)
+            if size > 1:
+                self.covered[group] = i + size  # "african american" is one mention
+
+
+def _phrases_at(words: Sequence[str], i: int, lex: Lexicons, tally: _Tally) -> None:
+    for size in range(min(lex.max_phrase, len(words) - i), 1, -1):
+        phrase = tuple(words[i : i + size])
+        if phrase in lex.toxic:
+            tally.toxic.append(i)
+        group = lex.identity.get(phrase)
+        if group is not None:
+            tally.identity(group, i, size)
+
+
+def scan(text: str, lex: Lexicons) -> BiasScan:
+    """Find toxic terms and identity terms in ``text`` (whole words, phrases included)."""
+    words = words_of(text)
+    n = len(words)
+    tally = _Tally([], [], dict.fromkeys(GROUPS, 0), dict.fromkeys(GROUPS, 0))
+    spaced = _spaced_runs(words)
+    i = 0
     while i < n:
-        if i in spaced:
-            end = spaced[i]
-            if _toxic_word("".join(words[i:end]), lex):
-                toxic.append(i)
-                i = end
-                continue
+        end = spaced.get(i)
+        if end is not None and _toxic_word("".join(words[i:end]), lex):
+            tally.toxic.append(i)
+            i = end
+            continue
         w = words[i]
         if w in lex.phrase_starts:
-            for size in range(min(lex.max_phrase, n - i), 1, -1):
-                phrase = tuple(words[i : i + size])
-                if phrase in lex.toxic:
-                    toxic.append(i)
-                group = lex.identity.get(phrase)
-                if group is not None and covered[group] <= i:
-                    counts[group] += 1
-                    ident_pos.append(i)
-                    covered[group] = i + size  # "african american" is one mention
+            _phrases_at(words, i, lex, tally)
         group = lex.identity.get((w,))
         if group is not None:
-            if covered[group] <= i:
-                counts[group] += 1
-                ident_pos.append(i)
+            tally.identity(group, i)
         elif _toxic_word(w, lex):
-            toxic.append(i)
+            tally.toxic.append(i)
         i += 1
-    return BiasScan(n, tuple(toxic), counts, tuple(ident_pos))
+    return BiasScan(n, tuple(tally.toxic), tally.counts, tuple(tally.ident_pos))
 
 
 def identity_counts(text: str, lex: Lexicons) -> dict[str, int]:

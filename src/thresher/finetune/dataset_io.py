@@ -1,69 +1,58 @@
-"""Every access fine-tuning makes to a curated output directory ``DIR``, in one place.
+"""Every access fine-tuning makes to a curated output directory ``DIR``, in one place, through
+the shared output layer (:mod:`thresher.output`: Beam ``FileSystems``, so ``DIR`` may be any
+Beam path for reading).
 
 ``thresher finetune DIR`` reads ``DIR/manifest.json`` (the dataset's identity: its sha256 names
 the dataset in the privacy ledger; and the recipe's ``finetune`` section) and the Parquet
 shards under ``DIR/data/``, and keeps its privacy ledger at ``DIR/privacy_ledger.json``
-(written by ``thresher.finetune.ledger``, which takes the location from here). Nothing else of
-``DIR`` is touched.
-
-These reads use the local file system (``pathlib``); this module is the one place to move onto
-a shared output layer. Only pyarrow and the standard library: it works without the ``dp``
-extra. Messages name files and directories, never record contents.
+(written by ``thresher.finetune.ledger`` under an exclusive file lock, so the ledger needs a
+local ``DIR``). Messages name files and directories, never record contents.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from thresher.errors import InputError
+from thresher.output import fs, layout
+from thresher.output import manifest_sha256 as _manifest_sha256
+from thresher.output import read_manifest as _read
 
-MANIFEST = "manifest.json"
-DATA = "data"
-LEDGER = "privacy_ledger.json"
+LEDGER = layout.LEDGER
 _COLUMNS = ["id", "text", "meta"]
 
 
 def manifest_sha256(directory: str | Path) -> str:
     """sha256 of ``DIR/manifest.json``'s bytes: the dataset's identity in the ledger. Raises
     ``InputError`` when ``directory`` is not a thresher output (no manifest)."""
-    path = Path(directory) / MANIFEST
-    if not path.is_file():
-        raise InputError(
-            f"{str(directory)!r} is not a thresher output directory (no {MANIFEST}); "
-            "pass the --output directory of a `thresher run`"
-        )
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    layout.require_output(str(directory))
+    return _manifest_sha256(str(directory))
 
 
 def read_manifest(directory: str | Path) -> dict[str, Any]:
-    """``DIR/manifest.json`` as a dict; ``InputError`` when missing, unreadable or not an object."""
-    manifest_sha256(directory)
+    """``DIR/manifest.json`` as saved (validated against the manifest model)."""
     try:
-        data = json.loads((Path(directory) / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{MANIFEST} in {str(directory)!r} is not readable JSON") from exc
-    if not isinstance(data, dict):
-        raise InputError(f"{MANIFEST} in {str(directory)!r} is not a JSON object")
-    return data
+        return _read(str(directory)).as_json()
+    except ValueError as exc:  # pydantic's ValidationError and JSON errors
+        raise InputError(
+            f"{layout.MANIFEST} in {str(directory)!r} is not a thresher manifest "
+            f"({type(exc).__name__})"
+        ) from exc
 
 
-def data_shards(directory: str | Path) -> list[Path]:
+def data_shards(directory: str | Path) -> list[str]:
     """The kept-record shards ``DIR/data/*.parquet`` in name (= shard) order; ``InputError``
     when there are none."""
-    shards = sorted((Path(directory) / DATA).glob("*.parquet"))
+    shards = layout.shards(str(directory), layout.DATA)
     if not shards:
-        raise InputError(f"no Parquet shards under {str(Path(directory) / DATA)!r}")
+        raise InputError(f"no Parquet shards under {layout.path(str(directory), layout.DATA)!r}")
     return shards
 
 
-def read_rows(shard: Path) -> list[dict[str, Any]]:
+def read_rows(shard: str) -> list[dict[str, Any]]:
     """The ``id``, ``text`` and ``meta`` (a JSON string) of every row of one shard, in order."""
-    rows: list[dict[str, Any]] = pq.read_table(shard, columns=_COLUMNS).to_pylist()
+    rows: list[dict[str, Any]] = fs.read_table(shard, columns=_COLUMNS).to_pylist()
     return rows
 
 

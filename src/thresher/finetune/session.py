@@ -3,7 +3,8 @@
 ``TrainingSession.open`` appends a new run's ledger entry (nothing charged yet) and sets up
 Opacus's ``GradSampleModule`` + ``DPOptimizer`` (``train.DPTrainer``) with the plan's sigma,
 clipping norm and expected batch size, and the unit sampler at the plan's sampling rate;
-resuming, it loads the checkpoint's model, optimizer and generator states. ``train`` then runs ``train.run_steps``: before each window of
+resuming, it loads the checkpoint's model, optimizer and generator states. ``train`` then
+runs ``train.run_steps``: before each window of
 ``checkpoint_every`` steps the ledger is charged up to the window's end, after it a checkpoint is
 saved and the ledger's ``steps_completed`` follows. A ``KeyboardInterrupt`` marks the entry
 ``interrupted`` before it propagates.
