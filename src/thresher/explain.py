@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 
 from thresher.errors import InputError
 from thresher.output import fs, layout, read_manifest
+from thresher.records import derived_id
 
 
 def _rows(out: str, kind: str, column: str, value: str) -> list[dict[str, Any]]:
@@ -19,6 +20,18 @@ def _rows(out: str, kind: str, column: str, value: str) -> list[dict[str, Any]]:
         table = fs.read_table(shard)
         found.extend(table.filter(pc.equal(table[column], value)).to_pylist())
     return found
+
+
+def _by_derived_id(out: str, derived: str) -> list[dict[str, Any]]:
+    """A record that kept its source id is still found by the id thresher derives from its
+    source and position (what a run without ``input.id_field`` would have called it)."""
+    for shard in layout.shards(out, layout.LINEAGE):
+        table = fs.read_table(shard)
+        sources, positions = table["source"].to_pylist(), table["position"].to_pylist()
+        for i, (source, position) in enumerate(zip(sources, positions, strict=True)):
+            if derived_id(source, position) == derived:
+                return [table.slice(i, 1).to_pylist()[0]]
+    return []
 
 
 def _in_earlier_output(out: str, record_id: str) -> dict[str, Any] | None:
@@ -36,9 +49,10 @@ def explain(out: str, record_id: str) -> dict[str, Any]:
     annotations of the kept record (not its text), its duplicates and, for a duplicate, the
     record it duplicates."""
     layout.require_output(out)
-    lineage = _rows(out, "lineage", "id", record_id)
+    lineage = _rows(out, "lineage", "id", record_id) or _by_derived_id(out, record_id)
     if not lineage:
         raise InputError(f"record id {record_id!r} is not in {out}/lineage")
+    record_id = lineage[0]["id"]
     row = lineage[0]
     story: dict[str, Any] = {"record": row}
     if row.get("details"):

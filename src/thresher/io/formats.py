@@ -276,9 +276,25 @@ def to_document(obj: Mapping[str, Any], source: str, position: int, opts: ReadOp
 Item = Document | DeadLetter
 
 
-def _dead(source: str, position: int, error_type: str, message: str) -> DeadLetter:
+_ID_ERRORS = frozenset({"missing_id", "invalid_id", "invalid_id_type"})
+
+
+def readable_id(obj: Mapping[str, Any], opts: ReadOptions) -> str | None:
+    """The record's own id when ``input.id_field`` holds a usable one (a non-empty string or an
+    integer), else None: a dead letter keeps the user's id wherever it can."""
+    if opts.id_field is None:
+        return None
+    raw = obj.get(opts.id_field)
+    if isinstance(raw, bool) or raw == "" or not isinstance(raw, str | int):
+        return None
+    return str(raw)
+
+
+def _dead(
+    source: str, position: int, error_type: str, message: str, record_id: str | None = None
+) -> DeadLetter:
     return DeadLetter(
-        id=derived_id(source, position),
+        id=record_id or derived_id(source, position),
         source=source,
         position=position,
         stage=STAGE,
@@ -295,9 +311,14 @@ def _record_or_dead(
     opts: ReadOptions,
 ) -> Item:
     try:
-        return to_document(make(*args), source, pos, opts)
+        obj = make(*args)
     except RecordError as err:
         return _dead(source, pos, err.error_type, err.message)
+    try:
+        return to_document(obj, source, pos, opts)
+    except RecordError as err:
+        own = None if err.error_type in _ID_ERRORS else readable_id(obj, opts)
+        return _dead(source, pos, err.error_type, err.message, own)
 
 
 def _parse_json_line(line: bytes, first: bool) -> Mapping[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 from collections.abc import Iterator, Sequence
@@ -18,7 +19,7 @@ from thresher import progress
 from thresher.config import InputConfig
 from thresher.errors import InputError
 from thresher.io.formats import STAGE, ReadOptions, read_file
-from thresher.records import DeadLetter, derived_id
+from thresher.records import DeadLetter, Document, derived_id
 from thresher.tags import DEAD, MAIN
 
 _GLOB_CHARS = set("*?[")
@@ -123,14 +124,23 @@ def _file_dead(path: str, position: int, kind: str, exc: BaseException) -> DeadL
 
 
 class _ResolveIdCollisionsFn(beam.DoFn):
-    """(id, documents) -> the first by (source, position) keeps the id; others dead-lettered."""
+    """(id, records) -> the first document by (source, position), else the first dead letter,
+    keeps the id; a later document is
+    dead-lettered (``duplicate_id``), a later dead letter keeps its error under its derived
+    id. Dead letters take part because they keep the source's id where it was readable."""
 
     def process(self, element: tuple[str, Any]) -> Iterator[Any]:
-        _, docs = element
-        ordered = sorted(docs, key=lambda d: (d.source, d.position))
+        _, records = element
+        # A readable record keeps its id over a broken one that claims the same id.
+        ordered = sorted(records, key=lambda d: (isinstance(d, DeadLetter), d.source, d.position))
         first = ordered[0]
-        yield first
+        yield first if isinstance(first, Document) else TaggedOutput(DEAD, first)
         for doc in ordered[1:]:
+            if isinstance(doc, DeadLetter):
+                yield TaggedOutput(
+                    DEAD, dataclasses.replace(doc, id=derived_id(doc.source, doc.position))
+                )
+                continue
             Metrics.counter(STAGE, "dead_letter.duplicate_id").inc()
             yield TaggedOutput(
                 DEAD,
@@ -194,12 +204,12 @@ class ReadCorpus(beam.PTransform):
         docs, dead = read[MAIN], read[DEAD]
         if self._cfg.id_field is not None:
             resolved = (
-                docs
+                (docs, dead)
+                | "DocumentsAndDeadLetters" >> beam.Flatten()
                 | "KeyById" >> beam.Map(lambda d: (d.id, d))
                 | "GroupById" >> beam.GroupByKey()
                 | "ResolveIdCollisions"
                 >> beam.ParDo(_ResolveIdCollisionsFn()).with_outputs(DEAD, main=MAIN)
             )
-            docs = resolved[MAIN]
-            dead = (dead, resolved[DEAD]) | "MergeDeadLetters" >> beam.Flatten()
+            docs, dead = resolved[MAIN], resolved[DEAD]
         return {MAIN: docs, DEAD: dead}
