@@ -194,7 +194,12 @@ def run_task(
         config = FinetuneConfig.model_validate({**settings, "epsilon": eps})
         t0 = time.perf_counter()
         res = finetune(
-            data, model, work / f"{name}-eps{eps:g}", config, baseline=(i == 0), device=device
+            data_dir=data,
+            model=model,
+            output=work / f"{name}-eps{eps:g}",
+            config=config,
+            baseline=(i == 0),
+            device=device,
         )
         wall = time.perf_counter() - t0
         if i == 0:

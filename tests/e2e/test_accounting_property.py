@@ -47,7 +47,7 @@ def test_accounting_balances_for_any_mix(tmp_path_factory, lines):
         ],
     )
     outcome = execute(cfg)
-    c = outcome.manifest["counts"]
+    c = outcome.manifest.counts.model_dump()
     records = [ln for ln in lines if ln.strip()]
     assert c["input"] == len(records)
     assert c["kept"] + c["dropped"] + c["duplicate"] + c["dead_letter"] == len(records)

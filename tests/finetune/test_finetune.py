@@ -237,10 +237,10 @@ def test_cli_run_appends_a_complete_ledger_entry(cli_run, dataset):
 def test_user_level_classifier_groups_by_the_named_field(tmp_path):
     data = make_output(tmp_path / "out", records=80, users=16)
     result = finetune(
-        data,
-        "minilm",
-        tmp_path / "clf",
-        _config(
+        data_dir=data,
+        model="minilm",
+        output=tmp_path / "clf",
+        config=_config(
             task="classification",
             label_field="label",
             unit_field="author",
@@ -270,9 +270,11 @@ def test_resume_does_not_double_count(tmp_path):
     once = make_output(tmp_path / "once")
     twice = make_output(tmp_path / "twice")
     config = _config(checkpoint_every=2)
-    full = finetune(once, "tiny", tmp_path / "m_once", config)
+    full = finetune(data_dir=once, model="tiny", output=tmp_path / "m_once", config=config)
 
-    part = finetune(twice, "tiny", tmp_path / "m_twice", config, stop_after=3)
+    part = finetune(
+        data_dir=twice, model="tiny", output=tmp_path / "m_twice", config=config, stop_after=3
+    )
     assert part.status == "interrupted" and part.steps == 3
     (entry,) = read_ledger(twice)
     assert entry["status"] == "interrupted"
@@ -281,7 +283,7 @@ def test_resume_does_not_double_count(tmp_path):
         train.epsilon_for(part.noise_multiplier, part.sampling_rate, 4, part.delta, "rdp")
     )
 
-    rest = finetune(twice, "tiny", tmp_path / "m_twice", config)
+    rest = finetune(data_dir=twice, model="tiny", output=tmp_path / "m_twice", config=config)
     assert rest.run_id == part.run_id and rest.resumed_from == 3
     entries = read_ledger(twice)
     assert len(entries) == 1 and entries[0]["status"] == "completed"
@@ -297,9 +299,20 @@ def test_resume_does_not_double_count(tmp_path):
 
 def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path):
     data = make_output(tmp_path / "out")
-    finetune(data, "tiny", tmp_path / "m", _config(checkpoint_every=2), stop_after=1)
+    finetune(
+        data_dir=data,
+        model="tiny",
+        output=tmp_path / "m",
+        config=_config(checkpoint_every=2),
+        stop_after=1,
+    )
     with pytest.raises(OutputError, match="checkpoint of a different run"):
-        finetune(data, "tiny", tmp_path / "m", _config(checkpoint_every=2, seed=1))
+        finetune(
+            data_dir=data,
+            model="tiny",
+            output=tmp_path / "m",
+            config=_config(checkpoint_every=2, seed=1),
+        )
     assert len(read_ledger(data)) == 1
 
 
@@ -329,9 +342,14 @@ def test_budget_warning_and_bad_model_errors(tmp_path, dataset):
     assert proc.returncode == 0, proc.stderr
     assert "warning: cumulative epsilon on this dataset would reach" in proc.stderr
     with pytest.raises(ConfigError, match="not a model directory"):
-        finetune(data, str(tmp_path), tmp_path / "m2", _config())
+        finetune(data_dir=data, model=str(tmp_path), output=tmp_path / "m2", config=_config())
     with pytest.raises(ConfigError, match="causal language model"):
-        finetune(data, "tiny", tmp_path / "m3", _config(task="classification", label_field="label"))
+        finetune(
+            data_dir=data,
+            model="tiny",
+            output=tmp_path / "m3",
+            config=_config(task="classification", label_field="label"),
+        )
     proc = run_cli(
         "finetune",
         str(data),
@@ -348,7 +366,11 @@ def test_budget_warning_and_bad_model_errors(tmp_path, dataset):
 def test_secure_mode_never_writes_rng_states(tmp_path):
     data = make_output(tmp_path / "out")
     result = finetune(
-        data, "tiny", tmp_path / "m", _config(secure_mode=True, checkpoint_every=2), stop_after=2
+        data_dir=data,
+        model="tiny",
+        output=tmp_path / "m",
+        config=_config(secure_mode=True, checkpoint_every=2),
+        stop_after=2,
     )
     assert result.status == "interrupted"
     state = torch.load(tmp_path / "m" / "checkpoint" / "state.pt", weights_only=False)
@@ -376,7 +398,9 @@ def test_a_local_gpt2_directory_with_tied_embeddings(tmp_path):
     local = tmp_path / "gpt2-local"
     transformers.GPT2LMHeadModel(config).save_pretrained(str(local))
     tokenizer.save_pretrained(str(local))
-    result = finetune(data, str(local), tmp_path / "m", _config(epsilon=3.0))
+    result = finetune(
+        data_dir=data, model=str(local), output=tmp_path / "m", config=_config(epsilon=3.0)
+    )
     assert result.status == "completed" and result.epsilon <= 3.0
     trained = transformers.GPT2LMHeadModel.from_pretrained(str(tmp_path / "m"))
     assert trained.lm_head.weight.data_ptr() == trained.transformer.wte.weight.data_ptr()

@@ -135,10 +135,10 @@ def run(args: argparse.Namespace) -> int:
     config = settings(args)
     try:
         result = finetune(
-            args.dir,
-            args.model,
-            args.output,
-            config,
+            data_dir=args.dir,
+            model=args.model,
+            output=args.output,
+            config=config,
             baseline=args.baseline,
             stop_after=args.stop_after,
             overwrite=args.overwrite,

@@ -92,11 +92,11 @@ class _Warnings:
 
 
 def finetune(
+    *,
     data_dir: str | Path,
     model: str,
     output: str | Path,
     config: FinetuneConfig,
-    *,
     baseline: bool = False,
     stop_after: int | None = None,
     overwrite: bool = False,

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from thresher.errors import ConfigError, InputError
+from thresher.output import fs, layout
 from thresher.records import IndexEntry
 from thresher.schema import INDEX_PARAMS_KEY
 
@@ -27,7 +28,7 @@ INDEX_DIR = "index"
 def index_files(output_dir: str) -> list[str]:
     """The index shards of a thresher output, sorted. Raises ``ConfigError`` naming the key
     when ``output_dir`` is not an output with an index."""
-    if not FileSystems.exists(FileSystems.join(output_dir, "manifest.json")):
+    if not layout.is_output(output_dir):
         raise ConfigError(
             f"dedup.near.against = {output_dir!r} is not a thresher output (no manifest.json); "
             "pass the --output directory of an earlier run"
@@ -104,10 +105,6 @@ def delete_from_index(output_dir: str, ids: Iterable[str]) -> int:
         n = pc.sum(hit).as_py() or 0
         if not n:
             continue
-        kept = table.filter(pc.invert(hit))
-        tmp = path + ".inprogress"
-        with FileSystems.create(tmp) as fh:
-            pq.write_table(kept, fh, compression="zstd")
-        FileSystems.rename([tmp], [path])
+        fs.write_table_atomic(path, table.filter(pc.invert(hit)))
         removed += n
     return removed
