@@ -114,9 +114,9 @@ class AnonymizePii(beam.PTransform):
     ``fates`` is empty. ``stats`` holds ``pii.entity.<TYPE>``, ``pii.operator.<op>``,
     ``pii.documents``, ``pii.documents_with_pii``, ``pii.segments*`` counts (never values).
 
-    Detection (``thresher.pii.engine``): Presidio with the offline spaCy pipeline plus
-    thresher's credential, title-name and street-address recognizers, documents batched
-    (``BatchElements``, at most ``pii.batch_size``) through ``nlp.pipe``. Replacement
+    Detection (``thresher.pii.analyzer``, built by ``thresher.pii.engine``): Presidio with the
+    offline spaCy pipeline plus thresher's credential, title-name and street-address
+    recognizers, documents batched (``BatchElements``, at most ``pii.batch_size``) through ``nlp.pipe``. Replacement
     (``thresher.pii.operators``) is a pure function of (key, entity type, value): output is
     the same on every runner, worker count and bundle order. The key source is resolved here,
     at construction, so a missing key (or an unknown entity type, or a broken recognizers
