@@ -115,14 +115,14 @@ class AnonymizePii(beam.PTransform):
     ``pii.documents``, ``pii.documents_with_pii``, ``pii.segments*`` counts (never values).
 
     Detection (``thresher.pii.analyzer``, built by ``thresher.pii.engine``): Presidio with the
-    offline spaCy pipeline plus thresher's credential, title-name and street-address
-    recognizers, documents batched (``BatchElements``, at most ``pii.batch_size``) through ``nlp.pipe``. Replacement
-    (``thresher.pii.operators``) is a pure function of (key, entity type, value): output is
-    the same on every runner, worker count and bundle order. The key source is resolved here,
-    at construction, so a missing key (or an unknown entity type, or a broken recognizers
-    file) fails before the pipeline starts; key material is read
-    on the workers in ``setup`` and never pickled. Output holds no detected PII; what the
-    detector misses stays (``thresher audit`` measures that rate).
+    offline spaCy pipeline plus thresher's credential, title-name and street-address recognizers,
+    documents batched (``BatchElements``, at most ``pii.batch_size``) through ``nlp.pipe``.
+    Replacement (``thresher.pii.operators``) is a pure function of (key, entity type, value): output
+    is the same on every runner, worker count and bundle order. The key source is resolved here, at
+    construction, so a missing key (or an unknown entity type, or a broken recognizers file) fails
+    before the pipeline starts; key material is read on the workers in ``setup`` and never pickled.
+    Output holds no detected PII; what the detector misses stays (``thresher audit`` measures that
+    rate).
 
     Example::
 
