@@ -139,10 +139,18 @@ def _parser() -> argparse.ArgumentParser:
     who = fgt.add_mutually_exclusive_group(required=True)
     who.add_argument("--value", help="the PII value to erase (e.g. an e-mail address)")
     who.add_argument("--ids", metavar="FILE", help="a file of record ids, one per line")
-    fgt.add_argument("--entity", help="restrict --value to one entity type, e.g. EMAIL_ADDRESS")
-    fgt.add_argument("--key-file", help="the run's key file when the recipe's key is elsewhere")
     fgt.add_argument(
-        "--dry-run", action="store_true", help="list what would change, change nothing"
+        "--entity",
+        help="restrict --value to one entity type of this output's PII stage, e.g. "
+        "EMAIL_ADDRESS (an unknown type is an error that lists the valid ones)",
+    )
+    fgt.add_argument("--key-file", help="the run's key file when the recipe's key is elsewhere")
+    fgt.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    fgt.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as JSON: dry_run, would_change, changed (booleans), counts, "
+        "ids, shards",
     )
 
     aud = sub.add_parser(
@@ -249,6 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_finetune(args)
         if args.command == "forget":
             from thresher.forget import forget, read_ids
+            from thresher.forget import render as render_forget
 
             result = forget(
                 args.dir,
@@ -258,7 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 key_file=args.key_file,
                 dry_run=args.dry_run,
             )
-            print(json.dumps(result, indent=2, sort_keys=True))
+            print(
+                json.dumps(result, indent=2, sort_keys=True) if args.json else render_forget(result)
+            )
             return 0
         if args.command == "audit":
             from thresher.pii.audit import audit
