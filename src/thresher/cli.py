@@ -157,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
         "audit",
         help="rescan an output for residual PII and measure canary recall",
         description="Rescan kept records with a high-recall configuration (residual PII rate "
-        "per entity type, 95%% interval, records to look at by id/type/offset) and inject "
+        "per entity type, 95% interval, records to look at by id/type/offset) and inject "
         "synthetic PII into copies of sampled records to measure recall. Results go into the "
         "output's manifest.json under `audit`.",
     )
@@ -165,7 +165,17 @@ def _parser() -> argparse.ArgumentParser:
     aud.add_argument("--sample", type=int, default=1000, help="records to rescan (default 1000)")
     aud.add_argument("--canaries", type=int, default=100, help="records to plant canaries in")
     aud.add_argument("--seed", type=int, default=0, help="sample seed")
-    aud.add_argument("--json", action="store_true", help="print the full result as JSON")
+    shown = aud.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="print the full result as JSON")
+    shown.add_argument(
+        "--show",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also print up to N flagged spans with a little context, marked by entity type "
+        "and score, for review: to this terminal only (never to a file or the manifest; what "
+        "the audit records is the same with or without --show)",
+    )
 
     rid = sub.add_parser(
         "reidentify",
@@ -277,6 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             found = audit(args.dir, sample=args.sample, canaries=args.canaries, seed=args.seed)
             print(json.dumps(found, indent=2) if args.json else render_audit(found))
+            if args.show:
+                from thresher.pii.audit import show_flagged
+
+                print(show_flagged(args.dir, found, args.show))
             return 0
         if args.command == "reidentify":
             from thresher.pii.reidentify import reidentify

@@ -262,3 +262,47 @@ def render(result: dict[str, Any]) -> str:
             )
     lines.append("written to manifest.json under `audit`")
     return "\n".join(lines)
+
+
+CONTEXT_CHARS = 30
+
+
+def _context(text: str, start: int, end: int) -> str:
+    """The span between guillemets with a little text on each side, on one line."""
+    left = max(0, start - CONTEXT_CHARS)
+    right = min(len(text), end + CONTEXT_CHARS)
+    snippet = (
+        ("..." if left else "")
+        + text[left:start]
+        + "«"
+        + text[start:end]
+        + "»"
+        + text[end:right]
+        + ("..." if right < len(text) else "")
+    )
+    return " ".join(snippet.split())
+
+
+def show_flagged(out_dir: str, result: dict[str, Any], limit: int) -> str:
+    """Up to ``limit`` of the audit's flagged spans with their context, for a person to tell a
+    false positive from a leak. Reads the flagged records' text back from ``data/``; the
+    result is for the terminal only: callers never write it to a file, a log or the
+    manifest (it is the text the audit found suspicious)."""
+    review = result["residual"]["review"][: max(0, limit)]
+    if not review:
+        return "no flagged spans to show"
+    wanted = sorted({r["id"] for r in review})
+    texts: dict[str, str] = {}
+    for shard in sorted((Path(out_dir) / "data").glob("*.parquet")):
+        table = pq.read_table(shard, columns=["id", "text"])
+        mask = pc.is_in(table.column("id"), value_set=pa.array(wanted, pa.string()))
+        texts.update((i, t) for i, t in zip(*table.filter(mask).to_pydict().values(), strict=True))
+    lines = [f"flagged spans ({len(review)} shown; printed here only, never written):"]
+    for k, r in enumerate(review, 1):
+        text = texts.get(r["id"])
+        where = f"{r['id']} {r['field'] or 'text'}[{r['start']}:{r['end']}]"
+        lines.append(f"{k:>3}. {r['entity_type']} (score {r['score']:.2f}) in {where}")
+        lines.append(
+            "     " + (_context(text, r["start"], r["end"]) if text is not None else "(gone)")
+        )
+    return "\n".join(lines)
