@@ -150,6 +150,32 @@ def test_dry_run_prints_a_readable_summary(out):
     assert _tree_digest(out) == before
 
 
+def test_dry_run_names_finetune_runs_on_the_affected_data(out):
+    from thresher.finetune.ledger import record
+
+    sha = hashlib.sha256((out / "manifest.json").read_bytes()).hexdigest()
+    record(
+        out,
+        {
+            "run_id": "r1",
+            "status": "completed",
+            "epsilon": 2.0,
+            "delta": 1e-5,
+            "unit": "record",
+            "model": {"name": "tiny"},
+            "time": "t",
+            "dataset_manifest_sha256": sha,
+        },
+    )
+    proc = run_cli("forget", str(out), "--value", VALUE, "--dry-run", "--json", env=KEY)
+    assert proc.returncode == 0, proc.stderr
+    assert [r["run_id"] for r in json.loads(proc.stdout)["finetune_runs_on_affected_data"]] == [
+        "r1"
+    ]
+    proc = run_cli("forget", str(out), "--value", VALUE, "--dry-run", env=KEY)
+    assert "1 fine-tune run trained on data holding these records" in proc.stdout
+
+
 def test_unknown_entity_type_is_an_error_listing_the_valid_ones(out):
     before = _tree_digest(out)
     proc = run_cli("forget", str(out), "--value", VALUE, "--entity", "EMAIL", env=KEY)

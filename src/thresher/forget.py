@@ -267,7 +267,8 @@ def _ledger_runs(out: str, manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [
         {k: r.get(k) for k in ("run_id", "time", "model", "epsilon", "delta", "unit")}
         for r in ledger
-        if r.get("dataset_manifest_hash") in hashes
+        # the ledger names the dataset by ``dataset_manifest_sha256`` (thresher.finetune)
+        if (r.get("dataset_manifest_sha256") or r.get("dataset_manifest_hash")) in hashes
     ]
 
 
