@@ -80,6 +80,38 @@ def test_overrides_are_validated_and_applied(tmp_path):
         load_config(None, ["output.path=x", "output.path.deeper=1"])
 
 
+@pytest.mark.parametrize(
+    ("override", "syntax"),
+    [
+        ("filters.language.languages=en", "--set 'filters.language.languages=[en]'"),
+        ("filters.language.languages=[en", "--set 'filters.language.languages=[en]'"),
+        ("pii.entities=PERSON", "--set 'pii.entities=[PERSON, EMAIL_ADDRESS]'"),
+        ("input.paths=data/a.jsonl", "--set 'input.paths=["),
+    ],
+)
+def test_a_list_key_given_a_scalar_shows_the_list_syntax(override, syntax):
+    """Issue 18: a list-valued --set error shows how to write a list."""
+    with pytest.raises(ConfigError) as err:
+        load_config(None, [override])
+    assert "this key takes a list" in str(err.value) and syntax in str(err.value)
+
+
+def test_list_keys_that_take_one_value_and_lists_still_work():
+    cfg = load_config(
+        None,
+        [
+            "dedup.near.against=earlier",
+            "filters.language.languages=[en, de]",
+            "input.meta_fields=null",
+        ],
+    )
+    assert cfg.dedup.near.against == ["earlier"]  # one path is accepted as it is
+    assert cfg.filters.language.languages == ["en", "de"] and cfg.input.meta_fields is None
+    with pytest.raises(ConfigError, match="valid boolean") as err:
+        load_config(None, ["dedup.exact.casefold=maybe"])
+    assert "takes a list" not in str(err.value)
+
+
 def test_config_is_frozen_and_hash_is_stable():
     a, b = PipelineConfig(), PipelineConfig()
     assert a.recipe_hash() == b.recipe_hash()
@@ -104,3 +136,14 @@ def test_exported_schemas_match_code():
     assert on_disk == manifest_json_schema(), (
         "schemas/manifest.schema.json drifted: run `thresher schemas`"
     )
+
+
+def test_the_default_recipe_points_to_docs_that_exist():
+    """Issue 18: the default recipe pointed to docs/near-dedup.md, which did not exist."""
+    import re
+
+    text = (REPO / "pipelines" / "default.yaml").read_text(encoding="utf-8")
+    named = sorted(set(re.findall(r"docs/[\w./-]+\.md", text)))
+    assert named == ["docs/recipe-reference.md", "docs/recipes.md"]
+    missing = [d for d in named if not (REPO / d).is_file()]
+    assert missing == []

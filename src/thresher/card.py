@@ -6,11 +6,10 @@ loads the kept records. Names of keys may appear; key material never does.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from thresher.output import Manifest, fs, layout
+from thresher.output import Manifest, fs, layout, read_manifest
 
 
 def _size_category(n: int) -> str:
@@ -27,32 +26,122 @@ def _size_category(n: int) -> str:
 
 
 def _enabled_steps(recipe: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The curation sections that ran, one per rule set (``filters.c4``, ``dedup.near``)."""
     steps: list[tuple[str, Mapping[str, Any]]] = []
     for name, section in recipe.items():
-        if name in ("input", "output", "limits"):
+        if name in ("input", "output", "limits", "cost", "finetune"):
+            continue  # not curation: where data comes from and goes, estimates, training
+        if not isinstance(section, Mapping) or section.get("enabled") is False:
             continue
-        if isinstance(section, Mapping) and "enabled" in section:
-            if section["enabled"]:
-                steps.append((name, section))
-        elif isinstance(section, Mapping):
-            for sub, inner in section.items():
-                if isinstance(inner, Mapping) and inner.get("enabled"):
-                    steps.append((f"{name}.{sub}", inner))
+        subs = {k: v for k, v in section.items() if isinstance(v, Mapping) and "enabled" in v}
+        rest = {k: v for k, v in section.items() if k not in subs}
+        if set(rest) - {"enabled"} and (subs or "enabled" in section):
+            steps.append((name, rest))
+        steps += [(f"{name}.{sub}", inner) for sub, inner in subs.items() if inner["enabled"]]
     return steps
+
+
+def _pct(rate: float) -> str:
+    return f"{100 * rate:.2f}%"
+
+
+def _interval(ci: Any) -> str:
+    low, high = ci
+    return f"{_pct(low)} to {_pct(high)}"
+
+
+def _pii_lines(pii: Mapping[str, Any]) -> list[str]:
+    entities = pii.get("entities", {})
+    operators = pii.get("operators", {})
+    lines = [
+        "Personal data was detected with Microsoft Presidio and replaced before writing; the "
+        "records keep only entity types, output spans and keyed hashes, never the values. "
+        f"{pii.get('documents_with_pii', 0):,} of {pii.get('documents', 0):,} kept records had "
+        f"at least one replacement ({sum(entities.values()):,} replacements; "
+        f"{pii.get('findings_in_meta', 0):,} findings were in metadata fields).",
+    ]
+    if entities:
+        lines += ["", "| entity type | replaced | operator |", "|---|---|---|"]
+        lines += [
+            f"| {t} | {n:,} | {operators.get(t, '')} |"
+            for t, n in sorted(entities.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+    return lines
+
+
+def _audit_lines(audit: Mapping[str, Any]) -> list[str]:
+    """The audit's rates and intervals. Which records still hold PII, and where, stays in
+    manifest.json and report.html: a published card never points at them."""
+    res, can = audit["residual"], audit["canary"]
+    anyr = res["any"]
+    lines = [
+        "### Audit",
+        "",
+        f"`thresher audit` rescanned {res['records_scanned']:,} of {res['records_total']:,} kept "
+        f"records with a high-recall detector (score threshold {res['score_threshold']}). "
+        f"{anyr['records']:,} of them ({_pct(anyr['rate'])}; 95% interval "
+        f"{_interval(anyr['ci95'])}) still held something that looks like personal data.",
+    ]
+    if res["rate"]:
+        lines += ["", "| entity type | records | rate | 95% interval |", "|---|---|---|---|"]
+        lines += [
+            f"| {t} | {r['records']:,} | {_pct(r['rate'])} | {_interval(r['ci95'])} |"
+            for t, r in sorted(res["rate"].items())
+        ]
+    ov = can["overall"]
+    lines += [
+        "",
+        f"Canary recall: synthetic values planted in copies of {can['records']:,} sampled "
+        f"records went through the run's anonymization; {ov['caught']:,} of {ov['planted']:,} "
+        f"were removed (recall {_pct(ov['recall'])}; 95% interval {_interval(ov['ci95'])}).",
+    ]
+    if can["recall"]:
+        lines += ["", "| entity type | removed | planted | recall |", "|---|---|---|---|"]
+        lines += [
+            f"| {t} | {r['caught']:,} | {r['planted']:,} | {_pct(r['recall'])} |"
+            for t, r in sorted(can["recall"].items())
+        ]
+    return lines
+
+
+def _model_name(model: Any) -> str:
+    # the ledger keeps the model's description (name, path, type); the card names it only
+    if isinstance(model, Mapping):
+        name, kind = model.get("name") or "?", model.get("model_type")
+        return f"{name} ({kind})" if kind and kind != name else str(name)
+    return str(model or "?")
+
+
+def _ledger_lines(ledger: list[Mapping[str, Any]]) -> list[str]:
+    eps = sum(float(r.get("epsilon") or 0.0) for r in ledger)
+    delta = sum(float(r.get("delta") or 0.0) for r in ledger)
+    lines = [
+        "### Differentially private fine-tuning",
+        "",
+        f"{len(ledger)} fine-tuning run(s) on this dataset are recorded in "
+        f"`privacy_ledger.json`: total epsilon {eps:.3f}, total delta {delta:.3g} (basic "
+        "composition over all runs, an upper bound).",
+        "",
+        "| started | model | unit | epsilon | delta | steps | status |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in ledger:
+        unit = r.get("unit") or "?"
+        if r.get("unit_field"):
+            unit = f"{unit} ({r['unit_field']})"
+        lines.append(
+            f"| {r.get('time', '?')} | {_model_name(r.get('model'))} | {unit} | "
+            f"{float(r.get('epsilon') or 0.0):.3f} | {float(r.get('delta') or 0.0):.3g} | "
+            f"{r.get('steps', '?')} | {r.get('status', '?')} |"
+        )
+    return lines
 
 
 def _privacy(manifest: Mapping[str, Any], ledger: list[Mapping[str, Any]] | None) -> str:
     lines = ["## Privacy", ""]
     pii = manifest.get("pii")
     if pii:
-        lines.append(
-            "Personal data was detected with Microsoft Presidio and replaced before "
-            "writing; the records keep only entity types, output spans and keyed hashes."
-        )
-        lines.append("")
-        lines.append("```json")
-        lines.append(json.dumps(pii, indent=2, sort_keys=True))
-        lines.append("```")
+        lines += _pii_lines(pii)
     else:
         pii_cfg = manifest.get("recipe", {}).get("pii")
         if pii_cfg is None or not pii_cfg.get("enabled", False):
@@ -62,28 +151,35 @@ def _privacy(manifest: Mapping[str, Any], ledger: list[Mapping[str, Any]] | None
             )
     audit = manifest.get("audit")
     if audit:
-        lines += [
-            "",
-            "Audit of the output:",
-            "",
-            "```json",
-            json.dumps(audit, indent=2, sort_keys=True),
-            "```",
-        ]
+        lines += ["", *_audit_lines(audit)]
+    elif pii:
+        lines += ["", "No audit yet: `thresher audit DIR` measures residual PII and recall."]
     if ledger:
-        total = sum(float(r.get("epsilon", 0)) for r in ledger)
-        lines += [
-            "",
-            f"Differentially private fine-tuning runs on this dataset: {len(ledger)}; "
-            f"cumulative epsilon {total:.3f} (basic composition).",
-            "",
-        ]
-        for r in ledger:
-            lines.append(
-                f"- {r.get('time', '?')}: epsilon {r.get('epsilon')}, delta {r.get('delta')}, "
-                f"unit {r.get('unit')}, model {r.get('model', '?')}"
-            )
+        lines += ["", *_ledger_lines(ledger)]
     return "\n".join(lines) + "\n"
+
+
+def _value_text(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_value_text(v) for v in value) if value else "none"
+    return str(value)
+
+
+def _settings_text(params: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """``key value`` pairs of a recipe section, nested keys dotted (no JSON in the card)."""
+    out: list[str] = []
+    for key, value in sorted(params.items()):
+        if key == "enabled" and not prefix:
+            continue
+        if isinstance(value, Mapping):
+            out += _settings_text(value, f"{prefix}{key}.") if value else [f"{prefix}{key} none"]
+        else:
+            out.append(f"{prefix}{key} {_value_text(value)}")
+    return out
 
 
 def render(manifest: Mapping[str, Any], ledger: list[Mapping[str, Any]] | None = None) -> str:
@@ -109,7 +205,7 @@ def render(manifest: Mapping[str, Any], ledger: list[Mapping[str, Any]] | None =
         f"| `{i['path']}` | {i['size_bytes']:,} | {i['records']:,} |" for i in manifest["inputs"]
     )
     steps = "\n".join(
-        f"- **{name}**: `{json.dumps(params, sort_keys=True)}`"
+        f"- **{name}**: {'; '.join(_settings_text(params)).replace('|', '/')}"
         for name, params in _enabled_steps(recipe)
     )
     reasons = "\n".join(
@@ -169,3 +265,12 @@ def write_card(out: str, manifest: Manifest) -> str:
     """Render the dataset card from ``manifest`` (as saved) and the privacy ledger, atomically."""
     path = layout.path(out, layout.CARD)
     return fs.write_text_atomic(path, render(manifest.as_json(), read_ledger(out)))
+
+
+def refresh_card(out: str) -> str | None:
+    """Render ``DIR/README.md`` again from the saved manifest and the privacy ledger (after
+    ``thresher finetune`` adds to the ledger). A directory that is not a thresher output has no
+    card to keep current: None."""
+    if not layout.is_output(out):
+        return None
+    return write_card(out, read_manifest(out))

@@ -182,17 +182,25 @@ def _parser() -> argparse.ArgumentParser:
     who = fgt.add_mutually_exclusive_group(required=True)
     who.add_argument("--value", help="the PII value to erase (e.g. an e-mail address)")
     who.add_argument("--ids", metavar="FILE", help="a file of record ids, one per line")
-    fgt.add_argument("--entity", help="restrict --value to one entity type, e.g. EMAIL_ADDRESS")
-    fgt.add_argument("--key-file", help="the run's key file when the recipe's key is elsewhere")
     fgt.add_argument(
-        "--dry-run", action="store_true", help="list what would change, change nothing"
+        "--entity",
+        help="restrict --value to one entity type of this output's PII stage, e.g. "
+        "EMAIL_ADDRESS (an unknown type is an error that lists the valid ones)",
+    )
+    fgt.add_argument("--key-file", help="the run's key file when the recipe's key is elsewhere")
+    fgt.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    fgt.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as JSON: dry_run, would_change, changed (booleans), counts, "
+        "ids, shards",
     )
 
     aud = sub.add_parser(
         "audit",
         help="rescan an output for residual PII and measure canary recall",
         description="Rescan kept records with a high-recall configuration (residual PII rate "
-        "per entity type, 95%% interval, records to look at by id/type/offset) and inject "
+        "per entity type, 95% interval, records to look at by id/type/offset) and inject "
         "synthetic PII into copies of sampled records to measure recall. Results go into the "
         "output's manifest.json under `audit`.",
     )
@@ -200,7 +208,17 @@ def _parser() -> argparse.ArgumentParser:
     aud.add_argument("--sample", type=int, default=1000, help="records to rescan (default 1000)")
     aud.add_argument("--canaries", type=int, default=100, help="records to plant canaries in")
     aud.add_argument("--seed", type=int, default=0, help="sample seed")
-    aud.add_argument("--json", action="store_true", help="print the full result as JSON")
+    shown = aud.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="print the full result as JSON")
+    shown.add_argument(
+        "--show",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also print up to N flagged spans with a little context, marked by entity type "
+        "and score, for review: to this terminal only (never to a file or the manifest; what "
+        "the audit records is the same with or without --show)",
+    )
 
     rid = sub.add_parser(
         "reidentify",
@@ -303,6 +321,7 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
 
 def _cmd_forget(args: argparse.Namespace) -> int:
     from thresher.forget import forget, read_ids
+    from thresher.forget import render as render_forget
 
     result = forget(
         args.dir,
@@ -312,7 +331,7 @@ def _cmd_forget(args: argparse.Namespace) -> int:
         key_file=args.key_file,
         dry_run=args.dry_run,
     )
-    print(json.dumps(result, indent=2, sort_keys=True))
+    print(json.dumps(result, indent=2, sort_keys=True) if args.json else render_forget(result))
     return 0
 
 
@@ -322,6 +341,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
     found = audit(args.dir, sample=args.sample, canaries=args.canaries, seed=args.seed)
     print(json.dumps(found, indent=2) if args.json else render_audit(found))
+    if args.show:
+        from thresher.pii.audit import show_flagged
+
+        print(show_flagged(args.dir, found, args.show))
     return 0
 
 

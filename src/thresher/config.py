@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -641,8 +642,41 @@ def _field_names_at(loc: Iterable[Any]) -> list[str]:
     return sorted(model.model_fields) if hasattr(model, "model_fields") else []
 
 
+def _list_field(parts: list[str], value: Any = None) -> Any:
+    """The field at ``parts`` when it holds a list (``input.paths``, ``pii.entities``) and,
+    with ``value`` given, when its section's own validation rejects ``value`` as not a list
+    (``dedup.near.against`` accepts one path as it is)."""
+    owner: Any = None
+    model: Any = PipelineConfig
+    field: Any = None
+    for part in parts:
+        fields = getattr(model, "model_fields", None)
+        if not isinstance(fields, dict) or part not in fields:
+            return None
+        owner, field = model, fields[part]
+        model = field.annotation
+    kinds = [model, *typing.get_args(model)]
+    if not any(k is list or typing.get_origin(k) is list for k in kinds):
+        return None
+    if value is None:
+        return field
+    try:
+        owner.model_validate({parts[-1]: value})
+    except ValidationError as exc:
+        wrong = any(e["type"] == "list_type" and e["loc"] == (parts[-1],) for e in exc.errors())
+        return field if wrong else None
+    return None
+
+
+def _list_syntax(parts: list[str], field: Any) -> str:
+    default = field.get_default(call_default_factory=True) or []
+    example = ", ".join(str(v) for v in default[:2]) or "a, b"
+    return f"this key takes a list: --set '{'.'.join(parts)}=[{example}]' (quoted for the shell)"
+
+
 def parse_override(item: str) -> tuple[list[str], Any]:
-    """Parse one ``--set dotted.key=value``; the value is read as a YAML scalar or list."""
+    """Parse one ``--set dotted.key=value``; the value is read as a YAML scalar or list. A key
+    that takes a list must be given one (``--set 'filters.language.languages=[en]'``)."""
     if "=" not in item:
         raise ConfigError(f"--set {item!r}: expected dotted.key=value, e.g. output.path=out2")
     key, raw = item.split("=", 1)
@@ -652,7 +686,12 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {key}: value is not valid YAML; quote it") from exc
+        field = _list_field(parts)
+        hint = _list_syntax(parts, field) if field else "quote it"
+        raise ConfigError(f"--set {key}: value is not valid YAML; {hint}") from exc
+    field = _list_field(parts, value) if isinstance(value, str | int | float | bool) else None
+    if field is not None:
+        raise ConfigError(f"--set {key}: {_list_syntax(parts, field)}")
     return parts, value
 
 

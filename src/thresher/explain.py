@@ -85,6 +85,78 @@ def explain(out: str, record_id: str) -> dict[str, Any]:
     return story
 
 
+def _num(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(_num(v) for v in value) or "none"
+    return str(value)
+
+
+def _compare(value: float, threshold: float) -> str:
+    if value < threshold:
+        return "below"
+    return "above" if value > threshold else "at"
+
+
+def _rule(reason: str, details: dict[str, Any]) -> tuple[str, set[str]]:
+    """The rule that decided, its value and its threshold, in one line; and the signal names
+    that line already shows."""
+    signals = details.get("signals") or {}
+    if "value" in details and "threshold" in details:
+        value, threshold = details["value"], details["threshold"]
+        where = f" (rule set {details['rule_set']})" if details.get("rule_set") else ""
+        return (
+            f"{reason}: value {_num(value)}, {_compare(value, threshold)} the threshold "
+            f"{_num(threshold)}{where}",
+            set(),
+        )
+    if "min_confidence" in details:
+        return (
+            f"{reason}: language {details.get('language')} with score "
+            f"{_num(details.get('language_score'))}; allowed {_num(details.get('languages'))}, "
+            f"minimum score {_num(details['min_confidence'])}",
+            set(),
+        )
+    if "toxicity_threshold" in details:
+        return (
+            f"{reason}: toxicity_score {_num(signals.get('toxicity_score'))} (threshold "
+            f"{_num(details['toxicity_threshold'])}), toxic_identity_cooccurrences "
+            f"{_num(signals.get('toxic_identity_cooccurrences'))} (minimum "
+            f"{_num(details.get('min_cooccurrences'))})",
+            {"toxicity_score", "toxic_identity_cooccurrences"},
+        )
+    rest = ", ".join(f"{k} {_num(v)}" for k, v in sorted(details.items()) if k != "signals")
+    return (f"{reason}: {rest}" if rest else reason), set()
+
+
+def _signal_lines(label: str, signals: dict[str, Any], skip: set[str]) -> list[str]:
+    """``name value`` pairs, a few per line, under ``label``."""
+    pairs = [f"{k} {_num(v)}" for k, v in sorted(signals.items()) if k not in skip]
+    lines, line = [], ""
+    for pair in pairs:
+        if line and len(line) + len(pair) > 86:
+            lines.append(line)
+            line = ""
+        line = f"{line}, {pair}" if line else pair
+    if line:
+        lines.append(line)
+    return [f"{label if i == 0 else '':<11}{text}" for i, text in enumerate(lines)]
+
+
+def _decision_lines(r: dict[str, Any]) -> list[str]:
+    """A dropped record leads with its rule, value and threshold, then the other signals;
+    other fates keep their details as ``name value`` pairs."""
+    details = r.get("details") or {}
+    if r["fate"] == "dropped" and r.get("reason"):
+        rule, shown = _rule(r["reason"], details)
+        others = _signal_lines("signals", details.get("signals") or {}, shown)
+        return [f"rule       {rule}", *others]
+    if details:
+        return _signal_lines("details", details, set())
+    return []
+
+
 def render(story: dict[str, Any]) -> str:
     r = story["record"]
     lines = [
@@ -92,9 +164,8 @@ def render(story: dict[str, Any]) -> str:
         f"source     {r['source']} (position {r['position']})",
         f"fate       {r['fate']} at stage '{r['stage']}'"
         + (f", reason '{r['reason']}'" if r.get("reason") else ""),
+        *_decision_lines(r),
     ]
-    if r.get("details"):
-        lines.append(f"details    {json.dumps(r['details'], sort_keys=True)}")
     if r.get("cluster_id"):
         lines.append(f"cluster    {r['cluster_id']}")
     if r.get("duplicate_of"):
@@ -113,8 +184,7 @@ def render(story: dict[str, Any]) -> str:
         )
         if ann["language"]:
             lines.append(f"language   {ann['language']} ({ann['language_score']:.3f})")
-        if ann["signals"]:
-            lines.append(f"signals    {json.dumps(ann['signals'], sort_keys=True)}")
+        lines += _signal_lines("signals", ann["signals"], set())
         for f in ann.get("pii") or []:
             where = f["field"] or "text"
             lines.append(

@@ -50,6 +50,7 @@ class Plan:
     erased: set[str] = field(default_factory=set)
     shards: dict[str, int] = field(default_factory=dict)  # data shard -> rows removed
     duplicates: set[str] = field(default_factory=set)
+    index_rows: int = 0  # rows of the dedup index that name an erased record
     ledger_runs: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -59,6 +60,14 @@ class Plan:
             "duplicates_marked": sorted(self.duplicates),
             "data_shards_changed": dict(sorted(self.shards.items())),
             "finetune_runs_on_affected_data": self.ledger_runs,
+            # every count is an int (0 when nothing matches), never null
+            "counts": {
+                "records": len(self.erased),
+                "duplicates_marked": len(self.duplicates),
+                "data_shards": len(self.shards),
+                "lineage_rows": len(self.erased) + len(self.duplicates),
+                "index_rows": self.index_rows,
+            },
         }
 
 
@@ -158,6 +167,27 @@ def _value_hashes(keys: Any, value: str, entity: str | None, entities: Iterable[
     return {value_hmac(keys, t, value) for t in types}
 
 
+def valid_entities(manifest: Manifest) -> list[str]:
+    """The entity types this output's PII stage could have recorded: the recipe's
+    ``pii.entities`` and any type the run reports finding."""
+    recipe_pii = manifest.recipe.get("pii") or {}
+    found = (manifest.pii or {}).get("entities", {})
+    return sorted(set(recipe_pii.get("entities") or []) | set(found))
+
+
+def _check_entity(manifest: Manifest, entity: str | None, value: str | None) -> None:
+    if entity is None:
+        return
+    if value is None:
+        raise ConfigError("--entity restricts --value; it has no meaning with --ids")
+    valid = valid_entities(manifest)
+    if entity not in valid:
+        raise ConfigError(
+            f"--entity {entity!r} is not an entity type of this output; valid: "
+            f"{', '.join(valid) or 'none (the run had no PII stage)'}"
+        )
+
+
 def plan_erasure(
     out: str,
     value: str | None = None,
@@ -166,6 +196,7 @@ def plan_erasure(
     key_file: str | None = None,
 ) -> Plan:
     manifest = read_manifest(out)
+    _check_entity(manifest, entity, value)
     ids = {i for i in ids if i}
     request: dict[str, Any] = {"entity": entity, "ids": len(ids)}
     if ids:
@@ -200,6 +231,10 @@ def plan_erasure(
             t = _read_table(path).select(["id", "duplicate_of"])
             dup = pc.is_in(t["duplicate_of"], value_set=pa.array(sorted(plan.erased), pa.string()))
             plan.duplicates |= set(t.filter(dup)["id"].to_pylist())
+        erased = pa.array(sorted(plan.erased), pa.string())
+        for path in _files(join_uri(out, "index")):
+            hit = pc.is_in(_read_table(path)["id"], value_set=erased)
+            plan.index_rows += pc.sum(hit).as_py() or 0
         plan.ledger_runs = _ledger_runs(out, manifest)
     return plan
 
@@ -341,7 +376,12 @@ def forget(
     dry_run: bool = False,
     _crash_after_staging: bool = False,
 ) -> dict[str, Any]:
-    """Erase and return the receipt (or, with ``dry_run``, what would change)."""
+    """Erase and return the receipt (or, with ``dry_run``, what would change).
+
+    The result always has three booleans: ``dry_run``; ``would_change`` (some record matched);
+    ``changed`` (files were rewritten: never with ``dry_run``). ``counts`` holds records,
+    duplicates_marked, data_shards, lineage_rows and index_rows (ints, 0 when nothing matched).
+    """
     layout.require_output(out)
     if value is None and not ids:
         raise ConfigError("thresher forget needs --value VALUE or --ids FILE")
@@ -349,7 +389,12 @@ def forget(
     plan = plan_erasure(out, value, entity, ids, key_file)
     summary = plan.summary()
     if dry_run or not plan.erased:
-        return {"dry_run": dry_run, "changed": False if not plan.erased else None, **summary}
+        return {
+            "dry_run": dry_run,
+            "would_change": bool(plan.erased),
+            "changed": False,
+            **summary,
+        }
 
     staged = _Staged(stamp=datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ"))
     pending = join_uri(out, PENDING)
@@ -393,7 +438,58 @@ def forget(
     from thresher.report import rerender
 
     rerender(out)
-    return {"dry_run": False, "changed": True, "receipt": receipt_rel, **receipt}
+    return {
+        "dry_run": False,
+        "would_change": True,
+        "changed": True,
+        "receipt": receipt_rel,
+        **receipt,
+    }
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _id_list(ids: list[str], limit: int = 10) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (
+        f", ... ({len(ids) - limit:,} more; --json lists all)" if len(ids) > limit else ""
+    )
+
+
+def render(result: Mapping[str, Any]) -> str:
+    """The result of :func:`forget` for a person: what matched and what changes (or would)."""
+    c = result["counts"]
+    if not result["would_change"]:
+        return "no kept record matches the request; nothing " + (
+            "would change." if result["dry_run"] else "was changed."
+        )
+    verb = "would be" if result["dry_run"] else "were"
+    lines = [
+        "dry run: nothing was changed." if result["dry_run"] else "erasure committed.",
+        f"records {verb} erased: {c['records']:,} ({_id_list(result['records'])})",
+        f"duplicates of them {verb} marked dropped: {c['duplicates_marked']:,}"
+        + (f" ({_id_list(result['duplicates_marked'])})" if c["duplicates_marked"] else ""),
+        f"data shards {verb} rewritten: {c['data_shards']:,} ("
+        + "; ".join(
+            f"{k}: {_plural(n, 'row')} out" for k, n in result["data_shards_changed"].items()
+        )
+        + ")",
+        f"lineage rows {verb} set to dropped: {c['lineage_rows']:,}",
+        f"index rows {verb} removed: {c['index_rows']:,}",
+    ]
+    runs = result["finetune_runs_on_affected_data"]
+    if runs:
+        lines.append(
+            f"{_plural(len(runs), 'fine-tune run')} trained on data holding these records "
+            "(privacy_ledger.json); erasing records does not change those models"
+        )
+    if result["dry_run"]:
+        lines.append("run again without --dry-run to erase.")
+    else:
+        lines.append(f"receipt: {result['receipt']}")
+    return "\n".join(lines)
 
 
 def read_ids(path: str) -> list[str]:

@@ -31,12 +31,25 @@ border-radius:6px;padding:8px 12px}.card b{display:block;font-size:20px}
 code{font-size:12px;background:#f6f8fa;padding:1px 4px;border-radius:4px}
 svg{max-width:100%;height:auto}svg text{font:11px system-ui,sans-serif;fill:#1f2328}
 """
+# One colour per meaning in every chart: grey is the input, each fate has its own colour, and
+# a measure that is not a fate (seconds, findings, a second duplicate kind) takes one of
+# _OTHER, never a fate's colour.
 _COLORS = {
+    "input": "#8c959f",
     "kept": "#1a7f37",
     "dropped": "#bf8700",
     "duplicate": "#0969da",
     "dead_letter": "#cf222e",
 }
+_OTHER = ("#8250df", "#54aeff", "#bc4c00", "#1b7c83")
+_MEASURE = _OTHER[0]
+# duplicate clusters by the stage that found them: both are duplicates (blue family)
+_SERIES_COLORS = {**_COLORS, "exact_dedup": "#0969da", "near_dedup": "#54aeff"}
+
+
+def series_color(name: str, index: int) -> str:
+    """The colour of a chart series: its meaning's colour, else one of the other colours."""
+    return _SERIES_COLORS.get(name, _OTHER[index % len(_OTHER)])
 
 
 def _e(value: Any) -> str:
@@ -72,7 +85,7 @@ def table(
 def bar_chart(
     items: Sequence[tuple[str, float]],
     title: str,
-    color: str = "#0969da",
+    color: str = _MEASURE,
     colors: Sequence[str] | None = None,
     width: int = 480,
 ) -> str:
@@ -112,7 +125,7 @@ def histogram(
     if not buckets:
         return f'<p class="muted">{_e(title)}: no data</p>'
     names = list(series)
-    palette = ["#8c959f", "#1a7f37", "#bf8700", "#0969da"]
+    palette = [series_color(n, i) for i, n in enumerate(names)]
     top = max((v for s in series.values() for v in s.values()), default=1) or 1
     h, base, left = 200, 160, 30
     gw = (width - left) / len(buckets)
@@ -120,7 +133,7 @@ def histogram(
     parts = [f'<text x="0" y="12" font-weight="600">{_e(title)}</text>']
     for si, name in enumerate(names):
         parts.append(
-            f'<rect x="{left + si * 90}" y="20" width="10" height="10" fill="{palette[si % 4]}"/>'
+            f'<rect x="{left + si * 90}" y="20" width="10" height="10" fill="{palette[si]}"/>'
             f'<text x="{left + si * 90 + 14}" y="29">{_e(name)}</text>'
         )
         for bi, b in enumerate(buckets):
@@ -129,7 +142,7 @@ def histogram(
             x = left + bi * gw + si * cw
             parts.append(
                 f'<rect x="{x:.1f}" y="{base - bh:.1f}" width="{cw:.1f}" height="{bh:.1f}" '
-                f'fill="{palette[si % 4]}"><title>{_e(name)} {_e(b)}: {_n(v)}</title></rect>'
+                f'fill="{palette[si]}"><title>{_e(name)} {_e(b)}: {_n(v)}</title></rect>'
             )
     step = max(1, len(buckets) // 8)
     for bi, b in enumerate(buckets):
@@ -193,7 +206,7 @@ def _overview(m: Mapping[str, Any]) -> str:
 
 def _funnel(m: Mapping[str, Any]) -> str:
     items: list[tuple[str, float]] = [("input", m["counts"]["input"])]
-    colors = ["#8c959f"]
+    colors = [_COLORS["input"]]
     for row in m.get("stages", []):
         for fate in ("dead_letter", "dropped", "duplicate"):
             if row.get(fate):
@@ -256,7 +269,7 @@ def _clusters_and_languages(m: Mapping[str, Any]) -> str:
         )
     langs = sorted(statkeys.totals(stats, "language").items(), key=lambda kv: -kv[1])
     if langs:
-        parts.append(bar_chart(langs[:15], "languages of kept records"))
+        parts.append(bar_chart(langs[:15], "languages of kept records", _COLORS["kept"]))
     if not parts:
         return ""
     return (
@@ -327,10 +340,81 @@ def _pii(m: Mapping[str, Any]) -> str:
                 {1},
             )
         )
+        review = res.get("review", [])
+        if review:
+            # ids and offsets only (never text); `thresher audit DIR --show N` prints the
+            # spans with context to a terminal
+            parts.append(
+                "<p>Records to look at (<code>thresher audit DIR --show N</code> prints the "
+                "spans with context, to the terminal only):</p>"
+                + table(
+                    ["record", "field", "entity", "start", "end", "score"],
+                    [
+                        (
+                            r["id"],
+                            r.get("field") or "text",
+                            r["entity_type"],
+                            r["start"],
+                            r["end"],
+                            r["score"],
+                        )
+                        for r in review
+                    ],
+                    {3, 4, 5},
+                )
+            )
     else:
         parts.append('<p class="muted">No audit yet: run <code>thresher audit DIR</code>.</p>')
     parts.append("</section>")
     return "".join(parts)
+
+
+def _disparity_verdict(v: Mapping[str, Any], bound: float, min_size: int) -> tuple[str, str]:
+    """(ratio cell, verdict) of one filter/group row, by the same rule that flags: a ratio is
+    judged only for groups of at least ``min_size`` records reaching the filter."""
+    ratio = v.get("ratio")
+    if v.get("records", 0) < min_size:
+        return "too few", f"not judged: under {min_size} records"
+    if ratio is None:
+        return "n/a", "nothing removed overall"
+    if v.get("flagged"):
+        return f"{ratio:.2f}", "FLAGGED"
+    if ratio > bound:
+        return f"{ratio:.2f}", "above bound, within chance"
+    return f"{ratio:.2f}", "within bound"
+
+
+def _disparity_note(disp: Mapping[str, Any], too_few: int, by_chance: int) -> str:
+    bound, min_size = disp.get("bound"), disp.get("min_group_size", 0)
+    flagged = disp.get("flagged", [])
+    rule = (
+        f"A filter/group pair is flagged when the group's removal rate is more than {_e(bound)} "
+        f"times the filter's overall rate, at least {_n(min_size)} records of the group reached "
+        "the filter, and the difference is credible at "
+        f"{_e(round(100 * float(disp.get('confidence') or 0.95)))}% confidence."
+    )
+    if flagged:
+        head = (
+            f'<p class="bad">{len(flagged)} filter/group pair(s) flagged: removal ratio above '
+            f"{_e(bound)} with enough records and a credible difference.</p>"
+        )
+    else:
+        head = (
+            f"<p>No filter removes a group of at least {_n(min_size)} records "
+            f"disproportionately (bound {_e(bound)}).</p>"
+        )
+    notes = []
+    if too_few:
+        notes.append(
+            f"{too_few} row(s) cover fewer than {_n(min_size)} records and are not judged: "
+            'their ratio reads "too few".'
+        )
+    if by_chance:
+        notes.append(
+            f"{by_chance} row(s) above the bound are within chance (the difference is not "
+            "credible)."
+        )
+    return head + f'<p class="muted">{rule} {" ".join(notes)}</p>'
 
 
 def _bias(m: Mapping[str, Any]) -> str:
@@ -341,10 +425,11 @@ def _bias(m: Mapping[str, Any]) -> str:
     groups = sorted(rep.get("groups", {}).items())
     rep_rows = [(g, v.get("records", 0), f"{100 * v.get('share', 0):.1f}%") for g, v in groups]
     disp = b.get("disparity", {})
+    bound, min_size = float(disp.get("bound") or 0.0), int(disp.get("min_group_size") or 0)
     rows = []
     for name, f in sorted(disp.get("filters", {}).items()):
         for g, v in sorted(f.get("groups", {}).items()):
-            ratio = v.get("ratio")
+            ratio, verdict = _disparity_verdict(v, bound, min_size)
             rows.append(
                 (
                     name,
@@ -354,23 +439,18 @@ def _bias(m: Mapping[str, Any]) -> str:
                     v.get("removed", 0),
                     f"{100 * (v.get('removal_rate') or 0):.2f}%",
                     f"{100 * (f.get('removal_rate') or 0):.2f}%",
-                    "n/a" if ratio is None else f"{ratio:.2f}",
-                    "FLAGGED" if v.get("flagged") else "",
+                    ratio,
+                    verdict,
                 )
             )
-    flagged = disp.get("flagged", [])
-    note = (
-        f'<p class="bad">{len(flagged)} filter/group pair(s) flagged: removal ratio above '
-        f"{_e(disp.get('bound'))} with enough records and a credible difference.</p>"
-        if flagged
-        else f"<p>No filter removes a group disproportionately (bound {_e(disp.get('bound'))}).</p>"
-    )
+    too_few = sum(1 for r in rows if r[7] == "too few")
+    by_chance = sum(1 for r in rows if r[8] == "above bound, within chance")
     return (
         "<section><h2>Bias</h2>"
         f"<p>Toxic records: {_n(rep.get('toxic_records', 0))} of {_n(rep.get('records', 0))}.</p>"
         + table(["identity group", "records mentioning", "share"], rep_rows, {1})
         + "<h2>Filter disparity</h2>"
-        + note
+        + _disparity_note(disp, too_few, by_chance)
         + table(
             [
                 "filter",
@@ -381,7 +461,7 @@ def _bias(m: Mapping[str, Any]) -> str:
                 "group rate",
                 "overall rate",
                 "ratio",
-                "",
+                "verdict",
             ],
             rows,
             {3, 4},

@@ -869,3 +869,17 @@ def test_evaluate_drop_and_annotate_agree(text):
         assert drop.decision.reason == note.decision.reason
     assert set(drop.decision.signals) <= set(note.decision.signals)
     assert all(isinstance(v, float) for v in note.decision.signals.values())
+
+
+def test_c4_keeps_paragraph_breaks():
+    """Issue 18: removing lines kept no blank line; a blank line stays a blank line (one, where
+    a removed line or several blank lines stood between two paragraphs) and is not counted as
+    a removed line."""
+    para1 = "\n".join(GOOD[:3])
+    para2 = "\n".join(GOOD[3:])
+    text = f"{para1}\n\nRead more\n\n\n{para2}\nShare this\n\nHome"
+    d = c4(text, C4FilterConfig())
+    assert d.keep and d.text == f"{para1}\n\n{para2}"
+    assert d.signals["c4_lines"] == len(GOOD) + 3 and d.signals["c4_removed_lines"] == 3
+    # nothing removed: a text with paragraphs is not rewritten at all
+    assert c4(f"{para1}\n\n{para2}", C4FilterConfig()).text is None

@@ -150,9 +150,20 @@ def test_cli_manifest_bias_section(dropped_run):
 def test_cli_explain_shows_reason_and_values(dropped_run):
     res = run_cli("explain", str(dropped_run), "short")
     assert res.returncode == 0, res.stderr
-    assert "reason 'gopher_top_2_gram'" in res.stdout
-    assert '"threshold": 0.2' in res.stdout and '"rule_set": "gopher_repetition"' in res.stdout
+    lines = res.stdout.splitlines()
+    assert "reason 'gopher_top_2_gram'" in lines[2]
+    # issue 18: the rule, its value and its threshold lead; the other signals follow
+    value = next(r for r in read_parquet_dir(dropped_run / "lineage") if r["id"] == "short")
+    details = json.loads(value["details"])
+    assert lines[3] == (
+        f"rule       gopher_top_2_gram: value {details['value']:.4g}, above the threshold 0.2 "
+        "(rule set gopher_repetition)"
+    )
+    assert lines[4].startswith("signals    ") and "{" not in res.stdout
     assert "Click" not in res.stdout  # numbers only, never the text
+    toxic = run_cli("explain", str(dropped_run), "toxic").stdout.splitlines()
+    assert toxic[3].startswith("rule       toxic_content: toxicity_score ")
+    assert "(threshold " in toxic[3] and toxic[4].startswith("signals    ")
 
 
 def test_cli_annotate_mode_keeps_everything(corpus):

@@ -64,9 +64,17 @@ def test_forget_a_value_in_several_records_and_a_cluster_representative(out):
     before = load_manifest(out)
     lineage = {r["id"]: r for r in read_parquet_dir(out / "lineage")}
     assert lineage["d1-copy"]["duplicate_of"] == "d1"
-    proc = run_cli("forget", str(out), "--value", VALUE, env=KEY)
+    proc = run_cli("forget", str(out), "--value", VALUE, "--json", env=KEY)
     assert proc.returncode == 0, proc.stderr
     receipt = json.loads(proc.stdout)
+    assert (receipt["dry_run"], receipt["would_change"], receipt["changed"]) == (False, True, True)
+    assert receipt["counts"] == {
+        "records": 2,
+        "duplicates_marked": 1,
+        "data_shards": 1,
+        "lineage_rows": 3,
+        "index_rows": 2,
+    }
     assert receipt["records"] == ["d1", "d4"]
     assert receipt["duplicates_marked"] == ["d1-copy"]
     kept_ids = {r["id"] for r in read_parquet_dir(out / "data")}
@@ -99,24 +107,101 @@ def test_forget_a_value_in_several_records_and_a_cluster_representative(out):
 
 def test_absent_value_changes_nothing(out):
     before = _tree_digest(out)
-    proc = run_cli("forget", str(out), "--value", "nobody@example.com", env=KEY)
+    proc = run_cli("forget", str(out), "--value", "nobody@example.com", "--json", env=KEY)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["records"] == []
+    result = json.loads(proc.stdout)
+    assert result["records"] == []
+    # booleans, never null: nothing matched, nothing would change, nothing changed
+    assert (result["dry_run"], result["would_change"], result["changed"]) == (False, False, False)
+    assert set(result["counts"].values()) == {0}
     assert _tree_digest(out) == before
+    proc = run_cli("forget", str(out), "--value", "nobody@example.com", env=KEY)
+    assert proc.stdout.strip() == "no kept record matches the request; nothing was changed."
 
 
 def test_dry_run_lists_without_changing(out):
     before = _tree_digest(out)
+    proc = run_cli("forget", str(out), "--value", VALUE, "--dry-run", "--json", env=KEY)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["records"] == ["d1", "d4"]
+    assert (result["dry_run"], result["would_change"], result["changed"]) == (True, True, False)
+    assert result["counts"]["index_rows"] == 2 and result["counts"]["lineage_rows"] == 3
+    assert _tree_digest(out) == before
+
+
+def test_dry_run_prints_a_readable_summary(out):
+    before = _tree_digest(out)
     proc = run_cli("forget", str(out), "--value", VALUE, "--dry-run", env=KEY)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["records"] == ["d1", "d4"]
+    assert proc.stdout.splitlines() == [
+        "dry run: nothing was changed.",
+        "records would be erased: 2 (d1, d4)",
+        "duplicates of them would be marked dropped: 1 (d1-copy)",
+        "data shards would be rewritten: 1 (part-00000-of-00001.parquet: 2 rows out)",
+        "lineage rows would be set to dropped: 3",
+        "index rows would be removed: 2",
+        "run again without --dry-run to erase.",
+    ]
+    assert "{" not in proc.stdout and VALUE not in proc.stdout
     assert _tree_digest(out) == before
+
+
+def test_dry_run_names_finetune_runs_on_the_affected_data(out):
+    from thresher.finetune.ledger import record
+
+    sha = hashlib.sha256((out / "manifest.json").read_bytes()).hexdigest()
+    record(
+        out,
+        {
+            "run_id": "r1",
+            "status": "completed",
+            "epsilon": 2.0,
+            "delta": 1e-5,
+            "unit": "record",
+            "model": {"name": "tiny"},
+            "time": "t",
+            "dataset_manifest_sha256": sha,
+        },
+    )
+    proc = run_cli("forget", str(out), "--value", VALUE, "--dry-run", "--json", env=KEY)
+    assert proc.returncode == 0, proc.stderr
+    assert [r["run_id"] for r in json.loads(proc.stdout)["finetune_runs_on_affected_data"]] == [
+        "r1"
+    ]
+    proc = run_cli("forget", str(out), "--value", VALUE, "--dry-run", env=KEY)
+    assert "1 fine-tune run trained on data holding these records" in proc.stdout
+
+
+def test_unknown_entity_type_is_an_error_listing_the_valid_ones(out):
+    before = _tree_digest(out)
+    proc = run_cli("forget", str(out), "--value", VALUE, "--entity", "EMAIL", env=KEY)
+    assert proc.returncode == 2, proc.stderr
+    assert "--entity 'EMAIL' is not an entity type of this output" in proc.stderr
+    assert "EMAIL_ADDRESS" in proc.stderr and "PERSON" in proc.stderr
+    assert VALUE not in proc.stderr and "Traceback" not in proc.stderr
+    assert _tree_digest(out) == before
+    # a valid type restricts the match: the value is an e-mail address, not a person
+    proc = run_cli(
+        "forget", str(out), "--value", VALUE, "--entity", "PERSON", "--dry-run", "--json", env=KEY
+    )
+    assert proc.returncode == 0 and json.loads(proc.stdout)["would_change"] is False
+
+
+def test_dry_run_exits_cleanly_every_time(out):
+    """Issue 18: a dry run once aborted after printing its result (exit 134, `terminate called
+    without an active exception`): Arrow I/O threads released Python-owned buffers during
+    interpreter shutdown. Shards are now read through Arrow-owned memory."""
+    for _ in range(5):
+        proc = run_cli("forget", str(out), "--value", VALUE, "--dry-run", env=KEY)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "terminate called" not in proc.stderr
 
 
 def test_forget_by_ids(out, tmp_path):
     ids = tmp_path / "ids.txt"
     ids.write_text("d7\nnot-there\n")
-    proc = run_cli("forget", str(out), "--ids", str(ids))
+    proc = run_cli("forget", str(out), "--ids", str(ids), "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["records"] == ["d7"]
     assert "d7" not in {r["id"] for r in read_parquet_dir(out / "data")}
@@ -147,4 +232,4 @@ def test_crash_before_commit_leaves_the_previous_state(out):
     assert after == before
     # the next command discards the uncommitted transaction and erases for real
     result = forget(str(out), value=VALUE)
-    assert result["changed"] and not (out / "_erasure_pending").exists()
+    assert result["changed"] is True and not (out / "_erasure_pending").exists()

@@ -130,3 +130,95 @@ def test_report_in_a_real_browser_without_network(run_dir):
     finally:
         drv.quit()
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+
+
+def _row_after(page: str, start: str) -> str:
+    i = page.index(start)
+    return page[i : page.index("</tr>", i)]
+
+
+def test_disparity_prose_agrees_with_the_table(run_dir):
+    """Issue 18: "No filter removes a group disproportionately" stood above a row with ratio
+    60.17 (a 1-record group). Rows under the minimum group size read "too few"; the prose
+    states that minimum."""
+    page = (run_dir / "report.html").read_text()
+    disp = load_manifest(run_dir)["bias"]["disparity"]
+    min_size = disp["min_group_size"]
+    small = [
+        (name, f["action"], g, v)
+        for name, f in sorted(disp["filters"].items())
+        for g, v in sorted(f["groups"].items())
+        if v["records"] < min_size
+    ]
+    assert small, "sample_data has a one-record group (language/gender)"
+    for name, action, group, v in small:
+        row = _row_after(
+            page, f'<td class="">{name}</td><td class="">{action}</td><td class="">{group}</td>'
+        )
+        assert '<td class="">too few</td>' in row
+        if v["ratio"] is not None:
+            assert f"{v['ratio']:.2f}" not in row
+    section = page[page.index("<h2>Filter disparity</h2>") :]
+    section = section[: section.index("</section>")]
+    assert f"{len(small)} row(s) cover fewer than {min_size} records and are not judged" in section
+    if not disp["flagged"]:
+        assert f"No filter removes a group of at least {min_size} records disproportionately" in (
+            section
+        )
+    # every judged row says why it is not flagged, in words the prose uses
+    assert "within bound" in section
+
+
+_FATE = {
+    "input": "#8c959f",
+    "kept": "#1a7f37",
+    "dropped": "#bf8700",
+    "duplicate": "#0969da",
+    "dead letter": "#cf222e",
+}
+
+
+def _svgs(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<svg role="img" aria-label="([^"]*)"(.*?)</svg>', page, re.S))
+
+
+def test_one_colour_per_meaning_in_every_chart(run_dir):
+    page = (run_dir / "report.html").read_text()
+    svgs = _svgs(page)
+    # histograms: legend and bars of a series take the series' colour
+    series_colours: dict[str, set[str]] = {}
+    for svg in svgs.values():
+        for colour, name in re.findall(
+            r'fill="(#[0-9a-f]{6})"/><text x="[\d.]+" y="29">([^<]*)</text>', svg
+        ):
+            series_colours.setdefault(name, set()).add(colour)
+        for colour, name in re.findall(r'fill="(#[0-9a-f]{6})"><title>(\S+) ', svg):
+            series_colours.setdefault(name, set()).add(colour)
+    assert series_colours["kept"] == {_FATE["kept"]}
+    assert series_colours["input"] == {_FATE["input"]}
+    assert series_colours["dropped"] == {_FATE["dropped"]}
+    for name, colours in series_colours.items():
+        if name not in _FATE:  # e.g. duplicate clusters by stage: never grey, never "kept"
+            assert not colours & {_FATE["input"], _FATE["kept"]}, name
+    # a single-series histogram of kept records (signals only kept records carry) is green
+    assert any(re.findall(r'y="29">([^<]*)</text>', svg) == ["kept"] for svg in svgs.values())
+    # bar charts: funnel bars by fate; kept languages green; measures in no fate's colour
+    funnel = svgs["records by where they left"]
+    for label, colour in re.findall(
+        r'text-anchor="end">([^<]*)</text><rect [^>]*fill="(#[0-9a-f]{6})"', funnel
+    ):
+        fate = label.split(": ")[-1]
+        assert colour == _FATE[fate], label
+    assert set(re.findall(r'fill="(#[0-9a-f]{6})"', svgs["languages of kept records"])) == {
+        _FATE["kept"]
+    }
+    for title in ("seconds per stage", "findings by entity type"):
+        assert not set(re.findall(r'fill="(#[0-9a-f]{6})"', svgs[title])) & set(_FATE.values()), (
+            title
+        )
+    # grey marks the input and nothing else
+    for svg in svgs.values():
+        for label, colour in re.findall(
+            r'text-anchor="end">([^<]*)</text><rect [^>]*fill="(#[0-9a-f]{6})"', svg
+        ):
+            assert (colour == _FATE["input"]) == (label == "input"), label

@@ -9,6 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from thresher.config import PipelineConfig
+from thresher.output import Manifest, write_manifest
 from thresher.schema import DOCUMENT_SCHEMA
 
 _WORDS = tuple(
@@ -59,6 +61,49 @@ def make_output(directory: Path, records: int = 120, users: int = 12, seed: int 
     (directory / "data").mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pylist(rows, schema=DOCUMENT_SCHEMA)
     pq.write_table(table, directory / "data" / "part-00000-of-00001.parquet")
-    manifest = {"status": "succeeded", "counts": {"input": records, "kept": records}}
-    (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    write_manifest(str(directory), _manifest(records))
     return directory
+
+
+def _manifest(records: int) -> Manifest:
+    """A manifest of the shape ``thresher run`` writes (the typed model is strict)."""
+    shard = {"file": "data/part-00000-of-00001.parquet", "rows": records, "bytes": 0}
+    return Manifest.model_validate(
+        {
+            "thresher_version": "0.1.0",
+            "status": "succeeded",
+            "failure": None,
+            "recipe": PipelineConfig().model_dump(mode="json"),
+            "recipe_hash": "fixture",
+            "recipe_path": None,
+            "runner": "FnApiRunner",
+            "inputs": [{"path": "corpus.jsonl", "size_bytes": 0, "records": records}],
+            "counts": {
+                "input": records,
+                "kept": records,
+                "dropped": 0,
+                "duplicate": 0,
+                "dead_letter": 0,
+            },
+            "accounting": {"balanced": True},
+            "dead_letter_fraction": 0.0,
+            "stages": [
+                {
+                    "stage": "read",
+                    "in": records,
+                    "dropped": 0,
+                    "duplicate": 0,
+                    "dead_letter": 0,
+                    "out": records,
+                }
+            ],
+            "outputs": {"data": [shard]},
+            "timings": {
+                "started_at": "",
+                "finished_at": "",
+                "pipeline_seconds": 0.0,
+                "total_seconds": 0.0,
+                "docs_per_second": None,
+            },
+        }
+    )

@@ -95,12 +95,15 @@ def test_ledger_appends_updates_upward_and_freezes_completed(tmp_path):
     on_disk = json.loads((tmp_path / "privacy_ledger.json").read_text())
     assert isinstance(on_disk, list) and len(on_disk) == 2
     assert not list(tmp_path.glob(".privacy_ledger.*.tmp"))
-    assert ledger.cumulative(on_disk, "m1") == {
+    assert ledger.cumulative(on_disk, ["m1"]) == {
         "runs": 1,
         "epsilon": 2.0,
         "delta": 1e-5,
         "units": ["record"],
     }
+    # a dataset whose manifest was rewritten (audit, forget, --overwrite) is named by all of
+    # its manifests' hashes: every earlier run still counts
+    assert ledger.cumulative(on_disk, ["m3", "m1", "m2"])["epsilon"] == 5.0
 
 
 def test_corrupt_ledger_is_an_error_not_an_empty_history(tmp_path):

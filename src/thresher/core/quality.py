@@ -483,6 +483,81 @@ _POLICY = (
 )
 
 
+@dataclasses.dataclass
+class _C4Page:
+    """What C4's line pass found on one page."""
+
+    kept: list[str] = dataclasses.field(default_factory=list)  # lines; "" marks a paragraph
+    lines: int = 0
+    removed: int = 0
+    sentences: int = 0
+    js: int = 0
+    policy: int = 0
+    lorem: bool = False
+    curly: bool = False
+
+    def text(self) -> str:
+        return "\n".join(self.kept).strip()
+
+
+def _c4_line_shape(raw: str, cfg: C4Rules) -> str | None:
+    """The line with citations removed, or None when its shape removes it (a word too long,
+    no terminal punctuation or an ellipsis, too few words)."""
+    line = raw.strip()
+    words = line.split()
+    if cfg.max_word_length is not None and any(len(w) > cfg.max_word_length for w in words):
+        return None
+    if cfg.remove_citations:
+        line = _CITATION.sub("", line)
+    if cfg.filter_no_terminal_punct and (not line.endswith(_C4_END) or line.endswith("...")):
+        return None
+    if len(words) < cfg.min_words_per_line:
+        return None
+    return line
+
+
+def _c4_line_content(line: str, cfg: C4Rules, r: _Rules, page: _C4Page) -> str:
+    """``stop`` (a page rule failed and drop mode stops), ``removed`` or ``kept``; in TFDS
+    order: lorem ipsum, javascript, curly bracket, policy."""
+    low = line.lower()
+    if cfg.filter_lorem_ipsum and "lorem ipsum" in low:
+        page.lorem = True
+        if r._fail("c4_lorem_ipsum", 1.0, 0.0):
+            return "stop"
+    if cfg.filter_javascript and "javascript" in low:
+        page.js += 1
+        return "removed"
+    if cfg.filter_curly_bracket and "{" in line:
+        page.curly = True
+        if r._fail("c4_curly_bracket", 1.0, 0.0):
+            return "stop"
+    if cfg.filter_policy and any(p in low for p in _POLICY):
+        page.policy += 1
+        return "removed"
+    return "kept"
+
+
+def _c4_lines(text: str, cfg: C4Rules, r: _Rules) -> _C4Page:
+    page = _C4Page()
+    for raw in text.splitlines():
+        if not raw.strip():
+            # a paragraph break, not a line: kept once between kept lines, never counted
+            if page.kept and page.kept[-1]:
+                page.kept.append("")
+            continue
+        page.lines += 1
+        line = _c4_line_shape(raw, cfg)
+        verdict = "removed" if line is None else _c4_line_content(line, cfg, r, page)
+        if verdict == "stop":
+            break
+        if verdict == "removed" or line is None:
+            page.removed += 1
+            continue
+        page.sentences += count_sentences(tokenize(line))
+        page.kept.append(line)
+    return page
+
+
 def c4(text: str, cfg: C4Rules, stop_at_first: bool = True) -> KeepDecision:
     """Raffel et al. 2020 (C4), section 2.2, line by line as TFDS ``c4_utils.clean_page``.
 
@@ -493,72 +568,37 @@ def c4(text: str, cfg: C4Rules, stop_at_first: bool = True) -> KeepDecision:
     ``c4_curly_bracket``), on fewer than ``min_sentences`` sentences in the kept lines
     (``c4_too_few_sentences``) and, when set, on losing more than ``max_removed_line_frac``
     of its lines (``c4_removed_line_frac``); a rewrite that would leave nothing fails
-    ``c4_no_lines_left``. ``mode: remove_lines`` returns the kept lines
-    joined by newlines as ``text`` (None when nothing changed); ``drop_document`` never
-    rewrites. Signals: ``c4_lines``, ``c4_removed_lines``, ``c4_removed_line_frac``,
-    ``c4_sentences``, ``c4_lorem_ipsum``, ``c4_curly_bracket``, ``c4_javascript_lines``,
-    ``c4_policy_lines``.
+    ``c4_no_lines_left``. Blank lines are paragraph breaks, not lines: they are neither
+    counted nor removed, and a rewrite keeps one blank line wherever kept lines were
+    separated by one or more (TFDS joins every kept line with a newline, losing them).
+    ``mode: remove_lines`` returns the kept lines as ``text`` (None when nothing changed);
+    ``drop_document`` never rewrites. Signals: ``c4_lines`` (non-blank), ``c4_removed_lines``,
+    ``c4_removed_line_frac``, ``c4_sentences``, ``c4_lorem_ipsum``, ``c4_curly_bracket``,
+    ``c4_javascript_lines``, ``c4_policy_lines``.
     """
     r = _Rules(stop_at_first)
-    kept: list[str] = []
-    sentences = removed = js = policy = 0
-    lorem = curly = False
-    lines = text.splitlines()
-    for raw in lines:
-        line = raw.strip()
-        words = line.split()
-        if cfg.max_word_length is not None and any(len(w) > cfg.max_word_length for w in words):
-            removed += 1
-            continue
-        if cfg.remove_citations:
-            line = _CITATION.sub("", line)
-        if cfg.filter_no_terminal_punct and (not line.endswith(_C4_END) or line.endswith("...")):
-            removed += 1
-            continue
-        if len(words) < cfg.min_words_per_line:
-            removed += 1
-            continue
-        low = line.lower()
-        if cfg.filter_lorem_ipsum and "lorem ipsum" in low:
-            lorem = True
-            if r._fail("c4_lorem_ipsum", 1.0, 0.0):
-                break
-        if cfg.filter_javascript and "javascript" in low:
-            js += 1
-            removed += 1
-            continue
-        if cfg.filter_curly_bracket and "{" in line:
-            curly = True
-            if r._fail("c4_curly_bracket", 1.0, 0.0):
-                break
-        if cfg.filter_policy and any(p in low for p in _POLICY):
-            policy += 1
-            removed += 1
-            continue
-        sentences += count_sentences(tokenize(line))
-        kept.append(line)
-    r.put("c4_lorem_ipsum", float(lorem))
-    r.put("c4_curly_bracket", float(curly))
+    page = _c4_lines(text, cfg, r)
+    r.put("c4_lorem_ipsum", float(page.lorem))
+    r.put("c4_curly_bracket", float(page.curly))
     if r.failed is not None and stop_at_first:
         return r.decision()
-    r.put("c4_lines", len(lines))
-    r.put("c4_removed_lines", removed)
-    r.put("c4_javascript_lines", js)
-    r.put("c4_policy_lines", policy)
-    n = r.put("c4_sentences", sentences)
+    r.put("c4_lines", page.lines)
+    r.put("c4_removed_lines", page.removed)
+    r.put("c4_javascript_lines", page.js)
+    r.put("c4_policy_lines", page.policy)
+    n = r.put("c4_sentences", page.sentences)
     if r.below("c4_too_few_sentences", n, cfg.min_sentences):
         return r.decision()
-    frac = r.put("c4_removed_line_frac", _ratio(removed, len(lines)))
+    frac = r.put("c4_removed_line_frac", _ratio(page.removed, page.lines))
     if r.above("c4_removed_line_frac", frac, cfg.max_removed_line_frac):
         return r.decision()
-    rewritten = None
-    if cfg.mode == "remove_lines":
-        new = "\n".join(kept).strip()
-        if not new:  # only reachable with min_sentences 0: never keep an emptied record
-            r._fail("c4_no_lines_left", 0.0, 0.0)
-            return r.decision()
-        rewritten = new if new != text else None
-    return r.decision(rewritten)
+    if cfg.mode != "remove_lines":
+        return r.decision()
+    new = page.text()
+    if not new:  # only reachable with min_sentences 0: never keep an emptied record
+        r._fail("c4_no_lines_left", 0.0, 0.0)
+        return r.decision()
+    return r.decision(new if new != text else None)
 
 
 # --- FineWeb --------------------------------------------------------------------------------

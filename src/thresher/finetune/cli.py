@@ -130,6 +130,7 @@ def _fmt(metrics: dict[str, Any] | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from thresher.card import refresh_card
     from thresher.finetune import finetune
 
     config = settings(args)
@@ -152,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    refresh_card(args.dir)  # the dataset card shows the ledger's totals
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, sort_keys=True, default=str))
         return 0

@@ -39,6 +39,9 @@ class Corpus:
 
     path: str
     manifest_sha256: str
+    # this manifest's hash and those of every manifest it replaced (audit, forget, a rerun
+    # with --overwrite): privacy spent on any of them was spent on this data
+    dataset_hashes: tuple[str, ...]
     rows: tuple[Row, ...]
     unit_field: str | None
 
@@ -68,7 +71,7 @@ def _field_key(meta: dict[str, Any], field: str) -> str | None:
 
 
 def _read_rows(
-    directory: Path, unit_field: str | None, label_field: str | None
+    directory: str, unit_field: str | None, label_field: str | None
 ) -> tuple[list[Row], int, int]:
     """(rows, records without the unit field, records without the label field); a record
     lacking its unit is counted once, as lacking the unit."""
@@ -97,7 +100,7 @@ def load_corpus(
     """All kept rows of ``directory`` in shard order. Raises ``InputError`` when the directory
     is not a published thresher output, holds no rows, or a row lacks the unit or label field
     (the message gives counts and field names, never values)."""
-    directory = Path(directory)
+    directory = str(directory)  # any Beam path: never through pathlib
     manifest = read_manifest(directory)
     if manifest.get("status") == "failed":
         raise InputError(
@@ -119,8 +122,12 @@ def load_corpus(
     if not rows:
         raise InputError(f"{str(directory)!r} holds no records to train on")
     return Corpus(
-        path=str(directory),
+        path=directory,
         manifest_sha256=manifest_sha256(directory),
+        dataset_hashes=(
+            manifest_sha256(directory),
+            *manifest.get("previous_manifest_hashes", []),
+        ),
         rows=tuple(rows),
         unit_field=unit_field,
     )

@@ -24,7 +24,7 @@ import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -113,11 +113,14 @@ def record(directory: str | Path, entry: dict[str, Any]) -> list[dict[str, Any]]
         return entries
 
 
-def cumulative(entries: list[dict[str, Any]], manifest_sha256: str) -> dict[str, Any]:
-    """Privacy charged to one dataset (identified by its manifest hash) over all runs, by basic
-    composition: epsilons and deltas add up. That is an upper bound whatever the mechanisms;
-    tighter composition would need every run's accountant history."""
-    same = [e for e in entries if e.get("dataset_manifest_sha256") == manifest_sha256]
+def cumulative(entries: list[dict[str, Any]], dataset_hashes: Collection[str]) -> dict[str, Any]:
+    """Privacy charged to one dataset over all runs, by basic composition: epsilons and deltas
+    add up. That is an upper bound whatever the mechanisms; tighter composition would need every
+    run's accountant history. The dataset is named by its manifest's hash and the hashes of the
+    manifests it replaced (``audit``, ``forget`` and ``run --overwrite`` rewrite the manifest;
+    the data's people are the same), so a rewrite never hides earlier spending."""
+    wanted = set(dataset_hashes)
+    same = [e for e in entries if e.get("dataset_manifest_sha256") in wanted]
     return {
         "runs": len(same),
         "epsilon": sum(float(e.get("epsilon") or 0.0) for e in same),

@@ -125,7 +125,7 @@ def finetune(
         noise_multiplier=resume.noise_multiplier if resume else None,
     )
     notes = _Warnings(warn)
-    before = ledger_mod.cumulative(ledger_mod.read_ledger(data_dir), task.corpus.manifest_sha256)
+    before = ledger_mod.cumulative(ledger_mod.read_ledger(data_dir), task.corpus.dataset_hashes)
     if resume is None:
         notes.add(budget_warning_before(plan, before, config.epsilon_budget))
     session = TrainingSession.open(
@@ -159,7 +159,7 @@ def _interrupted(
     entries = session.mark_interrupted()
     run_id = session.identity.run_id
     epsilon = next(e["epsilon"] for e in entries if e["run_id"] == run_id)
-    cumulative = ledger_mod.cumulative(entries, task.corpus.manifest_sha256)
+    cumulative = ledger_mod.cumulative(entries, task.corpus.dataset_hashes)
     return _result(plan, out, session, progress, epsilon, cumulative, notes)
 
 
@@ -180,7 +180,7 @@ def _complete(
     dp_metrics = evaluate(built.model, built, config, device)
     base = train_baseline(task, built, config, device, steps=plan.steps) if baseline else None
     entries = session.finish(progress.steps)
-    cumulative = ledger_mod.cumulative(entries, task.corpus.manifest_sha256)
+    cumulative = ledger_mod.cumulative(entries, task.corpus.dataset_hashes)
     if not notes.lines:
         notes.add(budget_warning_after(cumulative, config.epsilon_budget))
     epsilon = plan.epsilon_after(progress.steps)

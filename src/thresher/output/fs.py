@@ -100,15 +100,25 @@ def json_bytes(obj: Any) -> bytes:
     return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
+def _arrow_buffer(path: str) -> pa.BufferReader:
+    """The file's bytes copied into Arrow-owned memory. Handed a Python file object, pyarrow
+    leaves buffer releases queued on its I/O thread pool after a read returns; one that runs
+    during interpreter shutdown needs the GIL, its thread is torn down and the process aborts
+    (``terminate called without an active exception``, exit 134; apache/arrow#33975, #34314).
+    An Arrow-owned buffer has no Python object to release."""
+    with FileSystems.open(path) as fh:
+        sink = pa.BufferOutputStream()
+        sink.write(fh.read())
+    return pa.BufferReader(sink.getvalue())
+
+
 def read_table(path: str, columns: list[str] | None = None) -> pa.Table:
     """One Parquet file, read through ``FileSystems`` (any Beam path)."""
-    with FileSystems.open(path) as fh:
-        return pq.read_table(io.BytesIO(fh.read()), columns=columns)
+    return pq.read_table(_arrow_buffer(path), columns=columns, pre_buffer=False)
 
 
 def parquet_rows(path: str) -> int:
-    with FileSystems.open(path) as fh:
-        return int(pq.ParquetFile(io.BytesIO(fh.read())).metadata.num_rows)
+    return int(pq.ParquetFile(_arrow_buffer(path)).metadata.num_rows)
 
 
 def write_table_atomic(path: str, table: pa.Table, compression: str = "zstd") -> str:

@@ -158,6 +158,20 @@ def write_manifest(out: str, manifest: Manifest) -> str:
     return fs.write_atomic(layout.path(out, layout.MANIFEST), manifest.to_bytes())
 
 
+def rewrite_manifest(out: str, **changes: Any) -> Manifest:
+    """Replace fields of ``out``'s manifest (``audit`` adds its results): the manifest it
+    replaces is named in ``previous_manifest_hashes``, so whatever cites the old one (the
+    privacy ledger) still finds this dataset. Returns the new manifest."""
+    old = read_manifest(out)
+    before = manifest_sha256(out)
+    previous = [*(old.previous_manifest_hashes or []), before]
+    new = Manifest.model_validate(
+        {**old.as_json(), **changes, "previous_manifest_hashes": previous}
+    )
+    write_manifest(out, new)
+    return new
+
+
 def manifest_sha256(out: str) -> str:
     """The hash of the manifest file as saved: what the privacy ledger and erasures cite."""
     return hashlib.sha256(fs.read_bytes(layout.path(out, layout.MANIFEST))).hexdigest()

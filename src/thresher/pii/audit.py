@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import json
 import math
 import secrets
 from collections import Counter
@@ -28,7 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from thresher.config import PipelineConfig
-from thresher.output import fs, layout, read_manifest, write_manifest
+from thresher.output import fs, layout, read_manifest
+from thresher.output.manifest import rewrite_manifest
 from thresher.pii.surrogates import FIRST_NAMES, LAST_NAMES, _Stream, luhn_check_digit
 
 AUDIT_THRESHOLD = 0.25
@@ -214,7 +216,7 @@ def audit(
     }
     result = {"seed": seed, "residual": residual, "canary": canary}
     if write:
-        write_manifest(out_dir, manifest.model_copy(update={"audit": result}))
+        rewrite_manifest(out_dir, audit=json.loads(json.dumps(result)))
         from thresher.report import rerender
 
         rerender(out_dir)  # the report and card show the audit
@@ -247,4 +249,48 @@ def render(result: dict[str, Any]) -> str:
                 f"  {r['id']} {r['field'] or 'text'} {r['entity_type']} {r['start']}-{r['end']}"
             )
     lines.append("written to manifest.json under `audit`")
+    return "\n".join(lines)
+
+
+CONTEXT_CHARS = 30
+
+
+def _context(text: str, start: int, end: int) -> str:
+    """The span between guillemets with a little text on each side, on one line."""
+    left = max(0, start - CONTEXT_CHARS)
+    right = min(len(text), end + CONTEXT_CHARS)
+    snippet = (
+        ("..." if left else "")
+        + text[left:start]
+        + "«"
+        + text[start:end]
+        + "»"
+        + text[end:right]
+        + ("..." if right < len(text) else "")
+    )
+    return " ".join(snippet.split())
+
+
+def show_flagged(out_dir: str, result: dict[str, Any], limit: int) -> str:
+    """Up to ``limit`` of the audit's flagged spans with their context, for a person to tell a
+    false positive from a leak. Reads the flagged records' text back from ``data/``; the
+    result is for the terminal only: callers never write it to a file, a log or the
+    manifest (it is the text the audit found suspicious)."""
+    review = result["residual"]["review"][: max(0, limit)]
+    if not review:
+        return "no flagged spans to show"
+    wanted = sorted({r["id"] for r in review})
+    texts: dict[str, str] = {}
+    for shard in layout.shards(out_dir, layout.DATA):
+        table = fs.read_table(shard, columns=["id", "text"])
+        mask = pc.is_in(table.column("id"), value_set=pa.array(wanted, pa.string()))
+        texts.update((i, t) for i, t in zip(*table.filter(mask).to_pydict().values(), strict=True))
+    lines = [f"flagged spans ({len(review)} shown; printed here only, never written):"]
+    for k, r in enumerate(review, 1):
+        text = texts.get(r["id"])
+        where = f"{r['id']} {r['field'] or 'text'}[{r['start']}:{r['end']}]"
+        lines.append(f"{k:>3}. {r['entity_type']} (score {r['score']:.2f}) in {where}")
+        lines.append(
+            "     " + (_context(text, r["start"], r["end"]) if text is not None else "(gone)")
+        )
     return "\n".join(lines)
