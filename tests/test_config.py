@@ -33,8 +33,14 @@ def test_every_default_yaml_value_equals_the_model_default():
     cfg = load_config(REPO / "pipelines/default.yaml").model_dump()
     defaults = PipelineConfig().model_dump()
     differing = {k for k in defaults if cfg[k] != defaults[k]}
-    # The sample recipe maps the sample corpus' id field and skips its README.
-    assert differing <= {"input"}
+    # The sample recipe maps the sample corpus' id field and skips its README, and
+    # decontaminates against sample_data's planted benchmark.
+    assert differing <= {"input", "decontamination"}
+    assert {
+        k
+        for k in defaults["decontamination"]
+        if cfg["decontamination"][k] != defaults["decontamination"][k]
+    } == {"benchmarks"}
     assert {k for k in defaults["input"] if cfg["input"][k] != defaults["input"][k]} == {
         "id_field",
         "exclude",

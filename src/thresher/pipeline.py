@@ -1,7 +1,7 @@
 """Compose the curation stages into one Beam pipeline.
 
 Order (cheap stages first, expensive last; see DESIGN.md): ReadCorpus -> Normalize ->
-DropExactDuplicates -> FilterLanguage -> FilterLowQuality -> DropNearDuplicates ->
+DropExactDuplicates -> Decontaminate -> FilterLanguage -> FilterLowQuality -> DropNearDuplicates ->
 AnonymizePii -> FlagBias -> WriteShards. Each stage is optional by its recipe section's
 ``enabled``.
 """
@@ -17,6 +17,7 @@ from apache_beam.pvalue import PCollection
 from thresher.accounting import CountKeys, SumStats, fate_keys, write_json
 from thresher.config import PipelineConfig
 from thresher.core import bias as core_bias
+from thresher.core import decontam as core_decontam
 from thresher.core.profile import length_bucket, signal_stats, size_bucket
 from thresher.core.quality import RULE_SETS
 from thresher.io.read import InputFile, ReadCorpus
@@ -33,7 +34,7 @@ from thresher.schema import (
     index_schema,
     lineage_row,
 )
-from thresher.stages import bias, exact_dedup, filters, near_dedup, normalize
+from thresher.stages import bias, decontaminate, exact_dedup, filters, near_dedup, normalize
 from thresher.stages import pii as pii_stage
 from thresher.stages._common import DEAD, FATES, MAIN, STATS
 
@@ -57,6 +58,9 @@ def curation_stages(config: PipelineConfig) -> list[tuple[str, str, beam.PTransf
                 exact_dedup.DropExactDuplicates(config.dedup.exact),
             )
         )
+    d = config.decontamination
+    if d.enabled and d.benchmarks:
+        stages.append(("Decontaminate", decontaminate.STAGE, decontaminate.Decontaminate(d)))
     f = config.filters
     track = config.bias.enabled  # identity groups for the disparity report
     # Language first, as FineWeb does: the quality rules (stop words, C4 punctuation) are
@@ -115,6 +119,11 @@ def manifest_sections(config: PipelineConfig, stats: dict[str, float]) -> dict[s
         for name, entry in section["disparity"]["filters"].items():
             entry["action"] = actions.get(name, "drop")
         sections["bias"] = section
+    d = config.decontamination
+    if d.enabled and d.benchmarks:
+        sections["decontamination"] = core_decontam.section(
+            stats, [b.name for b in d.benchmarks], d.ngram, d.action
+        )
     if config.pii.enabled:
         from thresher.pii.report import manifest_section
 

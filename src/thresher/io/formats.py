@@ -257,6 +257,17 @@ def to_document(obj: Mapping[str, Any], source: str, position: int, opts: ReadOp
 Item = Document | DeadLetter
 
 
+@dataclass(frozen=True)
+class Row:
+    """One parsed record before it becomes a ``Document``: its position and its fields."""
+
+    position: int
+    fields: Mapping[str, Any]
+
+
+RowItem = Row | DeadLetter
+
+
 def _dead(source: str, position: int, error_type: str, message: str) -> DeadLetter:
     return DeadLetter(
         id=derived_id(source, position),
@@ -274,9 +285,9 @@ def _record_or_dead(
     source: str,
     pos: int,
     opts: ReadOptions,
-) -> Item:
+) -> RowItem:
     try:
-        return to_document(make(*args), source, pos, opts)
+        return Row(pos, make(*args))
     except RecordError as err:
         return _dead(source, pos, err.error_type, err.message)
 
@@ -304,7 +315,7 @@ def _csv_record(header: list[str], row: list[str]) -> dict[str, str]:
     return dict(zip(header, row, strict=True))
 
 
-def read_jsonl(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[Item]:
+def read_jsonl(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[RowItem]:
     pos = -1
     for pos, (line, size) in enumerate(iter_lines(chunks, opts.max_document_bytes)):
         if line is None:
@@ -320,7 +331,7 @@ def read_jsonl(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Itera
         yield _record_or_dead(_parse_json_line, (line, pos == 0), source, pos, opts)
 
 
-def read_text_lines(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[Item]:
+def read_text_lines(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[RowItem]:
     for pos, (line, size) in enumerate(iter_lines(chunks, opts.max_document_bytes)):
         if line is None:
             yield _dead(
@@ -335,7 +346,7 @@ def read_text_lines(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> 
         yield _record_or_dead(_text_record, (opts.text_field, line, pos == 0), source, pos, opts)
 
 
-def read_text_file(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[Item]:
+def read_text_file(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[RowItem]:
     buf = bytearray()
     total = 0
     for chunk in chunks:
@@ -361,7 +372,7 @@ def _has_surrogates(value: str) -> bool:
 
 def read_csv(
     chunks: Iterator[bytes], source: str, opts: ReadOptions, delimiter: str = ","
-) -> Iterator[Item]:
+) -> Iterator[RowItem]:
     text = io.TextIOWrapper(
         io.BufferedReader(_ChunkStream(chunks)),
         encoding="utf-8-sig",
@@ -414,7 +425,7 @@ def read_csv(
         yield _record_or_dead(_csv_record, (header, row), source, this, opts)
 
 
-def read_parquet(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[Item]:
+def read_parquet(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[RowItem]:
     import pyarrow.parquet as pq
 
     try:
@@ -439,7 +450,21 @@ def read_parquet(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[Ite
 
 
 def read_file(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[Item]:
-    """Every record of one opened file, in order; problems become ``DeadLetter`` items.
+    """Every record of one opened file, in order, as a ``Document``; problems become
+    ``DeadLetter`` items (see ``read_rows``)."""
+    for item in read_rows(raw, source, opts):
+        if isinstance(item, Row):
+            try:
+                yield to_document(item.fields, source, item.position, opts)
+            except RecordError as err:
+                yield _dead(source, item.position, err.error_type, err.message)
+        else:
+            yield item
+
+
+def read_rows(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[RowItem]:
+    """Every record of one opened file, in order, as parsed fields (``Row``); problems become
+    ``DeadLetter`` items. For readers of other record shapes (benchmark files).
 
     A truncated or corrupt compressed stream ends the file with one dead letter at the position
     after the last complete record; everything before it is yielded.

@@ -1,0 +1,401 @@
+"""Benchmark decontamination: word n-gram overlap between records and evaluation items.
+
+Both sides go through the same matching form (``match_words``): Unicode NFKC, case folded,
+every run of characters that are not letters or digits is a word break. So an item pasted in
+capitals, with doubled spaces or other punctuation, is still the same item.
+
+An item (one benchmark record; its configured fields, a list-valued field giving each element)
+is indexed by the 64-bit hashes of its word n-grams (``ngram`` words, never crossing from one
+field into the next). An item with no n-gram at all (every field shorter than ``ngram`` words) is
+*short*: it is indexed by the hash of its whole matching form (all fields, in order), and only a
+whole record segment, a whole line of one, or a user turn followed by its assistant turn with
+exactly those words matches it. Short boilerplate shared by a record and a long item never
+matches: a long item is found only through a full n-gram.
+
+A record is a sequence of ``(role, text)`` segments: one segment with role ``None`` for a text
+record, the turns of a conversation for chat records. Each segment whose role is checked is
+matched on its own, plus the n-grams that start in a user turn and end in the assistant turn
+right after it (a question split across the prompt and the answer).
+
+Hashes are stable across processes and runs: xxh3-64 of each word with a fixed seed, combined
+per n-gram by a polynomial over 64-bit words and a final mix. Results never hold text: an
+``Overlap`` names the benchmark, the item id and the numbers.
+
+Example::
+
+    index = BenchmarkIndex([BenchmarkItem("gsm8k", "test.jsonl:1", ("Natalia sold ...",))], 13)
+    overlaps = index.match(record_keys([(None, document_text)], 13))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xxhash
+
+WORD_SEED = 0x746872657368  # "thresh": word hashes; fixed so every worker and run agree
+WHOLE_SEED = 0x6465636F6E74  # "decont": whole-string hashes of short items (another key space)
+_PRIME = np.uint64(0x100000001B3)  # FNV-64 prime: odd, so the polynomial is invertible mod 2^64
+_MIX = np.uint64(0xFF51AFD7ED558CCD)  # MurmurHash3 fmix64 constant
+_WORD = re.compile(r"[^\W_]+")  # letters and digits; punctuation, symbols and "_" break words
+CHECKED_ALWAYS = None  # the role of a text record's single segment: always checked
+USER, ASSISTANT = "user", "assistant"
+ALL_ROLES = frozenset({"system", "user", "assistant", "tool"})
+MAX_ITEMS_IN_DETAIL = 5  # per benchmark, in a record's lineage details
+
+
+def match_words(text: str) -> list[str]:
+    """The words of ``text`` in matching form: NFKC, case folded, split at anything that is not
+    a letter or a digit. ``"What's 2+2?"`` and ``"WHAT S  2 2"`` give the same words."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def word_hashes(words: Sequence[str]) -> np.ndarray:
+    """xxh3-64 of each word (seeded), as ``uint64``."""
+    return np.fromiter(
+        (xxhash.xxh3_64_intdigest(w.encode("utf-8"), WORD_SEED) for w in words),
+        dtype=np.uint64,
+        count=len(words),
+    )
+
+
+def ngram_hashes(hashes: np.ndarray, n: int) -> np.ndarray:
+    """One ``uint64`` per run of ``n`` consecutive word hashes (none when fewer than ``n``).
+
+    ``sum(h[i+j] * P^(n-1-j)) mod 2^64`` followed by MurmurHash3's fmix64, so every bit of the
+    result depends on every word; vectorised (``n`` array operations per text).
+    """
+    m = len(hashes) - n + 1
+    if m <= 0:
+        return np.empty(0, dtype=np.uint64)
+    acc = hashes[:m].copy()
+    for j in range(1, n):
+        acc = acc * _PRIME + hashes[j : j + m]  # wraps mod 2^64, as intended
+    acc ^= acc >> np.uint64(33)
+    acc *= _MIX
+    acc ^= acc >> np.uint64(33)
+    return acc
+
+
+def whole_hash(words: Sequence[str]) -> int:
+    """The key of a whole matching form (short items and whole segments or lines)."""
+    return xxhash.xxh3_64_intdigest(" ".join(words).encode("utf-8"), WHOLE_SEED)
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchmarkItem:
+    """One evaluation item: its benchmark, its id (the file's id field, else ``file:line``) and
+    the texts of its configured fields in order (each element of a list-valued field)."""
+
+    benchmark: str
+    item_id: str
+    texts: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class ItemRef:
+    """What a match names: the item and how many distinct n-grams it has (0: a short item,
+    matched whole)."""
+
+    benchmark: str
+    item_id: str
+    ngrams: int
+
+
+def item_keys(item: BenchmarkItem, n: int) -> tuple[np.ndarray, int | None]:
+    """The item's distinct n-gram hashes (sorted), or, for a short item, no n-grams and the
+    hash of its whole matching form (``None`` for an item without any word)."""
+    parts = [ngram_hashes(word_hashes(match_words(t)), n) for t in item.texts]
+    grams = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint64)
+    if len(grams):
+        return grams, None
+    words = [w for t in item.texts for w in match_words(t)]
+    return grams, (whole_hash(words) if words else None)
+
+
+def item_entries(item: BenchmarkItem, n: int) -> Iterator[tuple[int, ItemRef]]:
+    """``(key, ItemRef)`` for every key of ``item``: the index as join input."""
+    grams, whole = item_keys(item, n)
+    ref = ItemRef(item.benchmark, item.item_id, len(grams))
+    for g in grams.tolist():
+        yield g, ref
+    if whole is not None:
+        yield whole, ref
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordKeys:
+    """The keys of one record: n-gram hashes with the segment (turn) each came from, and whole
+    matching forms (segments, lines, user+assistant pairs) with theirs. Cross-turn n-grams
+    appear once per turn they touch."""
+
+    ngrams: np.ndarray  # uint64
+    ngram_turns: np.ndarray  # int64, same length
+    wholes: tuple[tuple[int, int], ...]  # (whole hash, turn)
+
+    def pairs(self) -> set[tuple[int, int]]:
+        """Every distinct ``(key, turn)``: the record side of the join."""
+        out = set(zip(self.ngrams.tolist(), self.ngram_turns.tolist(), strict=True))
+        out.update(self.wholes)
+        return out
+
+
+def _wholes(words: list[str], text: str, turn: int) -> Iterator[tuple[int, int]]:
+    if words:
+        yield whole_hash(words), turn
+    if "\n" in text:
+        for line in text.split("\n"):
+            lw = match_words(line)
+            if lw and len(lw) < len(words):
+                yield whole_hash(lw), turn
+
+
+def _crossing(prev: list[str], words: list[str], n: int) -> np.ndarray:
+    """N-grams that start in ``prev`` (a user turn) and end in ``words`` (the assistant turn)."""
+    tail, head = prev[-(n - 1) :] if n > 1 else [], words[: n - 1]
+    if not tail or not head:
+        return np.empty(0, dtype=np.uint64)
+    # tail and head hold at most n - 1 words each, so every n-gram of the window crosses
+    return ngram_hashes(word_hashes(tail + head), n)
+
+
+def record_keys(
+    segments: Sequence[tuple[str | None, str]], n: int, roles: Iterable[str] = ALL_ROLES
+) -> RecordKeys:
+    """The keys to look up for a record given as ``(role, text)`` segments.
+
+    A segment is checked when its role is ``None`` (a text record) or in ``roles``. Each
+    checked segment gives its n-grams and its whole form (and each line's); a checked user turn
+    directly followed by a checked assistant turn also gives the n-grams crossing from one into
+    the other and the whole form of the two together.
+    """
+    checked = frozenset(roles)
+    grams: list[np.ndarray] = []
+    turns: list[np.ndarray] = []
+    wholes: list[tuple[int, int]] = []
+    prev: tuple[str | None, list[str]] | None = None
+    for turn, (role, text) in enumerate(segments):
+        if role is not CHECKED_ALWAYS and role not in checked:
+            prev = None
+            continue
+        words = match_words(text)
+        g = ngram_hashes(word_hashes(words), n)
+        grams.append(g)
+        turns.append(np.full(len(g), turn, dtype=np.int64))
+        wholes.extend(_wholes(words, text, turn))
+        if prev is not None and prev[0] == USER and role == ASSISTANT:
+            cross = _crossing(prev[1], words, n)
+            grams += [cross, cross]
+            turns += [np.full(len(cross), turn - 1), np.full(len(cross), turn)]
+            if prev[1] and words:
+                pair = whole_hash(prev[1] + words)
+                wholes += [(pair, turn - 1), (pair, turn)]
+        prev = (role, words)
+    if not grams:
+        return RecordKeys(np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64), ())
+    return RecordKeys(
+        np.concatenate(grams), np.concatenate(turns).astype(np.int64), tuple(sorted(set(wholes)))
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Overlap:
+    """One benchmark item found in one record: never text.
+
+    ``ngrams_matched`` of the item's ``item_ngrams`` distinct n-grams occur in the record
+    (``fraction`` = their ratio); a short item (``item_ngrams == 0``) matched whole has
+    ``fraction`` 1.0. ``turns``: the segments holding the matched n-grams.
+    """
+
+    benchmark: str
+    item_id: str
+    ngrams_matched: int
+    item_ngrams: int
+    fraction: float
+    turns: tuple[int, ...]
+
+    def detail(self, with_turns: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"item": self.item_id, "fraction": self.fraction}
+        if self.item_ngrams:
+            out |= {"match": "ngram", "ngrams_matched": self.ngrams_matched}
+            out["item_ngrams"] = self.item_ngrams
+        else:
+            out["match"] = "whole"
+        if with_turns:
+            out["turns"] = list(self.turns)
+        return out
+
+
+def summarize(hits: Iterable[tuple[ItemRef, int, int]]) -> tuple[Overlap, ...]:
+    """``(item, key, turn)`` hits of one record -> one ``Overlap`` per item, sorted by
+    benchmark, then highest fraction of the item, then item id. Independent of the hits' order."""
+    keys: dict[ItemRef, set[int]] = defaultdict(set)
+    turns: dict[ItemRef, set[int]] = defaultdict(set)
+    for ref, key, turn in hits:
+        keys[ref].add(key)
+        turns[ref].add(turn)
+    out = []
+    for ref, found in keys.items():
+        matched = len(found) if ref.ngrams else 0
+        fraction = round(matched / ref.ngrams, 4) if ref.ngrams else 1.0
+        out.append(
+            Overlap(
+                ref.benchmark,
+                ref.item_id,
+                matched,
+                ref.ngrams,
+                fraction,
+                tuple(sorted(turns[ref])),
+            )
+        )
+    return tuple(sorted(out, key=lambda o: (o.benchmark, -o.fraction, o.item_id)))
+
+
+class BenchmarkIndex:
+    """Every item's keys in sorted ``uint64`` arrays, for lookups from one worker.
+
+    Memory: 8 bytes per distinct n-gram, 4 per (n-gram, item) posting, 8 per offset, a bitmap
+    of about 4 bytes per n-gram that answers most misses with one memory access, and the item
+    table. ``nbytes`` reports the arrays' size. Picklable (numpy arrays and tuples), so Beam can
+    ship it as a side input.
+    """
+
+    def __init__(self, items: Iterable[BenchmarkItem], n: int) -> None:
+        self.n = n
+        refs: list[ItemRef] = []
+        keys: list[np.ndarray] = []
+        owners: list[np.ndarray] = []
+        whole: dict[int, list[int]] = defaultdict(list)
+        for item in sorted(items, key=lambda i: (i.benchmark, i.item_id)):
+            grams, w = item_keys(item, n)
+            idx = len(refs)
+            refs.append(ItemRef(item.benchmark, item.item_id, len(grams)))
+            keys.append(grams)
+            owners.append(np.full(len(grams), idx, dtype=np.int32))
+            if w is not None:
+                whole[w].append(idx)
+        self.refs = tuple(refs)
+        all_keys = np.concatenate(keys) if keys else np.empty(0, dtype=np.uint64)
+        all_owners = np.concatenate(owners) if owners else np.empty(0, dtype=np.int32)
+        order = np.lexsort((all_owners, all_keys))
+        all_keys, self._postings = all_keys[order], all_owners[order]
+        self._keys, starts = np.unique(all_keys, return_index=True)
+        self._offsets = np.append(starts, len(all_keys)).astype(np.int64)
+        self._whole = {k: tuple(v) for k, v in whole.items()}
+        self._bits_shift, self._bits = _bitmap(self._keys)
+
+    @property
+    def ngrams(self) -> int:
+        """Distinct n-gram keys in the index."""
+        return len(self._keys)
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (self._keys, self._postings, self._offsets, self._bits)
+        table = sum(len(r.benchmark) + len(r.item_id) + 72 for r in self.refs)
+        return sum(a.nbytes for a in arrays) + table + 40 * len(self._whole)
+
+    def hits(self, keys: RecordKeys) -> Iterator[tuple[ItemRef, int, int]]:
+        """``(item, key, turn)`` for every record key found in the index."""
+        q = keys.ngrams
+        if len(q) and len(self._keys):
+            b = q >> np.uint64(self._bits_shift)
+            maybe = (self._bits[(b >> np.uint64(3)).astype(np.intp)] >> (b & np.uint64(7))) & 1
+            cand = np.flatnonzero(maybe)
+            pos = np.searchsorted(self._keys, q[cand])
+            pos[pos == len(self._keys)] = 0
+            found = self._keys[pos] == q[cand]
+            for p, key, turn in zip(
+                pos[found].tolist(),
+                q[cand][found].tolist(),
+                keys.ngram_turns[cand][found].tolist(),
+                strict=True,
+            ):
+                for owner in self._postings[self._offsets[p] : self._offsets[p + 1]].tolist():
+                    yield self.refs[owner], key, turn
+        for key, turn in keys.wholes:
+            for owner in self._whole.get(key, ()):
+                yield self.refs[owner], key, turn
+
+    def match(self, keys: RecordKeys) -> tuple[Overlap, ...]:
+        return summarize(self.hits(keys))
+
+
+def _bitmap(keys: np.ndarray) -> tuple[int, np.ndarray]:
+    """A one-hash membership bitmap of about 32 bits per key (false positives ~3%), indexed by
+    the keys' top bits. Returns (shift, bytes)."""
+    bits = max(16, int(np.ceil(np.log2(max(1, 32 * len(keys))))))
+    shift = 64 - bits
+    out = np.zeros(1 << (bits - 3), dtype=np.uint8)
+    b = keys >> np.uint64(shift)
+    np.bitwise_or.at(
+        out,
+        (b >> np.uint64(3)).astype(np.intp),
+        np.left_shift(1, b & np.uint64(7)).astype(np.uint8),
+    )
+    return shift, out
+
+
+def details(overlaps: Sequence[Overlap], n: int, with_turns: bool = False) -> dict[str, Any]:
+    """A record's lineage details: per benchmark, how many items matched and the top ones."""
+    by_bench: dict[str, list[Overlap]] = defaultdict(list)
+    for o in overlaps:
+        by_bench[o.benchmark].append(o)
+    return {
+        "ngram": n,
+        "benchmarks": {
+            b: {
+                "items_matched": len(found),
+                "items": [o.detail(with_turns) for o in found[:MAX_ITEMS_IN_DETAIL]],
+            }
+            for b, found in sorted(by_bench.items())
+        },
+    }
+
+
+STATS_PREFIX = "decontamination."
+
+
+def section(
+    stats: Mapping[str, float], benchmarks: Sequence[str], n: int, action: str
+) -> dict[str, Any]:
+    """The manifest's ``decontamination`` section from the run's summed stats: per benchmark,
+    records dropped (or annotated), items in the benchmark, items found in this corpus, the
+    benchmark's contamination rate (found / items), and up to five example record and item ids.
+    """
+
+    def get(key: str) -> int:
+        return int(stats.get(STATS_PREFIX + key, 0))
+
+    out: dict[str, Any] = {}
+    for name in benchmarks:
+        items, found = get(f"{name}.items"), get(f"{name}.items_found")
+        prefix = f"{STATS_PREFIX}{name}."
+        examples: dict[str, list[str]] = {"example_record": [], "example_item": []}
+        for key in stats:
+            for kind, ids in examples.items():
+                if key.startswith(f"{prefix}{kind}."):
+                    ids.append(key[len(prefix) + len(kind) + 1 :])
+        out[name] = {
+            "items": items,
+            "items_found": found,
+            "contamination_rate": round(found / items, 6) if items else 0.0,
+            "records": get(f"{name}.records"),
+            "example_records": sorted(examples["example_record"]),
+            "example_items": sorted(examples["example_item"]),
+        }
+    return {
+        "ngram": n,
+        "action": action,
+        "method": "join" if get("join") else "side_input",
+        "records_checked": get("checked"),
+        "records_contaminated": get("contaminated"),
+        "index": {"ngrams": get("index_ngrams"), "bytes": get("index_bytes")},
+        "benchmarks": out,
+    }
