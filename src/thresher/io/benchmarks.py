@@ -120,6 +120,11 @@ def read_items(source: BenchmarkSource, path: str) -> Iterator[BenchmarkItem]:
         raise InputError(f"{source.key}.paths: cannot open {path} ({type(exc).__name__})") from exc
     with raw:
         for item in read_rows(raw, path, _options(source)):
+            if not isinstance(item, Row) and item.error_type == "missing_text":
+                raise InputError(  # a Parquet file without the first field's column
+                    f"{source.key}.fields: field {source.fields[0]!r} is missing in {path}; "
+                    "fix the file or the field list"
+                )
             if not isinstance(item, Row):
                 raise InputError(
                     f"{source.key}: {path} record {item.position + 1}: {item.error_type} "
