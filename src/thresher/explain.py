@@ -72,6 +72,27 @@ def explain(out: str, record_id: str) -> dict[str, Any]:
     return story
 
 
+def _benchmark_lines(details: dict[str, Any]) -> list[str]:
+    """Decontamination details (dropped, or kept with ``action: annotate``), one line per
+    benchmark item found."""
+    d = details.get("decontamination", details)
+    if not isinstance(d, dict) or "benchmarks" not in d:
+        return []
+    lines = []
+    for name, b in sorted(d["benchmarks"].items()):
+        for item in b["items"]:
+            how = (
+                f"{item['ngrams_matched']} of its {item['item_ngrams']} {d['ngram']}-grams "
+                f"({100 * item['fraction']:.1f}%)"
+                if item["match"] == "ngram"
+                else "the whole item"
+            )
+            lines.append(f"benchmark  {name} item {item['item']}: {how}")
+        if b["items_matched"] > len(b["items"]):
+            lines.append(f"benchmark  {name}: {b['items_matched']} items matched in all")
+    return lines
+
+
 def render(story: dict[str, Any]) -> str:
     r = story["record"]
     lines = [
@@ -82,6 +103,7 @@ def render(story: dict[str, Any]) -> str:
     ]
     if r.get("details"):
         lines.append(f"details    {json.dumps(r['details'], sort_keys=True)}")
+        lines += _benchmark_lines(r["details"])
     if r.get("cluster_id"):
         lines.append(f"cluster    {r['cluster_id']}")
     if r.get("duplicate_of"):
