@@ -15,6 +15,7 @@ from thresher.core.decontam import (
     BenchmarkItem,
     details,
     item_entries,
+    match_tokens,
     match_words,
     ngram_hashes,
     record_keys,
@@ -75,10 +76,10 @@ def test_match_words_ignores_case_whitespace_and_punctuation(text, words):
 
 
 def test_hashes_are_stable_across_processes():
-    here = ngram_hashes(word_hashes(match_words(QUESTION)), N).tolist()
+    here = ngram_hashes(word_hashes(match_tokens(QUESTION)), N).tolist()
     code = (
         "from thresher.core.decontam import *;"
-        f"print(ngram_hashes(word_hashes(match_words({QUESTION!r})), {N}).tolist())"
+        f"print(ngram_hashes(word_hashes(match_tokens({QUESTION!r})), {N}).tolist())"
     )
     env_seed = {"PYTHONHASHSEED": "12345"}
     there = subprocess.run(
@@ -93,11 +94,11 @@ def test_hashes_are_stable_across_processes():
 
 
 def test_ngram_hashes_need_n_words():
-    h = word_hashes(["a", "b", "c"])
+    h = word_hashes([b"a", b"b", b"c"])
     assert len(ngram_hashes(h, 4)) == 0
     assert len(ngram_hashes(h, 3)) == 1 and len(ngram_hashes(h, 1)) == 3
     # order matters: the same words in another order are another n-gram
-    assert ngram_hashes(h, 3)[0] != ngram_hashes(word_hashes(["c", "b", "a"]), 3)[0]
+    assert ngram_hashes(h, 3)[0] != ngram_hashes(word_hashes([b"c", b"b", b"a"]), 3)[0]
 
 
 def test_index_counts_items_and_ngrams(index):
@@ -311,3 +312,10 @@ def test_details_and_manifest_section():
             },
         },
     }
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_property_ascii_fast_path_equals_the_unicode_path(text):
+    # a trailing non-ASCII word sends the same text down the Unicode path
+    assert match_tokens(text + " é") == [*match_tokens(text), "é".encode()]
