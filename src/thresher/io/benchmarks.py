@@ -18,7 +18,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from thresher.config import BenchmarkConfig
-from thresher.core.decontam import BenchmarkItem, item_keys
+from thresher.core.decontam import BenchmarkItem, match_tokens
 from thresher.errors import InputError
 from thresher.io.formats import ReadOptions, Row, read_rows
 from thresher.io.read import resolve_inputs
@@ -44,7 +44,7 @@ class BenchmarkSummary:
 
     name: str
     items: int
-    ngrams: int  # n-gram keys summed over items (an upper bound on distinct ones)
+    ngrams: int  # n-grams summed over item fields (an upper bound on distinct keys)
 
 
 def resolve_benchmarks(benchmarks: Sequence[BenchmarkConfig]) -> list[BenchmarkSource]:
@@ -154,7 +154,8 @@ def scan(sources: Sequence[BenchmarkSource], n: int) -> list[BenchmarkSummary]:
                         "unique within a benchmark (set id_field, or give files distinct names)"
                     )
                 ids.add(item.item_id)
-                grams += len(item_keys(item, n)[0])
+                # an upper bound (repeats within an item are not removed), without hashing
+                grams += sum(max(0, len(match_tokens(t)) - n + 1) for t in item.texts)
         if not ids:
             raise InputError(
                 f"{source.key}.paths: the benchmark has no items (files: "

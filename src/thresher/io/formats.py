@@ -1,7 +1,9 @@
 """Parsing raw files into ``Document`` or ``DeadLetter`` records, without Beam.
 
 Every parser takes an opened binary stream and yields, in file order, exactly one item per input
-record: a ``Document`` or a ``DeadLetter`` naming the source, the position and what was wrong.
+record: its parsed fields (``Row``) or a ``DeadLetter`` naming the source, the position and what
+was wrong; ``read_file`` turns rows into ``Document`` records (``read_rows`` gives the rows, for
+other record shapes such as benchmark files).
 Nothing is logged and nothing is skipped silently (blank lines of line-oriented formats are not
 records). Decompression is done here, chunk by chunk, so that a truncated or corrupt stream is
 seen and reported (Beam's own readers yield the broken tail as if it were a record).

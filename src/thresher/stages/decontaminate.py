@@ -110,7 +110,7 @@ class _KeysFn(beam.DoFn):
         self._roles = tuple(roles)
 
     def process(self, doc: Document) -> Iterator[Any]:
-        for key, turn in sorted(record_keys(segments(doc), self._n, self._roles).pairs()):
+        for key, turn in record_keys(segments(doc), self._n, self._roles).pairs():
             yield TaggedOutput("keys", (key, (doc.id, turn)))
         yield doc
 
@@ -143,12 +143,46 @@ class _ApplyFn(beam.DoFn):
         yield from self._decider.decide(doc, overlaps)
 
 
-def _stat_pairs(kind: str) -> Any:
-    def pairs(kv: tuple[str, list[str]]) -> list[tuple[str, int]]:
-        bench, ids = kv
-        return [(f"{STATS_PREFIX}{bench}.{kind}.{i}", 1) for i in ids]
+_Found = dict[str, tuple[set[str], list[str]]]  # benchmark -> (items found, first record ids)
 
-    return pairs
+
+class _FoundStats(beam.CombineFn):
+    """``(benchmark, item id, record id)`` -> stats pairs: per benchmark the number of distinct
+    items found and the first ``EXAMPLES`` item and record ids (as ``.example_item.<id>`` and
+    ``.example_record.<id>`` keys), plus the launch-time ``sizes``. The accumulator holds the
+    found item ids: bounded by the benchmarks' size, never by the corpus."""
+
+    def __init__(self, sizes: Sequence[tuple[str, float]]) -> None:
+        self._sizes = list(sizes)
+
+    def create_accumulator(self) -> _Found:
+        return {}
+
+    def add_input(self, acc: _Found, found: tuple[str, str, str]) -> _Found:
+        bench, item, record = found
+        items, records = acc.setdefault(bench, (set(), []))
+        items.add(item)
+        if record not in records:
+            records[:] = sorted([*records, record])[:EXAMPLES]
+        return acc
+
+    def merge_accumulators(self, accs: Iterable[_Found]) -> _Found:
+        out: _Found = {}
+        for acc in accs:
+            for bench, (items, records) in acc.items():
+                mine = out.setdefault(bench, (set(), []))
+                mine[0].update(items)
+                mine[1][:] = sorted(set(mine[1]) | set(records))[:EXAMPLES]
+        return out
+
+    def extract_output(self, acc: _Found) -> list[tuple[str, float]]:
+        pairs = list(self._sizes)
+        for bench, (items, records) in sorted(acc.items()):
+            prefix = f"{STATS_PREFIX}{bench}."
+            pairs.append((prefix + "items_found", len(items)))
+            pairs += [(f"{prefix}example_item.{i}", 1) for i in sorted(items)[:EXAMPLES]]
+            pairs += [(f"{prefix}example_record.{r}", 1) for r in records]
+        return pairs
 
 
 class Decontaminate(beam.PTransform):
@@ -189,7 +223,6 @@ class Decontaminate(beam.PTransform):
         items = (
             p
             | "ListBenchmarkFiles" >> beam.Create([(s, f) for s in sources for f in s.files])
-            | "SpreadBenchmarkFiles" >> beam.Reshuffle()
             | "ReadBenchmarkItems" >> beam.FlatMapTuple(read_items)
         )
         total_ngrams = sum(s.ngrams for s in summaries)
@@ -202,28 +235,10 @@ class Decontaminate(beam.PTransform):
             out = self._join(docs, items)
             sizes += [(STATS_PREFIX + "join", 1), (STATS_PREFIX + "index_ngrams", total_ngrams)]
             index_stats = None
-        found = out.pop(_FOUND)
-        items_found = (
-            found
-            | "FoundItems" >> beam.Map(lambda f: (f[0], f[1]))
-            | "DistinctFoundItems" >> beam.Distinct()
-        )
-        records_found = (
-            found
-            | "FoundRecords" >> beam.Map(lambda f: (f[0], f[2]))
-            | "DistinctFoundRecords" >> beam.Distinct()
-        )
+        found = out.pop(_FOUND) | "FoundStats" >> beam.CombineGlobally(_FoundStats(sizes))
         parts = [
             sum_stat_keys(out[STATS], "DecontaminationStats"),
-            p | "BenchmarkSizes" >> beam.Create(sizes),
-            items_found
-            | "CountFoundItems" >> beam.Map(lambda bi: (f"{STATS_PREFIX}{bi[0]}.items_found", 1)),
-            items_found
-            | "ExampleItems" >> beam.combiners.Top.SmallestPerKey(EXAMPLES)
-            | "ExampleItemStats" >> beam.FlatMap(_stat_pairs("example_item")),
-            records_found
-            | "ExampleRecords" >> beam.combiners.Top.SmallestPerKey(EXAMPLES)
-            | "ExampleRecordStats" >> beam.FlatMap(_stat_pairs("example_record")),
+            found | "FoundStatItems" >> beam.FlatMap(lambda pairs: pairs),
         ]
         if index_stats is not None:
             parts.append(index_stats)
