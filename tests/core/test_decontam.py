@@ -319,3 +319,33 @@ def test_details_and_manifest_section():
 def test_property_ascii_fast_path_equals_the_unicode_path(text):
     # a trailing non-ASCII word sends the same text down the Unicode path
     assert match_tokens(text + " é") == [*match_tokens(text), "é".encode()]
+
+
+fields = st.lists(words.map(" ".join), min_size=1, max_size=3)
+
+
+@settings(max_examples=80, deadline=None)
+@given(items=st.lists(fields, min_size=1, max_size=6), record=fields, n=st.integers(1, 4))
+def test_property_join_entries_and_index_agree_on_multi_field_items(items, record, n):
+    bench = [BenchmarkItem("b", f"i{k}", tuple(texts)) for k, texts in enumerate(items)]
+    index = BenchmarkIndex(bench, n)
+    entries: dict[int, list] = {}
+    for item in bench:
+        for key, ref in item_entries(item, n):
+            entries.setdefault(key, []).append(ref)
+    assert [r.ngrams for r in index.refs] == [
+        len({k for k, _ in item_entries(i, n)}) if any(len(t.split()) >= n for t in i.texts) else 0
+        for i in bench
+    ]
+    segments = [("user", record[0]), *(("assistant", t) for t in record[1:])]
+    keys = record_keys(segments, n)
+    hits = [(ref, k, t) for k, t in keys.pairs() for ref in entries.get(k, ())]
+    assert summarize(hits) == index.match(keys)
+
+
+def test_without_whole_forms_only_short_items_go_unmatched(index):
+    text = [(None, QUESTION + "\n" + SHORT)]
+    assert {o.item_id for o in index.match(record_keys(text, N))} == {"test.jsonl:1", "t-7"}
+    keys = record_keys(text, N, wholes=False)
+    assert keys.wholes == ()
+    assert {o.item_id for o in index.match(keys)} == {"test.jsonl:1"}

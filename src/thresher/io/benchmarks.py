@@ -45,6 +45,7 @@ class BenchmarkSummary:
     name: str
     items: int
     ngrams: int  # n-grams summed over item fields (an upper bound on distinct keys)
+    short: int  # items without any n-gram (every field under n words): matched whole
 
 
 def resolve_benchmarks(benchmarks: Sequence[BenchmarkConfig]) -> list[BenchmarkSource]:
@@ -145,7 +146,7 @@ def scan(sources: Sequence[BenchmarkSource], n: int) -> list[BenchmarkSummary]:
     out = []
     for source in sources:
         ids: set[str] = set()
-        grams = 0
+        grams = short = 0
         for path in source.files:
             for item in read_items(source, path):
                 if item.item_id in ids:
@@ -155,11 +156,13 @@ def scan(sources: Sequence[BenchmarkSource], n: int) -> list[BenchmarkSummary]:
                     )
                 ids.add(item.item_id)
                 # an upper bound (repeats within an item are not removed), without hashing
-                grams += sum(max(0, len(match_tokens(t)) - n + 1) for t in item.texts)
+                count = sum(max(0, len(match_tokens(t)) - n + 1) for t in item.texts)
+                grams += count
+                short += not count
         if not ids:
             raise InputError(
                 f"{source.key}.paths: the benchmark has no items (files: "
                 f"{', '.join(source.files)}); point it at its evaluation file"
             )
-        out.append(BenchmarkSummary(source.name, len(ids), grams))
+        out.append(BenchmarkSummary(source.name, len(ids), grams, short))
     return out

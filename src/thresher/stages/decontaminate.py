@@ -28,7 +28,7 @@ from thresher.core.decontam import (
     record_keys,
     summarize,
 )
-from thresher.io.benchmarks import read_items, resolve_benchmarks, scan
+from thresher.io.benchmarks import BenchmarkSource, read_items, resolve_benchmarks, scan
 from thresher.records import Document, dropped_fate
 from thresher.stages._common import DEAD, FATES, MAIN, STATS, apply_guarded, errors_to_dead_letters
 from thresher.stages.filters import sum_stat_keys
@@ -89,28 +89,35 @@ class _Decider:
         yield dataclasses.replace(doc, **changes)
 
 
+def _build_index(sources: Sequence[BenchmarkSource], n: int) -> BenchmarkIndex:
+    return BenchmarkIndex((i for s in sources for f in s.files for i in read_items(s, f)), n)
+
+
 class _MatchFn(beam.DoFn):
     """Side-input path: look each record's keys up in the whole index."""
 
-    def __init__(self, n: int, roles: Sequence[str], action: str) -> None:
+    def __init__(self, n: int, roles: Sequence[str], action: str, wholes: bool) -> None:
         self._n = n
         self._roles = tuple(roles)
+        self._wholes = wholes
         self._decider = _Decider(n, action)
 
     def process(self, doc: Document, index: BenchmarkIndex) -> Iterator[Any]:
-        keys = record_keys(segments(doc), self._n, self._roles)
+        keys = record_keys(segments(doc), self._n, self._roles, self._wholes)
         yield from self._decider.decide(doc, index.match(keys))
 
 
 class _KeysFn(beam.DoFn):
     """Join path: the record itself (main) and its distinct ``(key, (id, turn))`` pairs."""
 
-    def __init__(self, n: int, roles: Sequence[str]) -> None:
+    def __init__(self, n: int, roles: Sequence[str], wholes: bool) -> None:
         self._n = n
         self._roles = tuple(roles)
+        self._wholes = wholes
 
     def process(self, doc: Document) -> Iterator[Any]:
-        for key, turn in record_keys(segments(doc), self._n, self._roles).pairs():
+        keys = record_keys(segments(doc), self._n, self._roles, self._wholes)
+        for key, turn in keys.pairs():
             yield TaggedOutput("keys", (key, (doc.id, turn)))
         yield doc
 
@@ -219,20 +226,20 @@ class Decontaminate(beam.PTransform):
         cfg = self._cfg
         sources = resolve_benchmarks(cfg.benchmarks)
         summaries = scan(sources, cfg.ngram)
-        p = docs.pipeline
-        items = (
-            p
-            | "ListBenchmarkFiles" >> beam.Create([(s, f) for s in sources for f in s.files])
-            | "ReadBenchmarkItems" >> beam.FlatMapTuple(read_items)
-        )
         total_ngrams = sum(s.ngrams for s in summaries)
+        wholes = any(s.short for s in summaries)  # else no record needs whole-form keys
         sizes: list[tuple[str, float]] = [
             (f"{STATS_PREFIX}{s.name}.items", s.items) for s in summaries
         ]
         if total_ngrams <= cfg.max_side_input_ngrams:
-            out, index_stats = self._side_input(docs, items)
+            out, index_stats = self._side_input(docs, sources, wholes)
         else:
-            out = self._join(docs, items)
+            items = (
+                docs.pipeline
+                | "ListBenchmarkFiles" >> beam.Create([(s, f) for s in sources for f in s.files])
+                | "ReadBenchmarkItems" >> beam.FlatMapTuple(read_items)
+            )
+            out = self._join(docs, items, wholes)
             sizes += [(STATS_PREFIX + "join", 1), (STATS_PREFIX + "index_ngrams", total_ngrams)]
             index_stats = None
         found = out.pop(_FOUND) | "FoundStats" >> beam.CombineGlobally(_FoundStats(sizes))
@@ -246,13 +253,15 @@ class Decontaminate(beam.PTransform):
         return out
 
     def _side_input(
-        self, docs: PCollection, items: PCollection
+        self, docs: PCollection, sources: Sequence[BenchmarkSource], wholes: bool
     ) -> tuple[dict[str, PCollection], PCollection]:
         cfg = self._cfg
+        # one worker reads every benchmark file and builds the index: it is bounded by
+        # max_side_input_ngrams, and every worker holds it anyway
         index = (
-            items
-            | "CollectItems" >> beam.combiners.ToList()
-            | "BuildIndex" >> beam.Map(BenchmarkIndex, cfg.ngram)
+            docs.pipeline
+            | "ListBenchmarks" >> beam.Create([tuple(sources)])
+            | "BuildIndex" >> beam.Map(_build_index, cfg.ngram)
         )
         index_stats = index | "IndexSize" >> beam.FlatMap(
             lambda ix: [
@@ -263,18 +272,18 @@ class Decontaminate(beam.PTransform):
         out = apply_guarded(
             docs,
             "MatchBenchmarks",
-            _MatchFn(cfg.ngram, cfg.roles, cfg.action),
+            _MatchFn(cfg.ngram, cfg.roles, cfg.action, wholes),
             STAGE,
             extra=(STATS, _FOUND),
             side_inputs=(beam.pvalue.AsSingleton(index),),
         )
         return out, index_stats
 
-    def _join(self, docs: PCollection, items: PCollection) -> dict[str, PCollection]:
+    def _join(self, docs: PCollection, items: PCollection, wholes: bool) -> dict[str, PCollection]:
         cfg = self._cfg
-        keyed = docs | "RecordNgrams" >> beam.ParDo(_KeysFn(cfg.ngram, cfg.roles)).with_outputs(
-            "keys", main=MAIN
-        ).with_exception_handling(dead_letter_tag="failed")
+        keyed = docs | "RecordNgrams" >> beam.ParDo(
+            _KeysFn(cfg.ngram, cfg.roles, wholes)
+        ).with_outputs("keys", main=MAIN).with_exception_handling(dead_letter_tag="failed")
         key_failures = keyed["failed"] | "RecordNgramFailures" >> beam.FlatMap(
             errors_to_dead_letters(STAGE)
         )
