@@ -9,6 +9,7 @@ a join on the n-gram hash. Both give the same decisions (a test runs both).
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -31,11 +32,9 @@ from thresher.core.decontam import (
 from thresher.io.benchmarks import BenchmarkSource, read_items, resolve_benchmarks, scan
 from thresher.records import Document, dropped_fate
 from thresher.stages._common import DEAD, FATES, MAIN, STATS, apply_guarded, errors_to_dead_letters
-from thresher.stages.filters import sum_stat_keys
 
 STAGE = "decontaminate"
 REASON = "contaminated"
-_FOUND = "found"  # (benchmark, item id, record id) for every item found in a record
 EXAMPLES = 5
 
 
@@ -65,9 +64,8 @@ class _Decider:
         if overlaps:
             keys.append(STATS_PREFIX + "contaminated")
             keys += [f"{STATS_PREFIX}{b}.records" for b in benches]
-        yield TaggedOutput(STATS, tuple(keys))
-        for o in overlaps:
-            yield TaggedOutput(_FOUND, (o.benchmark, o.item_id, doc.id))
+        found = tuple((o.benchmark, o.item_id, doc.id) for o in overlaps)
+        yield TaggedOutput(STATS, (tuple(keys), found))
         detail = details(overlaps, self._n, with_turns=len(segments(doc)) > 1) if overlaps else {}
         if overlaps and not self._annotate:
             self._dropped.inc()
@@ -150,41 +148,48 @@ class _ApplyFn(beam.DoFn):
         yield from self._decider.decide(doc, overlaps)
 
 
-_Found = dict[str, tuple[set[str], list[str]]]  # benchmark -> (items found, first record ids)
+# (counts of stats keys, benchmark -> (items found, first record ids))
+_Acc = tuple[Counter[str], dict[str, tuple[set[str], list[str]]]]
 
 
-class _FoundStats(beam.CombineFn):
-    """``(benchmark, item id, record id)`` -> stats pairs: per benchmark the number of distinct
-    items found and the first ``EXAMPLES`` item and record ids (as ``.example_item.<id>`` and
-    ``.example_record.<id>`` keys), plus the launch-time ``sizes``. The accumulator holds the
-    found item ids: bounded by the benchmarks' size, never by the corpus."""
+class _StatsFn(beam.CombineFn):
+    """Per record ``(stats keys, found (benchmark, item id, record id) triples)`` -> the stage's
+    stats pairs: the keys counted, per benchmark the number of distinct items found and the
+    first ``EXAMPLES`` item and record ids (``.example_item.<id>``, ``.example_record.<id>``),
+    plus the launch-time ``sizes``. One combine for all of it (each is a shuffle on batch
+    runners). The accumulator holds the found item ids: bounded by the benchmarks' size, never
+    by the corpus."""
 
     def __init__(self, sizes: Sequence[tuple[str, float]]) -> None:
         self._sizes = list(sizes)
 
-    def create_accumulator(self) -> _Found:
-        return {}
+    def create_accumulator(self) -> _Acc:
+        return Counter(), {}
 
-    def add_input(self, acc: _Found, found: tuple[str, str, str]) -> _Found:
-        bench, item, record = found
-        items, records = acc.setdefault(bench, (set(), []))
-        items.add(item)
-        if record not in records:
-            records[:] = sorted([*records, record])[:EXAMPLES]
+    def add_input(self, acc: _Acc, element: tuple[tuple[str, ...], Any]) -> _Acc:
+        keys, found = element
+        acc[0].update(keys)
+        for bench, item, record in found:
+            items, records = acc[1].setdefault(bench, (set(), []))
+            items.add(item)
+            if record not in records:
+                records[:] = sorted([*records, record])[:EXAMPLES]
         return acc
 
-    def merge_accumulators(self, accs: Iterable[_Found]) -> _Found:
-        out: _Found = {}
+    def merge_accumulators(self, accs: Iterable[_Acc]) -> _Acc:
+        counts: Counter[str] = Counter()
+        out: dict[str, tuple[set[str], list[str]]] = {}
         for acc in accs:
-            for bench, (items, records) in acc.items():
+            counts.update(acc[0])
+            for bench, (items, records) in acc[1].items():
                 mine = out.setdefault(bench, (set(), []))
                 mine[0].update(items)
                 mine[1][:] = sorted(set(mine[1]) | set(records))[:EXAMPLES]
-        return out
+        return counts, out
 
-    def extract_output(self, acc: _Found) -> list[tuple[str, float]]:
-        pairs = list(self._sizes)
-        for bench, (items, records) in sorted(acc.items()):
+    def extract_output(self, acc: _Acc) -> list[tuple[str, float]]:
+        pairs: list[tuple[str, float]] = [*self._sizes, *sorted(acc[0].items())]
+        for bench, (items, records) in sorted(acc[1].items()):
             prefix = f"{STATS_PREFIX}{bench}."
             pairs.append((prefix + "items_found", len(items)))
             pairs += [(f"{prefix}example_item.{i}", 1) for i in sorted(items)[:EXAMPLES]]
@@ -242,10 +247,10 @@ class Decontaminate(beam.PTransform):
             out = self._join(docs, items, wholes)
             sizes += [(STATS_PREFIX + "join", 1), (STATS_PREFIX + "index_ngrams", total_ngrams)]
             index_stats = None
-        found = out.pop(_FOUND) | "FoundStats" >> beam.CombineGlobally(_FoundStats(sizes))
         parts = [
-            sum_stat_keys(out[STATS], "DecontaminationStats"),
-            found | "FoundStatItems" >> beam.FlatMap(lambda pairs: pairs),
+            out[STATS]
+            | "DecontaminationStats" >> beam.CombineGlobally(_StatsFn(sizes))
+            | "StatItems" >> beam.FlatMap(lambda pairs: pairs),
         ]
         if index_stats is not None:
             parts.append(index_stats)
@@ -274,7 +279,7 @@ class Decontaminate(beam.PTransform):
             "MatchBenchmarks",
             _MatchFn(cfg.ngram, cfg.roles, cfg.action, wholes),
             STAGE,
-            extra=(STATS, _FOUND),
+            extra=(STATS,),
             side_inputs=(beam.pvalue.AsSingleton(index),),
         )
         return out, index_stats
@@ -301,7 +306,7 @@ class Decontaminate(beam.PTransform):
             | "PairWithOverlaps" >> beam.FlatMap(_with_overlaps)
         )
         out = apply_guarded(
-            paired, "ApplyMatches", _ApplyFn(cfg.ngram, cfg.action), STAGE, extra=(STATS, _FOUND)
+            paired, "ApplyMatches", _ApplyFn(cfg.ngram, cfg.action), STAGE, extra=(STATS,)
         )
         out[DEAD] = (out[DEAD], key_failures) | "AllDeadLetters" >> beam.Flatten()
         return out
