@@ -155,13 +155,10 @@ _Acc = tuple[Counter[str], dict[str, tuple[set[str], list[str]]]]
 class _StatsFn(beam.CombineFn):
     """Per record ``(stats keys, found (benchmark, item id, record id) triples)`` -> the stage's
     stats pairs: the keys counted, per benchmark the number of distinct items found and the
-    first ``EXAMPLES`` item and record ids (``.example_item.<id>``, ``.example_record.<id>``),
-    plus the launch-time ``sizes``. One combine for all of it (each is a shuffle on batch
+    first ``EXAMPLES`` item and record ids (``.example_item.<id>``, ``.example_record.<id>``).
+    One combine for all of it (each is a shuffle on batch
     runners). The accumulator holds the found item ids: bounded by the benchmarks' size, never
     by the corpus."""
-
-    def __init__(self, sizes: Sequence[tuple[str, float]]) -> None:
-        self._sizes = list(sizes)
 
     def create_accumulator(self) -> _Acc:
         return Counter(), {}
@@ -188,7 +185,7 @@ class _StatsFn(beam.CombineFn):
         return counts, out
 
     def extract_output(self, acc: _Acc) -> list[tuple[str, float]]:
-        pairs: list[tuple[str, float]] = [*self._sizes, *sorted(acc[0].items())]
+        pairs: list[tuple[str, float]] = sorted(acc[0].items())
         for bench, (items, records) in sorted(acc[1].items()):
             prefix = f"{STATS_PREFIX}{bench}."
             pairs.append((prefix + "items_found", len(items)))
@@ -237,7 +234,7 @@ class Decontaminate(beam.PTransform):
             (f"{STATS_PREFIX}{s.name}.items", s.items) for s in summaries
         ]
         if total_ngrams <= cfg.max_side_input_ngrams:
-            out, index_stats = self._side_input(docs, sources, wholes)
+            out, fixed = self._side_input(docs, sources, wholes, sizes)
         else:
             items = (
                 docs.pipeline
@@ -246,19 +243,23 @@ class Decontaminate(beam.PTransform):
             )
             out = self._join(docs, items, wholes)
             sizes += [(STATS_PREFIX + "join", 1), (STATS_PREFIX + "index_ngrams", total_ngrams)]
-            index_stats = None
-        parts = [
+            fixed = docs.pipeline | "BenchmarkSizes" >> beam.Create(sizes)
+        # without_defaults: an empty input adds no stats (and saves the runner the stages
+        # that inject a default); the launch-time numbers come from `fixed`
+        counted = (
             out[STATS]
-            | "DecontaminationStats" >> beam.CombineGlobally(_StatsFn(sizes))
-            | "StatItems" >> beam.FlatMap(lambda pairs: pairs),
-        ]
-        if index_stats is not None:
-            parts.append(index_stats)
-        out[STATS] = tuple(parts) | "AllDecontaminationStats" >> beam.Flatten()
+            | "DecontaminationStats" >> beam.CombineGlobally(_StatsFn()).without_defaults()
+            | "StatItems" >> beam.FlatMap(lambda pairs: pairs)
+        )
+        out[STATS] = (counted, fixed) | "AllDecontaminationStats" >> beam.Flatten()
         return out
 
     def _side_input(
-        self, docs: PCollection, sources: Sequence[BenchmarkSource], wholes: bool
+        self,
+        docs: PCollection,
+        sources: Sequence[BenchmarkSource],
+        wholes: bool,
+        sizes: Sequence[tuple[str, float]],
     ) -> tuple[dict[str, PCollection], PCollection]:
         cfg = self._cfg
         # one worker reads every benchmark file and builds the index: it is bounded by
@@ -270,6 +271,7 @@ class Decontaminate(beam.PTransform):
         )
         index_stats = index | "IndexSize" >> beam.FlatMap(
             lambda ix: [
+                *sizes,
                 (STATS_PREFIX + "index_ngrams", ix.ngrams),
                 (STATS_PREFIX + "index_bytes", ix.nbytes),
             ]
