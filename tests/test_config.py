@@ -58,6 +58,22 @@ def test_every_default_yaml_value_equals_the_model_default():
         ("input:\n  paths: []\n", "input.paths"),
         ("- a list\n", "mapping of sections"),
         ("input: [unclosed\n", "not valid YAML at line"),
+        ("decontamination:\n  ngram: 0\n", "decontamination.ngram"),
+        ("decontamination:\n  action: remove\n", "decontamination.action"),
+        ("decontamination:\n  roles: [narrator]\n", "decontamination.roles.0"),
+        (
+            "decontamination:\n  benchmarks: [{name: a.b, paths: [x], fields: [q]}]\n",
+            "decontamination.benchmarks.0.name",
+        ),
+        (
+            "decontamination:\n  benchmarks: [{name: a, paths: [x], fields: [q, q]}]\n",
+            "decontamination.benchmarks.0.fields",
+        ),
+        (
+            "decontamination:\n  benchmarks: [{name: a, paths: [x], fields: [q], filed: 1}]\n",
+            "unknown recipe key 'decontamination.benchmarks.0.filed'",
+        ),
+        ("decontamination:\n  benchmarks: [{name: a, paths: [], fields: [q]}]\n", ".paths"),
     ],
 )
 def test_bad_recipes_name_the_key(tmp_path, yaml_text, needle):
