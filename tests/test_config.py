@@ -52,6 +52,22 @@ def test_every_default_yaml_value_equals_the_model_default():
         ("input:\n  paths: []\n", "input.paths"),
         ("- a list\n", "mapping of sections"),
         ("input: [unclosed\n", "not valid YAML at line"),
+        ("decontamination:\n  ngram: 0\n", "decontamination.ngram"),
+        ("decontamination:\n  action: remove\n", "decontamination.action"),
+        ("decontamination:\n  roles: [narrator]\n", "decontamination.roles.0"),
+        (
+            "decontamination:\n  benchmarks: [{name: a.b, paths: [x], fields: [q]}]\n",
+            "decontamination.benchmarks.0.name",
+        ),
+        (
+            "decontamination:\n  benchmarks: [{name: a, paths: [x], fields: [q, q]}]\n",
+            "decontamination.benchmarks.0.fields",
+        ),
+        (
+            "decontamination:\n  benchmarks: [{name: a, paths: [x], fields: [q], filed: 1}]\n",
+            "unknown recipe key 'decontamination.benchmarks.0.filed'",
+        ),
+        ("decontamination:\n  benchmarks: [{name: a, paths: [], fields: [q]}]\n", ".paths"),
     ],
 )
 def test_bad_recipes_name_the_key(tmp_path, yaml_text, needle):
@@ -144,6 +160,6 @@ def test_the_default_recipe_points_to_docs_that_exist():
 
     text = (REPO / "pipelines" / "default.yaml").read_text(encoding="utf-8")
     named = sorted(set(re.findall(r"docs/[\w./-]+\.md", text)))
-    assert named == ["docs/recipe-reference.md", "docs/recipes.md"]
+    assert {"docs/recipe-reference.md", "docs/recipes.md"} <= set(named)
     missing = [d for d in named if not (REPO / d).is_file()]
     assert missing == []

@@ -121,6 +121,42 @@ def pii_document(rng: random.Random, pii: dict) -> str:
     return lead + "\n\n" + document(rng, 60, 120)
 
 
+EVAL_FILE = "_eval_planted.jsonl"  # `_`: never read as corpus (input.exclude)
+
+
+def _sentences(paragraph: str) -> list[str]:
+    return [x if x.endswith(".") else x + "." for x in paragraph.split(". ") if x]
+
+
+def planted_benchmark(crawl0: list[dict], notes: dict[str, str]) -> tuple[list[dict], dict]:
+    """A small evaluation file for decontamination: two items whose questions genuinely occur
+    in corpus documents (one verbatim, one in capitals with doubled spaces), one that occurs
+    nowhere, and a short item (under 13 words) that occurs only inside a longer paragraph, so
+    it must not match (short items match whole records or lines only)."""
+    web = {d["id"]: d["text"] for d in crawl0}
+    q1 = " ".join(_sentences(web["web-0070"].split("\n\n")[1])[:2])
+    q2 = "  ".join(" ".join(_sentences(notes["note-002"])[2:4]).upper().split())
+    short = _sentences(web["web-0071"].split("\n\n")[1])[0]
+    items = [
+        {"id": "planted-q1", "question": q1, "answer": "The guide took the valley road home."},
+        {"id": "planted-q2", "question": q2, "answer": "It became tangy."},
+        {
+            "id": "planted-q3",
+            "question": "Which lighthouse keeper painted the northern cliffs every winter "
+            "before the ferries stopped running to the island?",
+            "answer": "The keeper from the harbour village did.",
+        },
+        {"id": "planted-short", "question": short, "answer": "The stranger."},
+    ]
+    truth = {
+        "file": EVAL_FILE,
+        "fields": ["question", "answer"],
+        "found": {"planted-q1": ["web-0070"], "planted-q2": ["note-002"]},
+        "not_found": ["planted-q3", "planted-short"],
+    }
+    return items, truth
+
+
 def _crawls(rng: random.Random) -> tuple[list[dict], list[dict]]:
     """The two web crawls' plain documents."""
     crawl0 = [
@@ -285,14 +321,16 @@ def write_wiki(out: Path, rng: random.Random, planted: dict, crawl0: list[dict])
     pq.write_table(pa.Table.from_pylist(rows), out / "wiki" / "articles.parquet")
 
 
-def write_notes_and_books(out: Path, rng: random.Random) -> None:
+def write_notes_and_books(out: Path, rng: random.Random) -> dict[str, str]:
     """notes/notes.tsv.bz2, and books/*.txt (one document per file, derived ids)."""
     lines = ["id\ttag\ttext"]
+    notes: dict[str, str] = {}
     for i in range(50):
         lines.append(
             f"note-{i:03d}\t{rng.choice(['todo', 'idea', 'log'])}\t"
             + document(rng, 50, 90).replace("\n\n", " ")
         )
+        notes[f"note-{i:03d}"] = lines[-1].split("\t", 2)[2]
     (out / "notes" / "notes.tsv.bz2").write_bytes(bz2.compress(("\n".join(lines) + "\n").encode()))
     for i in range(6):
         (out / "books" / f"chapter-{i:02d}.txt").write_text(
@@ -305,6 +343,7 @@ def write_notes_and_books(out: Path, rng: random.Random) -> None:
     (out / "books" / "chapter-mojibake.txt").write_bytes(
         moji.encode("utf-8").decode("latin-1").encode("utf-8")
     )
+    return notes
 
 
 def write_malformed(out: Path, rng: random.Random, planted: dict) -> None:
@@ -369,12 +408,18 @@ def write_sample_data(out: Path) -> None:
         "non_english": [],
         "pii": [],
         "bad_records": [],
+        "decontamination": {},
     }
     crawl0 = write_web(out, rng, planted)
     write_forum(out, rng, planted)
     write_wiki(out, rng, planted, crawl0)
-    write_notes_and_books(out, rng)
+    notes = write_notes_and_books(out, rng)
     write_malformed(out, rng, planted)
+    # a benchmark for decontamination (not corpus: its name starts with `_`)
+    items, planted["decontamination"] = planted_benchmark(crawl0, notes)
+    (out / EVAL_FILE).write_text(
+        "".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8"
+    )
     (out / "_planted.json").write_text(
         json.dumps(planted, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )
@@ -399,6 +444,8 @@ def readme(planted: dict) -> str:
     )
     pii = "\n".join(f"  - {p['id']} ({p['field']}): {p['kind']}" for p in planted["pii"])
     langs = ", ".join(f"{x['id']} ({x['language']})" for x in planted["non_english"])
+    dec = planted["decontamination"]
+    found = ", ".join(f"{k} (in {', '.join(v)})" for k, v in dec["found"].items())
     return f"""# sample_data
 
 A small synthetic raw corpus for `make run` and the end-to-end tests, written by
@@ -416,6 +463,7 @@ starting with `_` or `.` and `README*` are skipped by the default recipe.
 | `notes/notes.tsv.bz2` | TSV, bzip2 | short notes |
 | `books/*.txt` | plain text | one document per file (derived ids); one with a UTF-8 BOM, one with mojibake |
 | `malformed/` | mixed | bad records (below), a truncated gzip, an empty file, a Parquet file without a text column |
+| `_eval_planted.jsonl` | JSONL | not corpus: a small benchmark for decontamination (`question`, `answer`) |
 
 ## Planted
 - Exact duplicate groups (identical, whitespace variants, NFC/NFD variants, across files; the
@@ -433,6 +481,9 @@ starting with `_` or `.` and `README*` are skipped by the default recipe.
 {pii}
 - Bad records (each must be dead-lettered; good records around them kept):
 {bad}
+- Benchmark items (`{dec["file"]}`, decontaminated against by the default recipe): found in
+  the corpus {found}; not found {", ".join(dec["not_found"])} (the short one occurs only inside
+  a longer paragraph, and short items match whole records or lines only)
 """
 
 

@@ -182,6 +182,27 @@ def _settings_text(params: Mapping[str, Any], prefix: str = "") -> list[str]:
     return out
 
 
+def _decontamination(manifest: Mapping[str, Any]) -> str:
+    d = manifest.get("decontamination")
+    if not d:
+        return (
+            "## Decontamination\n\nThis dataset was not decontaminated against evaluation "
+            "benchmarks.\n\n"
+        )
+    benches = "; ".join(
+        f"`{name}` ({b['items']:,} items, {b['items_found']:,} found in the sources: "
+        f"{100 * b['contamination_rate']:.2f}%)"
+        for name, b in sorted(d["benchmarks"].items())
+    )
+    verb = "dropped" if d["action"] == "drop" else "kept and annotated (signal `contaminated`)"
+    return (
+        f"## Decontamination\n\nDecontaminated against {benches}, by {d['ngram']}-word n-gram "
+        "overlap (case, whitespace and punctuation ignored; items shorter than that matched "
+        f"whole). {d['records_contaminated']:,} records holding benchmark items were {verb}; "
+        "`lineage/` names the benchmark item for each.\n\n"
+    )
+
+
 def render(manifest: Mapping[str, Any], ledger: list[Mapping[str, Any]] | None = None) -> str:
     c = manifest["counts"]
     recipe = manifest["recipe"]
@@ -250,7 +271,7 @@ annotations later stages add. Load with `datasets.load_dataset("parquet", data_f
 or DuckDB.
 
 """
-    return "\n".join(header) + "\n" + body + _privacy(manifest, ledger)
+    return "\n".join(header) + "\n" + body + _decontamination(manifest) + _privacy(manifest, ledger)
 
 
 def read_ledger(out: str) -> list[Mapping[str, Any]] | None:

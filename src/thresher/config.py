@@ -158,6 +158,82 @@ class DedupConfig(_Section):
     near: NearDedupConfig = Field(default_factory=NearDedupConfig)
 
 
+_BENCHMARK_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+_ROLES = Literal["system", "user", "assistant", "tool"]
+
+
+def _checked_roles() -> list[_ROLES]:
+    return ["system", "user", "assistant"]
+
+
+class BenchmarkConfig(_Section):
+    """One evaluation set to keep out of the data (``decontamination.benchmarks``)."""
+
+    name: str = Field(
+        pattern=_BENCHMARK_NAME,
+        max_length=64,
+        description="Names the benchmark in lineage, manifest and report (letters, digits, _ -).",
+    )
+    paths: list[str] = Field(
+        min_length=1, description="Files, globs or directories in any format thresher reads."
+    )
+    fields: list[str] = Field(
+        min_length=1,
+        description="Text fields of an item; a list-valued field (MT-bench `turns`) gives each "
+        "element. Plain-text files: one item per line, read into the first field.",
+    )
+    id_field: str | None = Field(
+        None, description="Field naming an item in lineage; null: FILE_NAME:LINE."
+    )
+
+    @field_validator("fields")
+    @classmethod
+    def _distinct_fields(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value) or not all(f.strip() for f in value):
+            raise ValueError("fields must be distinct, non-empty field names")
+        return value
+
+
+class DecontaminationConfig(_Section):
+    """Drop (or annotate) records that contain benchmark items (``thresher.stages.decontaminate``,
+    docs/decontamination.md). A no-op while ``benchmarks`` is empty."""
+
+    enabled: bool = True
+    benchmarks: list[BenchmarkConfig] = Field(
+        default_factory=list, description="Evaluation sets; empty turns the stage off."
+    )
+    ngram: int = Field(
+        13,
+        ge=1,
+        le=64,
+        description="Words per n-gram on both sides (13: the GPT-3 paper's contamination "
+        "analysis, Brown et al. 2020, appendix C; NeMo Curator's default).",
+    )
+    roles: list[_ROLES] = Field(
+        default_factory=_checked_roles,
+        min_length=1,
+        description="Chat records: the turns checked.",
+    )
+    action: Literal["drop", "annotate"] = Field(
+        "drop", description="`annotate`: keep the record with a signal and the lineage detail."
+    )
+    max_side_input_ngrams: int = Field(
+        5_000_000,
+        gt=0,
+        description="Above this many benchmark n-grams (about 24 bytes each per worker) the "
+        "index is joined with the records' n-grams instead of held by every worker.",
+    )
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _unique_names(cls, value: list[BenchmarkConfig]) -> list[BenchmarkConfig]:
+        names = [b.name for b in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"benchmark name(s) {', '.join(repeated)} appear twice; rename one")
+        return value
+
+
 class LengthFilterConfig(_Section):
     """Length limits in characters and whitespace-separated words (thresher's own rule; no
     paper default, so every limit is off until set)."""
@@ -594,6 +670,7 @@ class PipelineConfig(_Section):
     input: InputConfig = Field(default_factory=InputConfig)
     normalize: NormalizeConfig = Field(default_factory=NormalizeConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
+    decontamination: DecontaminationConfig = Field(default_factory=DecontaminationConfig)
     filters: FiltersConfig = Field(default_factory=FiltersConfig)
     bias: BiasConfig = Field(default_factory=BiasConfig)
     pii: PiiConfig = Field(default_factory=PiiConfig)

@@ -148,6 +148,9 @@ def _decision_lines(r: dict[str, Any]) -> list[str]:
     """A dropped record leads with its rule, value and threshold, then the other signals;
     other fates keep their details as ``name value`` pairs."""
     details = r.get("details") or {}
+    found = _benchmark_lines(details)
+    if found:  # decontamination: the benchmark items, never their text
+        return [f"rule       {r.get('reason') or 'annotated'}: benchmark items found", *found]
     if r["fate"] == "dropped" and r.get("reason"):
         rule, shown = _rule(r["reason"], details)
         others = _signal_lines("signals", details.get("signals") or {}, shown)
@@ -155,6 +158,27 @@ def _decision_lines(r: dict[str, Any]) -> list[str]:
     if details:
         return _signal_lines("details", details, set())
     return []
+
+
+def _benchmark_lines(details: dict[str, Any]) -> list[str]:
+    """Decontamination details (dropped, or kept with ``action: annotate``), one line per
+    benchmark item found."""
+    d = details.get("decontamination", details)
+    if not isinstance(d, dict) or "benchmarks" not in d:
+        return []
+    lines = []
+    for name, b in sorted(d["benchmarks"].items()):
+        for item in b["items"]:
+            how = (
+                f"{item['ngrams_matched']} of its {item['item_ngrams']} {d['ngram']}-grams "
+                f"({100 * item['fraction']:.1f}%)"
+                if item["match"] == "ngram"
+                else "the whole item"
+            )
+            lines.append(f"benchmark  {name} item {item['item']}: {how}")
+        if b["items_matched"] > len(b["items"]):
+            lines.append(f"benchmark  {name}: {b['items_matched']} items matched in all")
+    return lines
 
 
 def render(story: dict[str, Any]) -> str:

@@ -5,8 +5,8 @@ loads a Presidio registry and a key source; building near dedup reads index meta
 launcher, the stage table and the timing table ask the plan, and only the pipeline builds.
 
 Order (cheap stages first, expensive last; see DESIGN.md): Normalize -> DropExactDuplicates ->
-FilterLanguage -> FilterLowQuality -> DropNearDuplicates -> AnonymizePii -> FlagBias. Each stage
-is on by its recipe section's ``enabled``.
+Decontaminate -> FilterLanguage -> FilterLowQuality -> DropNearDuplicates -> AnonymizePii ->
+FlagBias. Each stage is on by its recipe section's ``enabled``.
 """
 
 from __future__ import annotations
@@ -51,6 +51,12 @@ def _exact(c: PipelineConfig) -> beam.PTransform:
     return DropExactDuplicates(c.dedup.exact)
 
 
+def _decontaminate(c: PipelineConfig) -> beam.PTransform:
+    from thresher.stages.decontaminate import Decontaminate
+
+    return Decontaminate(c.decontamination)
+
+
 def _language(c: PipelineConfig) -> beam.PTransform:
     from thresher.stages.filters import FilterLanguage
 
@@ -86,6 +92,13 @@ def _pii_section(c: PipelineConfig, stats: Mapping[str, float]) -> dict[str, Any
     from thresher.pii.report import manifest_section
 
     return manifest_section(c.pii, stats)
+
+
+def _decontamination_section(c: PipelineConfig, stats: Mapping[str, float]) -> dict[str, Any]:
+    from thresher.core import decontam
+
+    d = c.decontamination
+    return decontam.section(stats, [b.name for b in d.benchmarks], d.ngram, d.action)
 
 
 def _bias_section(c: PipelineConfig, stats: Mapping[str, float]) -> dict[str, Any]:
@@ -133,6 +146,17 @@ def stage_plan(
         (bool(erased), StageSpec("ApplyErasures", "forget", _erasures(erased or {}))),
         (config.normalize.enabled, StageSpec("Normalize", "normalize", _normalize)),
         (config.dedup.exact.enabled, StageSpec("DropExactDuplicates", "exact_dedup", _exact)),
+        # Benchmark contamination after exact dedup (fewer records) and before the expensive
+        # stages; a no-op while no benchmark is named.
+        (
+            config.decontamination.enabled and bool(config.decontamination.benchmarks),
+            StageSpec(
+                "Decontaminate",
+                "decontaminate",
+                _decontaminate,
+                ("decontamination", _decontamination_section),
+            ),
+        ),
         # Language first, as FineWeb does: the quality rules (stop words, C4 punctuation) are
         # English-centric and would otherwise drop other-language text for the wrong reason.
         (

@@ -65,6 +65,9 @@ class Document:
     language: str | None = None
     language_score: float | None = None
     pii: tuple[PiiFinding, ...] = ()
+    # Ids and numbers behind an annotate-mode decision that kept the record (e.g. the benchmark
+    # items decontamination found), copied into its lineage row when it is kept; never text.
+    details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,4 +166,4 @@ def dropped_fate(
 
 
 def kept_fate(doc: Document, stage: str = "write") -> Fate:
-    return _fate_of(doc, "kept", stage)
+    return _fate_of(doc, "kept", stage, details=doc.details)

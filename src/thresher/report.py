@@ -247,6 +247,56 @@ def _reasons(m: Mapping[str, Any]) -> str:
     )
 
 
+def _decontamination(m: Mapping[str, Any]) -> str:
+    """Per benchmark: its items found in this corpus (the benchmark's contamination rate) and
+    the training records that held them, with example ids (never text)."""
+    d = m.get("decontamination")
+    if not d:
+        return ""
+    verb = "dropped" if d.get("action") == "drop" else "kept, annotated"
+    benches = d.get("benchmarks", {})
+    rows = [
+        (
+            name,
+            b["items"],
+            b["items_found"],
+            f"{100 * b['contamination_rate']:.2f}%",
+            b["records"],
+            " ".join(b["example_records"]),
+            " ".join(b["example_items"]),
+        )
+        for name, b in sorted(benches.items())
+    ]
+    index = d.get("index", {})
+    where = (
+        "joined with the records' n-grams (no per-worker index)"
+        if d.get("method") == "join"
+        else f"a side input of {_n(index.get('ngrams', 0))} n-grams, "
+        f"{_n(index.get('bytes', 0))} bytes per worker"
+    )
+    return (
+        "<section><h2>Decontamination</h2>"
+        f"<p>{_n(d.get('records_checked', 0))} records checked against {len(benches)} "
+        f"benchmark(s) with {_e(d.get('ngram'))}-word n-grams (case, whitespace and punctuation "
+        f"ignored); {_n(d.get('records_contaminated', 0))} held benchmark items ({verb}). "
+        f"Index: {where}.</p>"
+        + table(
+            [
+                "benchmark",
+                "items",
+                "items found",
+                "contamination rate",
+                f"records {verb.split(',')[0]}",
+                "example records",
+                "example items",
+            ],
+            rows,
+            {1, 2, 3, 4},
+        )
+        + "</section>"
+    )
+
+
 def _distributions(m: Mapping[str, Any]) -> str:
     stats = m.get("stats", {})
     chars = statkeys.series(stats, "chars")
@@ -530,6 +580,7 @@ SECTIONS = [
     _overview,
     _funnel,
     _reasons,
+    _decontamination,
     _distributions,
     _clusters_and_languages,
     _pii,

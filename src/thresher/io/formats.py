@@ -1,7 +1,9 @@
 """Parsing raw files into ``Document`` or ``DeadLetter`` records, without Beam.
 
 Every parser takes an opened binary stream and yields, in file order, exactly one item per input
-record: a ``Document`` or a ``DeadLetter`` naming the source, the position and what was wrong.
+record: its parsed fields (``Row``) or a ``DeadLetter`` naming the source, the position and what
+was wrong; ``read_file`` turns rows into ``Document`` records (``read_rows`` gives the rows, for
+other record shapes such as benchmark files).
 Nothing is logged and nothing is skipped silently (blank lines of line-oriented formats are not
 records). Decompression is done here, chunk by chunk, so that a truncated or corrupt stream is
 seen and reported (Beam's own readers yield the broken tail as if it were a record).
@@ -276,6 +278,17 @@ def to_document(obj: Mapping[str, Any], source: str, position: int, opts: ReadOp
 Item = Document | DeadLetter
 
 
+@dataclass(frozen=True)
+class Row:
+    """One parsed record before it becomes a ``Document``: its position and its fields."""
+
+    position: int
+    fields: Mapping[str, Any]
+
+
+RowItem = Row | DeadLetter
+
+
 _ID_ERRORS = frozenset({"missing_id", "invalid_id", "invalid_id_type"})
 
 
@@ -309,16 +322,11 @@ def _record_or_dead(
     source: str,
     pos: int,
     opts: ReadOptions,
-) -> Item:
+) -> RowItem:
     try:
-        obj = make(*args)
+        return Row(pos, make(*args))
     except RecordError as err:
         return _dead(source, pos, err.error_type, err.message)
-    try:
-        return to_document(obj, source, pos, opts)
-    except RecordError as err:
-        own = None if err.error_type in _ID_ERRORS else readable_id(obj, opts)
-        return _dead(source, pos, err.error_type, err.message, own)
 
 
 def _parse_json_line(line: bytes, first: bool) -> Mapping[str, Any]:
@@ -344,7 +352,7 @@ def _csv_record(header: list[str], row: list[str]) -> dict[str, str]:
     return dict(zip(header, row, strict=True))
 
 
-def read_jsonl(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[Item]:
+def read_jsonl(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[RowItem]:
     pos = -1
     for pos, (line, size) in enumerate(iter_lines(chunks, opts.max_document_bytes)):
         if line is None:
@@ -360,7 +368,7 @@ def read_jsonl(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Itera
         yield _record_or_dead(_parse_json_line, (line, pos == 0), source, pos, opts)
 
 
-def read_text_lines(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[Item]:
+def read_text_lines(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[RowItem]:
     for pos, (line, size) in enumerate(iter_lines(chunks, opts.max_document_bytes)):
         if line is None:
             yield _dead(
@@ -375,7 +383,7 @@ def read_text_lines(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> 
         yield _record_or_dead(_text_record, (opts.text_field, line, pos == 0), source, pos, opts)
 
 
-def read_text_file(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[Item]:
+def read_text_file(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[RowItem]:
     buf = bytearray()
     total = 0
     for chunk in chunks:
@@ -401,7 +409,7 @@ def _has_surrogates(value: str) -> bool:
 
 def read_csv(
     chunks: Iterator[bytes], source: str, opts: ReadOptions, delimiter: str = ","
-) -> Iterator[Item]:
+) -> Iterator[RowItem]:
     text = io.TextIOWrapper(
         io.BufferedReader(_ChunkStream(chunks)),
         encoding="utf-8-sig",
@@ -454,7 +462,7 @@ def read_csv(
         yield _record_or_dead(_csv_record, (header, row), source, this, opts)
 
 
-def read_parquet(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[Item]:
+def read_parquet(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[RowItem]:
     import pyarrow.parquet as pq
 
     try:
@@ -479,7 +487,23 @@ def read_parquet(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[Ite
 
 
 def read_file(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[Item]:
-    """Every record of one opened file, in order; problems become ``DeadLetter`` items.
+    """Every record of one opened file, in order, as a ``Document``; problems become
+    ``DeadLetter`` items (see ``read_rows``)."""
+    for item in read_rows(raw, source, opts):
+        if isinstance(item, Row):
+            try:
+                yield to_document(item.fields, source, item.position, opts)
+            except RecordError as err:
+                # a dead letter keeps the source's id where it was readable
+                own = None if err.error_type in _ID_ERRORS else readable_id(item.fields, opts)
+                yield _dead(source, item.position, err.error_type, err.message, own)
+        else:
+            yield item
+
+
+def read_rows(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[RowItem]:
+    """Every record of one opened file, in order, as parsed fields (``Row``); problems become
+    ``DeadLetter`` items. For readers of other record shapes (benchmark files).
 
     A truncated or corrupt compressed stream ends the file with one dead letter at the position
     after the last complete record; everything before it is yielded.

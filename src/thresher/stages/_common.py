@@ -81,15 +81,21 @@ def errors_to_dead_letters(stage: str):
 
 
 def apply_guarded(
-    pcoll: PCollection, label: str, dofn: beam.DoFn, stage: str, extra: tuple[str, ...] = ()
+    pcoll: PCollection,
+    label: str,
+    dofn: beam.DoFn,
+    stage: str,
+    extra: tuple[str, ...] = (),
+    side_inputs: tuple[Any, ...] = (),
 ) -> dict[str, PCollection]:
-    """``ParDo(dofn)`` with tagged fates/dead letters and exceptions caught as dead letters.
+    """``ParDo(dofn, *side_inputs)`` with tagged fates/dead letters and exceptions caught as
+    dead letters.
 
     The DoFn yields documents on the main output, ``TaggedOutput(FATES, Fate)`` and
     ``TaggedOutput(DEAD, DeadLetter)``; each tag in ``extra`` (e.g. ``STATS``) is returned
     under its own name too.
     """
-    results = pcoll | label >> beam.ParDo(dofn).with_outputs(
+    results = pcoll | label >> beam.ParDo(dofn, *side_inputs).with_outputs(
         FATES, DEAD, *extra, main=MAIN
     ).with_exception_handling(dead_letter_tag="failed")
     failed = results["failed"] | f"{label}Failures" >> beam.FlatMap(errors_to_dead_letters(stage))

@@ -1,0 +1,317 @@
+"""``Decontaminate``: keep benchmark items out of the data, and count how much was in.
+
+The matching logic is ``thresher.core.decontam``; benchmark files are found, checked and read by
+``thresher.io.benchmarks``. This module wires it: the benchmark index travels to every worker as
+a side input, or, above ``decontamination.max_side_input_ngrams``, meets the records' n-grams in
+a join on the n-gram hash. Both give the same decisions (a test runs both).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.pvalue import PCollection, TaggedOutput
+
+from thresher import progress
+from thresher.config import DecontaminationConfig
+from thresher.core.decontam import (
+    STATS_PREFIX,
+    BenchmarkIndex,
+    ItemRef,
+    Overlap,
+    details,
+    item_entries,
+    record_keys,
+    summarize,
+)
+from thresher.io.benchmarks import BenchmarkSource, read_items, resolve_benchmarks, scan
+from thresher.records import Document, dropped_fate
+from thresher.stages._common import DEAD, FATES, MAIN, STATS, apply_guarded, errors_to_dead_letters
+
+STAGE = "decontaminate"
+REASON = "contaminated"
+EXAMPLES = 5
+
+
+def segments(doc: Document) -> list[tuple[str | None, str]]:
+    """The ``(role, text)`` segments matched for ``doc``: a text record is one segment that is
+    always checked (chat records will give one segment per turn)."""
+    return [(None, doc.text)]
+
+
+class _Decider:
+    """What every path does with a record and its overlaps: drop it (``contaminated``) or, with
+    ``action: annotate``, keep it with signals and lineage details; plus stats and found items."""
+
+    def __init__(self, n: int, action: str) -> None:
+        self._n = n
+        self._annotate = action == "annotate"
+        self._total = Metrics.counter(STAGE, "total")
+        self._kept = Metrics.counter(STAGE, "kept")
+        self._dropped = Metrics.counter(STAGE, f"dropped.{REASON}")
+        self._annotated = Metrics.counter(STAGE, "annotated")
+
+    def decide(self, doc: Document, overlaps: Sequence[Overlap]) -> Iterator[Any]:
+        self._total.inc()
+        progress.tick(STAGE)
+        benches = sorted({o.benchmark for o in overlaps})
+        keys = [STATS_PREFIX + "checked"]
+        if overlaps:
+            keys.append(STATS_PREFIX + "contaminated")
+            keys += [f"{STATS_PREFIX}{b}.records" for b in benches]
+        found = tuple((o.benchmark, o.item_id, doc.id) for o in overlaps)
+        yield TaggedOutput(STATS, (tuple(keys), found))
+        detail = details(overlaps, self._n, with_turns=len(segments(doc)) > 1) if overlaps else {}
+        if overlaps and not self._annotate:
+            self._dropped.inc()
+            yield TaggedOutput(FATES, dropped_fate(doc, STAGE, REASON, detail))
+            return
+        self._kept.inc()
+        if not self._annotate:
+            yield doc
+            return
+        signals = {
+            **doc.signals,
+            "contaminated": 1.0 if overlaps else 0.0,
+            "contamination_fraction": max((o.fraction for o in overlaps), default=0.0),
+        }
+        changes: dict[str, Any] = {"signals": signals}
+        if overlaps:
+            self._annotated.inc()
+            changes["details"] = {**doc.details, "decontamination": detail}
+        yield dataclasses.replace(doc, **changes)
+
+
+def _build_index(sources: Sequence[BenchmarkSource], n: int) -> BenchmarkIndex:
+    return BenchmarkIndex((i for s in sources for f in s.files for i in read_items(s, f)), n)
+
+
+class _MatchFn(beam.DoFn):
+    """Side-input path: look each record's keys up in the whole index."""
+
+    def __init__(self, n: int, roles: Sequence[str], action: str, wholes: bool) -> None:
+        self._n = n
+        self._roles = tuple(roles)
+        self._wholes = wholes
+        self._decider = _Decider(n, action)
+
+    def process(self, doc: Document, index: BenchmarkIndex) -> Iterator[Any]:
+        keys = record_keys(segments(doc), self._n, self._roles, self._wholes)
+        yield from self._decider.decide(doc, index.match(keys))
+
+
+class _KeysFn(beam.DoFn):
+    """Join path: the record itself (main) and its distinct ``(key, (id, turn))`` pairs."""
+
+    def __init__(self, n: int, roles: Sequence[str], wholes: bool) -> None:
+        self._n = n
+        self._roles = tuple(roles)
+        self._wholes = wholes
+
+    def process(self, doc: Document) -> Iterator[Any]:
+        keys = record_keys(segments(doc), self._n, self._roles, self._wholes)
+        for key, turn in keys.pairs():
+            yield TaggedOutput("keys", (key, (doc.id, turn)))
+        yield doc
+
+
+def _hits(element: tuple[int, dict[str, Iterable[Any]]]) -> Iterator[tuple[str, Any]]:
+    key, joined = element
+    refs: list[ItemRef] = list(joined["item"])
+    if not refs:
+        return
+    for record_id, turn in joined["record"]:
+        for ref in refs:
+            yield record_id, (ref, key, turn)
+
+
+def _with_overlaps(element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
+    record_id, joined = element
+    overlaps: tuple[Overlap, ...] = next(iter(joined["overlaps"]), ())
+    for doc in joined["doc"]:
+        yield record_id, (doc, overlaps)
+
+
+class _ApplyFn(beam.DoFn):
+    """Join path: ``(id, (record, overlaps))`` -> the decision."""
+
+    def __init__(self, n: int, action: str) -> None:
+        self._decider = _Decider(n, action)
+
+    def process(self, element: tuple[str, tuple[Document, tuple[Overlap, ...]]]) -> Iterator[Any]:
+        _id, (doc, overlaps) = element
+        yield from self._decider.decide(doc, overlaps)
+
+
+# (counts of stats keys, benchmark -> (items found, first record ids))
+_Acc = tuple[Counter[str], dict[str, tuple[set[str], list[str]]]]
+
+
+class _StatsFn(beam.CombineFn):
+    """Per record ``(stats keys, found (benchmark, item id, record id) triples)`` -> the stage's
+    stats pairs: the keys counted, per benchmark the number of distinct items found and the
+    first ``EXAMPLES`` item and record ids (``.example_item.<id>``, ``.example_record.<id>``).
+    One combine for all of it (each is a shuffle on batch
+    runners). The accumulator holds the found item ids: bounded by the benchmarks' size, never
+    by the corpus."""
+
+    def create_accumulator(self) -> _Acc:
+        return Counter(), {}
+
+    def add_input(self, acc: _Acc, element: tuple[tuple[str, ...], Any]) -> _Acc:
+        keys, found = element
+        acc[0].update(keys)
+        for bench, item, record in found:
+            items, records = acc[1].setdefault(bench, (set(), []))
+            items.add(item)
+            if record not in records:
+                records[:] = sorted([*records, record])[:EXAMPLES]
+        return acc
+
+    def merge_accumulators(self, accs: Iterable[_Acc]) -> _Acc:
+        counts: Counter[str] = Counter()
+        out: dict[str, tuple[set[str], list[str]]] = {}
+        for acc in accs:
+            counts.update(acc[0])
+            for bench, (items, records) in acc[1].items():
+                mine = out.setdefault(bench, (set(), []))
+                mine[0].update(items)
+                mine[1][:] = sorted(set(mine[1]) | set(records))[:EXAMPLES]
+        return counts, out
+
+    def extract_output(self, acc: _Acc) -> list[tuple[str, float]]:
+        pairs: list[tuple[str, float]] = sorted(acc[0].items())
+        for bench, (items, records) in sorted(acc[1].items()):
+            prefix = f"{STATS_PREFIX}{bench}."
+            pairs.append((prefix + "items_found", len(items)))
+            pairs += [(f"{prefix}example_item.{i}", 1) for i in sorted(items)[:EXAMPLES]]
+            pairs += [(f"{prefix}example_record.{r}", 1) for r in records]
+        return pairs
+
+
+class Decontaminate(beam.PTransform):
+    """Drop (or annotate) records that contain items of the recipe's benchmarks.
+
+    Input ``PCollection[Document]``; output ``{"main", "fates", "dead_letter", "stats"}``. At
+    expansion (before the pipeline runs) every benchmark is resolved, read and checked: a bad
+    path, record, field or an empty benchmark raises ``InputError`` naming the benchmark and
+    the key. A record containing any n-gram of a benchmark item (or, for an item shorter than
+    ``ngram`` words, the whole item as a segment or line) leaves as ``dropped`` with reason
+    ``contaminated``; its lineage ``details`` name, per benchmark, the items matched (id, the
+    n-grams matched, the item's n-grams and the fraction; at most five), never text. With
+    ``action: annotate`` every record is kept with signals ``contaminated`` (0/1) and
+    ``contamination_fraction`` (the highest item fraction), and a contaminated one carries the
+    same details into its lineage row. The index is a side input while its n-grams stay under
+    ``max_side_input_ngrams`` (each worker holds it: about 24 bytes per n-gram), else it is
+    joined with the records' n-gram hashes (CoGroupByKey): same decisions either way.
+    Deterministic. Output can hold raw PII. Metrics (namespace ``decontaminate``): ``total``,
+    ``kept``, ``dropped.contaminated``, ``annotated``, ``dead_letter``. Stats
+    (``decontamination.``): ``checked``, ``contaminated``, per benchmark ``<name>.items``,
+    ``.items_found``, ``.records`` and up to five ``.example_record.<id>`` and
+    ``.example_item.<id>``; ``index_ngrams``, ``index_bytes``, ``join``.
+
+    Example::
+
+        out = docs | "Decontaminate" >> Decontaminate(config.decontamination)
+    """
+
+    def __init__(self, cfg: DecontaminationConfig) -> None:
+        super().__init__()
+        self._cfg = cfg
+
+    def expand(self, docs: PCollection) -> dict[str, PCollection]:
+        cfg = self._cfg
+        sources = resolve_benchmarks(cfg.benchmarks)
+        summaries = scan(sources, cfg.ngram)
+        total_ngrams = sum(s.ngrams for s in summaries)
+        wholes = any(s.short for s in summaries)  # else no record needs whole-form keys
+        sizes: list[tuple[str, float]] = [
+            (f"{STATS_PREFIX}{s.name}.items", s.items) for s in summaries
+        ]
+        if total_ngrams <= cfg.max_side_input_ngrams:
+            out, fixed = self._side_input(docs, sources, wholes, sizes)
+        else:
+            items = (
+                docs.pipeline
+                | "ListBenchmarkFiles" >> beam.Create([(s, f) for s in sources for f in s.files])
+                | "ReadBenchmarkItems" >> beam.FlatMapTuple(read_items)
+            )
+            out = self._join(docs, items, wholes)
+            sizes += [(STATS_PREFIX + "join", 1), (STATS_PREFIX + "index_ngrams", total_ngrams)]
+            fixed = docs.pipeline | "BenchmarkSizes" >> beam.Create(sizes)
+        # without_defaults: an empty input adds no stats (and saves the runner the stages
+        # that inject a default); the launch-time numbers come from `fixed`
+        counted = (
+            out[STATS]
+            | "DecontaminationStats" >> beam.CombineGlobally(_StatsFn()).without_defaults()
+            | "StatItems" >> beam.FlatMap(lambda pairs: pairs)
+        )
+        out[STATS] = (counted, fixed) | "AllDecontaminationStats" >> beam.Flatten()
+        return out
+
+    def _side_input(
+        self,
+        docs: PCollection,
+        sources: Sequence[BenchmarkSource],
+        wholes: bool,
+        sizes: Sequence[tuple[str, float]],
+    ) -> tuple[dict[str, PCollection], PCollection]:
+        cfg = self._cfg
+        # one worker reads every benchmark file and builds the index: it is bounded by
+        # max_side_input_ngrams, and every worker holds it anyway
+        index = (
+            docs.pipeline
+            | "ListBenchmarks" >> beam.Create([tuple(sources)])
+            | "BuildIndex" >> beam.Map(_build_index, cfg.ngram)
+        )
+        index_stats = index | "IndexSize" >> beam.FlatMap(
+            lambda ix: [
+                *sizes,
+                (STATS_PREFIX + "index_ngrams", ix.ngrams),
+                (STATS_PREFIX + "index_bytes", ix.nbytes),
+            ]
+        )
+        out = apply_guarded(
+            docs,
+            "MatchBenchmarks",
+            _MatchFn(cfg.ngram, cfg.roles, cfg.action, wholes),
+            STAGE,
+            extra=(STATS,),
+            side_inputs=(beam.pvalue.AsSingleton(index),),
+        )
+        return out, index_stats
+
+    def _join(self, docs: PCollection, items: PCollection, wholes: bool) -> dict[str, PCollection]:
+        cfg = self._cfg
+        keyed = docs | "RecordNgrams" >> beam.ParDo(
+            _KeysFn(cfg.ngram, cfg.roles, wholes)
+        ).with_outputs("keys", main=MAIN).with_exception_handling(dead_letter_tag="failed")
+        key_failures = keyed["failed"] | "RecordNgramFailures" >> beam.FlatMap(
+            errors_to_dead_letters(STAGE)
+        )
+        index = items | "BenchmarkNgrams" >> beam.FlatMap(item_entries, cfg.ngram)
+        overlaps = (
+            {"record": keyed["keys"], "item": index}
+            | "JoinOnNgrams" >> beam.CoGroupByKey()
+            | "Hits" >> beam.FlatMap(_hits)
+            | "GroupHitsByRecord" >> beam.GroupByKey()
+            | "Summarize" >> beam.MapTuple(lambda rid, hits: (rid, summarize(hits)))
+        )
+        paired = (
+            {"doc": keyed[MAIN] | "KeyById" >> beam.Map(lambda d: (d.id, d)), "overlaps": overlaps}
+            | "JoinOverlaps" >> beam.CoGroupByKey()
+            | "PairWithOverlaps" >> beam.FlatMap(_with_overlaps)
+        )
+        out = apply_guarded(
+            paired, "ApplyMatches", _ApplyFn(cfg.ngram, cfg.action), STAGE, extra=(STATS,)
+        )
+        out[DEAD] = (out[DEAD], key_failures) | "AllDeadLetters" >> beam.Flatten()
+        return out
+
+
+__all__ = ["REASON", "STAGE", "Decontaminate", "segments"]
