@@ -15,15 +15,20 @@ import time
 from collections import Counter
 
 _INTERVAL_S = float(os.environ.get("THRESHER_PROGRESS_INTERVAL", "5"))
+# Pipeline order (thresher.plan), then the writers.
 _ORDER = (
     "read",
+    "forget",
     "normalize",
     "exact_dedup",
+    "decontaminate",
     "filter_language",
     "filter_quality",
     "near_dedup",
+    "pii",
     "flag_bias",
     "write",
+    "data",
 )
 
 
