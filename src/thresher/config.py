@@ -565,6 +565,11 @@ class OutputConfig(_Section):
     compression: Literal["zstd", "snappy", "gzip", "none"] = Field(
         "zstd", description="Parquet compression of every shard."
     )
+    absolute_sources: bool = Field(
+        False,
+        description="Publish absolute input paths in data/'s `source` column and the card "
+        "(default: paths relative to the input root; lineage keeps absolute paths).",
+    )
 
 
 class LimitsConfig(_Section):

@@ -262,7 +262,12 @@ def execute(
         recipe_path=recipe_path,
         runner=str(options.view_as(StandardOptions).runner),
         inputs=[
-            InputEntry(path=f.path, size_bytes=f.size_bytes, records=per_source.get(f.path, 0))
+            InputEntry(
+                path=f.path,
+                size_bytes=f.size_bytes,
+                records=per_source.get(f.path, 0),
+                source=f.path if config.output.absolute_sources else f.published,
+            )
             for f in files
         ],
         counts=counts,
