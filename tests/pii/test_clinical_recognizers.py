@@ -114,6 +114,10 @@ def test_clinical_recognizer_table(cls, text, expected):
         ("between 1998 and 2004", []),
         ("12 March", ["12 March"]),
         ("14:30 on 5 May 2001", ["14:30 on 5 May"]),
+        ("Monday", ["Monday"]),
+        ("today", []),
+        ("Today", []),
+        ("two weeks ago", []),
     ],
 )
 def test_keep_years_cuts_the_year_out_of_dates(text, kept):
@@ -149,3 +153,20 @@ def test_preset_entities_are_all_supported():
 
     check_entities(PiiConfig(preset="hipaa_safe_harbor"))
     check_entities(PiiConfig(entities=["ID_NUMBER", "AGE_OVER_89"]))
+
+
+def test_id_numbers_get_findings_that_an_erasure_request_matches(keys):
+    """``thresher forget --value 44-55-123 --entity ID_NUMBER`` hashes the value the way the
+    finding was hashed: separators and case do not matter for identifiers."""
+    from thresher.forget import _value_hashes
+    from thresher.pii.normalize import normalize_value
+    from thresher.pii.process import PiiProcessor
+    from thresher.records import Document
+
+    assert normalize_value("ID_NUMBER", "ab-4471/k") == normalize_value("ID_NUMBER", "AB4471K")
+    processor = PiiProcessor(PiiConfig(preset="hipaa_safe_harbor"), keys)
+    doc = Document(id="n", text="Seen today. MRN: 4455123, bed 4.", source="s", position=0)
+    (out,), _ = processor.process([doc])
+    assert out.text == "Seen today. MRN: <ID_NUMBER>, bed 4."
+    [finding] = [f for f in out.pii if f.entity_type == "ID_NUMBER"]
+    assert finding.value_hmac in _value_hashes(keys, "44-55-123", "ID_NUMBER", [])
