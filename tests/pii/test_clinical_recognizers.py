@@ -170,3 +170,48 @@ def test_id_numbers_get_findings_that_an_erasure_request_matches(keys):
     assert out.text == "Seen today. MRN: <ID_NUMBER>, bed 4."
     [finding] = [f for f in out.pii if f.entity_type == "ID_NUMBER"]
     assert finding.value_hmac in _value_hashes(keys, "44-55-123", "ID_NUMBER", [])
+
+
+@pytest.mark.parametrize(
+    ("value", "shape"),
+    [
+        (
+            "12 March",
+            r"\d\d (January|February|March|April|May|June|July|August|September|"
+            r"October|November|December)",
+        ),
+        ("03/15", r"\d\d/\d\d"),
+        ("14:30 on 5 MAY", r"\d\d:\d\d on \d+ [A-Z]{3}"),
+        ("Mon", r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun)"),
+    ],
+)
+def test_date_surrogates_keep_the_shape(value, shape):
+    import re
+
+    from thresher.pii.surrogates import surrogate
+
+    fake = surrogate("DATE_TIME", value, b"0123456789abcdef")
+    assert re.fullmatch(shape, fake), fake
+    numbers = [int(n) for n in re.findall(r"\d+", fake)]
+    assert all(1 <= n <= 12 for n in numbers)  # a valid day, month, hour and minute alike
+
+
+def test_age_over_89_surrogate_is_the_safe_harbor_category():
+    from thresher.pii.surrogates import surrogate
+
+    assert {surrogate("AGE_OVER_89", v, bytes([i]) * 16) for i, v in enumerate(["92", "101"])} == {
+        "90"
+    }
+
+
+def test_preset_with_date_surrogates_keeps_the_year(keys):
+    from thresher.pii.process import PiiProcessor
+    from thresher.records import Document
+
+    cfg = PiiConfig(preset="hipaa_safe_harbor", operators={"DATE_TIME": "surrogate"})
+    doc = Document(
+        id="d", text="She was admitted on 12 March 1998 for a fall.", source="s", position=0
+    )
+    (out,), _ = PiiProcessor(cfg, keys).process([doc])
+    assert "12 March" not in out.text and " 1998 for a fall." in out.text
+    assert out.text.startswith("She was admitted on ")
