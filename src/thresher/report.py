@@ -14,6 +14,7 @@ from typing import Any
 
 from thresher.core import statkeys
 from thresher.output import Manifest, fs, layout, read_manifest
+from thresher.paths import published_recipe
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2328;
@@ -547,7 +548,9 @@ def _cost(m: Mapping[str, Any]) -> str:
 
 
 def _inputs(m: Mapping[str, Any]) -> str:
-    rows = [(i["path"], i["size_bytes"], i["records"]) for i in m.get("inputs", [])]
+    rows = [
+        (i.get("source") or i["path"], i["size_bytes"], i["records"]) for i in m.get("inputs", [])
+    ]
     return (
         "<section><h2>Inputs</h2>"
         + table(["file", "bytes", "records"], rows, {1, 2})
@@ -571,7 +574,7 @@ def _outputs(m: Mapping[str, Any]) -> str:
 def _recipe(m: Mapping[str, Any]) -> str:
     return (
         "<section><h2>Recipe</h2><pre>"
-        + _e(json.dumps(m["recipe"], indent=2, sort_keys=True))
+        + _e(json.dumps(published_recipe(m["recipe"]), indent=2, sort_keys=True))
         + "</pre></section>"
     )
 
@@ -595,7 +598,7 @@ SECTIONS = [
 
 def render(manifest: Mapping[str, Any]) -> str:
     body = "".join(section(manifest) for section in SECTIONS)
-    title = f"thresher run report: {manifest['recipe']['output']['path']}"
+    title = f"thresher run report: {published_recipe(manifest['recipe'])['output']['path']}"
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -3,6 +3,7 @@ books, publish the shards and write the manifest."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -45,13 +46,71 @@ class RunOutcome:
     succeeded: bool
 
 
-def pipeline_options(beam_args: Sequence[str]) -> PipelineOptions:
-    """Beam options exactly as given, plus thresher's offline default runner when none is."""
+# Each local worker process loads its own spaCy model (a few hundred MB): cap the default.
+MAX_LOCAL_WORKERS = 8
+
+
+def free_cores() -> int:
+    """Cores this process may use, less the ones the 1-minute load average says are busy."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    try:
+        busy = int(os.getloadavg()[0])
+    except OSError:
+        busy = 0
+    return max(1, cpus - busy)
+
+
+def local_workers(
+    config: PipelineConfig, beam_args: Sequence[str], cores: int | None = None
+) -> int:
+    """Worker processes for a run: with no Beam option at all and the CPU-heavy PII stage on,
+    one per free core (``free_cores``, at most ``MAX_LOCAL_WORKERS``) when more than one is
+    free; else 1 (Beam's own default). Any explicit Beam option wins: the run is then
+    exactly what the options say. Output does not depend on the worker count."""
+    if beam_args or not config.pii.enabled:
+        return 1
+    free = free_cores() if cores is None else cores
+    return min(free, MAX_LOCAL_WORKERS) if free > 1 else 1
+
+
+def pipeline_options(beam_args: Sequence[str], workers: int = 1) -> PipelineOptions:
+    """Beam options exactly as given, plus thresher's offline default runner when none is, and
+    ``workers`` local worker processes when more than one."""
     args = list(beam_args)
+    if workers > 1:
+        args += [
+            f"--direct_num_workers={workers}",
+            "--direct_running_mode=multi_processing",
+        ]
     options = PipelineOptions(args)
     if options.view_as(StandardOptions).runner is None:
         options = PipelineOptions([*args, f"--runner={DEFAULT_RUNNER}"])
     return options
+
+
+def worker_count(options: PipelineOptions) -> int:
+    """Local workers the options ask for (``--direct_num_workers``; 0 means one per core)."""
+    from apache_beam.options.pipeline_options import DirectOptions
+
+    direct = options.view_as(DirectOptions)
+    if direct.direct_running_mode not in ("multi_processing", "multi_threading"):
+        return 1
+    return direct.direct_num_workers or (os.cpu_count() or 1)
+
+
+def _workers_line(options: PipelineOptions, workers: int, explicit: bool) -> str:
+    runner = options.view_as(StandardOptions).runner
+    n = worker_count(options)
+    if explicit:
+        chosen = "as the Beam options say"
+    elif workers > 1:
+        chosen = "one per free core; a Beam option such as --direct_num_workers 1 chooses instead"
+    else:
+        chosen = "one free core, or no CPU-heavy stage"
+    return f"thresher: {runner}, {n} worker{'s' if n > 1 else ''} ({chosen})"
 
 
 def check_runner(options: PipelineOptions) -> None:
@@ -216,8 +275,13 @@ def execute(
     (before anything runs) and for failed runs (after the books are written)."""
     started = time.time()
     out = config.output.path
-    options = pipeline_options(beam_args)
+    workers = local_workers(config, beam_args)
+    options = pipeline_options(beam_args, workers)
     check_runner(options)
+    if os.environ.get("THRESHER_PROGRESS") == "1":
+        # read by every worker's progress line (worker processes inherit the environment)
+        os.environ["THRESHER_WORKERS"] = str(worker_count(options))
+        print(_workers_line(options, workers, bool(beam_args)), file=sys.stderr, flush=True)
     carried = carry.collect(out) if overwrite else carry.Carried()
     layout.prepare(out, overwrite, keep=carry.KEPT)
     files: list[InputFile] = resolve_inputs(config.input.paths, config.input.exclude)
@@ -262,7 +326,12 @@ def execute(
         recipe_path=recipe_path,
         runner=str(options.view_as(StandardOptions).runner),
         inputs=[
-            InputEntry(path=f.path, size_bytes=f.size_bytes, records=per_source.get(f.path, 0))
+            InputEntry(
+                path=f.path,
+                size_bytes=f.size_bytes,
+                records=per_source.get(f.path, 0),
+                source=f.path if config.output.absolute_sources else f.published,
+            )
             for f in files
         ],
         counts=counts,

@@ -120,11 +120,13 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def document_row(doc: Document) -> dict[str, Any]:
+def document_row(doc: Document, sources: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The ``data/`` row of ``doc``; ``sources`` maps a record's source path to the name
+    published for it (``InputFile.published``; a path it does not hold is written as is)."""
     return {
         "id": doc.id,
         "text": doc.text,
-        "source": doc.source,
+        "source": sources.get(doc.source, doc.source) if sources else doc.source,
         "position": doc.position,
         "meta": json.dumps(doc.meta, sort_keys=True, ensure_ascii=False, default=_json_default),
         "language": doc.language,

@@ -8,10 +8,8 @@ sizes (pyarrow's writer version), and the PII segment-cache counters (a worker's
 depend on how bundles fall on workers; the analysis results do not).
 
 Regenerate after an intended change of behaviour, and say why in the commit:
-    .venv/bin/thresher run pipelines/default.yaml --output /tmp/g1 --quiet
-    .venv/bin/python -m tests.e2e.golden /tmp/g1 one_worker
-    (and the same with ``--direct_num_workers 2 --direct_running_mode multi_processing`` for
-    ``two_workers``)
+    .venv/bin/python -m tests.e2e.golden --regenerate
+(both runs, in the fixed checkout the tests use and with the tests' fixed PII key).
 """
 
 from __future__ import annotations
@@ -59,11 +57,36 @@ def load(name: str) -> dict[str, Any]:
     return json.loads((GOLDEN / f"{name}.json").read_text())
 
 
-def main(argv: list[str]) -> int:
-    out, name = Path(argv[0]).resolve(), argv[1]
+def write(out: Path, name: str) -> Path:
     target = GOLDEN / f"{name}.json"
     target.write_text(json.dumps(canonical(out), indent=1, sort_keys=True) + "\n")
-    print(f"wrote {target}")
+    return target
+
+
+def main(argv: list[str]) -> int:
+    """``--regenerate``: both golden runs as the tests make them; ``OUT NAME``: one output."""
+    if argv != ["--regenerate"]:
+        print(write(Path(argv[0]).resolve(), argv[1]))
+        return 0
+    import tempfile
+
+    from tests.conftest import run_cli  # sets the tests' fixed key store
+    from tests.e2e.conftest import fixed_checkout
+
+    checkout, base = fixed_checkout(), Path(tempfile.mkdtemp(prefix="thresher-golden-"))
+    runs = {
+        "one_worker": ["--direct_num_workers", "1"],
+        "two_workers": ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"],
+    }
+    for name, options in runs.items():
+        out = base / name
+        proc = run_cli(
+            "run", "pipelines/default.yaml", "--output", str(out), "--quiet", *options, cwd=checkout
+        )
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:], file=sys.stderr)
+            return 1
+        print(write(out, name))
     return 0
 
 

@@ -54,6 +54,7 @@ def test_could_hold_name(segment, expected):
         ("Ann & Bob", "Ann", ["Bob"]),
         ("Ann, and the rest", "Ann", []),  # a stop word is not a name
         ("Ann met Bob", "Ann", []),  # not a list
+        ("Dr. Samuel Okafor, Pager #4471", "Samuel Okafor", []),  # a field label, not a name
     ],
 )
 def test_propagate_person_lists(text, seed, added):

@@ -220,4 +220,6 @@ def test_every_recognizer_declares_one_entity():
             "LOCATION",
             "PHONE_NUMBER",
             "CREDIT_CARD",
+            "ID_NUMBER",
+            "AGE_OVER_89",
         }

@@ -27,8 +27,18 @@ _GLOB_CHARS = set("*?[")
 
 @dataclass(frozen=True)
 class InputFile:
+    """One input file: ``path`` as the runner reads it (absolute for a local file; lineage and
+    ``explain`` use it), and ``source``, the name published in ``data/`` and the dataset card:
+    the path relative to the input root it was found under (``input.paths`` entry up to its
+    first wildcard), so nothing about the curator's machine is published. Empty: ``path``."""
+
     path: str
     size_bytes: int
+    source: str = ""
+
+    @property
+    def published(self) -> str:
+        return self.source or self.path
 
 
 def _is_local(path: str) -> bool:
@@ -51,6 +61,7 @@ def resolve_inputs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list
     a typo, and silently reading nothing would look like success.
     """
     found: dict[str, int] = {}
+    roots: dict[str, str] = {}
     for pattern in patterns:
         expanded = _expand_pattern(pattern)
         if _is_local(expanded) and not os.path.isabs(expanded):
@@ -72,7 +83,33 @@ def resolve_inputs(patterns: Sequence[str], exclude: Sequence[str] = ()) -> list
             raise InputError(f"input.paths: {pattern!r} matches no file; fix the path or remove it")
         for m in kept:
             found[m.path] = m.size_in_bytes
-    return [InputFile(path, size) for path, size in sorted(found.items())]
+            roots.setdefault(m.path, _root(expanded))
+    names = source_names({path: roots[path] for path in found})
+    return [InputFile(path, size, names[path]) for path, size in sorted(found.items())]
+
+
+def _root(pattern: str) -> str:
+    """The directory a pattern searches under: up to its first wildcard, cut back to a ``/``
+    (``/data/corpus/**`` -> ``/data/corpus``; ``/data/a.jsonl`` -> ``/data``)."""
+    cut = min((pattern.index(c) for c in _GLOB_CHARS if c in pattern), default=len(pattern))
+    return pattern[:cut].rsplit("/", 1)[0] if "/" in pattern[:cut] else ""
+
+
+def source_names(roots: dict[str, str]) -> dict[str, str]:
+    """Published name of each local file (``path -> root``): its path relative to its root.
+    Where two files would get the same name (two roots holding ``part-0.jsonl``), every file
+    is named relative to the common parent of the roots instead. Remote paths
+    (``gs://bucket/...``) name no local machine and stay as they are."""
+
+    def relative(base: dict[str, str]) -> dict[str, str]:
+        return {p: os.path.relpath(p, base[p]) if _is_local(p) else p for p in roots}
+
+    names = relative(roots)
+    if len(set(names.values())) < len(names):
+        local = [r for p, r in roots.items() if _is_local(p)]
+        parent = os.path.commonpath(local) if local else ""
+        names = relative({p: parent for p in roots})
+    return names
 
 
 class _ReadFileFn(beam.DoFn):

@@ -39,6 +39,9 @@ class InputEntry(_Part):
     path: str
     size_bytes: int
     records: int
+    source: str = Field(
+        "", description="The name data/ and the card publish for this file (empty: path)."
+    )
 
 
 class Counts(_Part):

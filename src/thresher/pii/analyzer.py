@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from thresher.config import PiiConfig
+from thresher.pii.dates import keep_years
 from thresher.pii.engine import (
     NER_ENTITIES,
     build_analyzer,
@@ -150,6 +151,8 @@ class PiiAnalyzer:
         if "PERSON" in self.entities:
             dets = mailing_label_names(text, dets)
             dets = propagate_person_mentions(text, dets, self._stop)
+        if self.cfg.keep_years and "DATE_TIME" in self.entities:
+            dets = keep_years(text, dets)
         return resolve(text, dets)
 
     @staticmethod

@@ -106,11 +106,34 @@ def build_registry(cfg: PiiConfig, nlp_engine: Any | None = None) -> Any:
         registry.load_predefined_recognizers(languages=[cfg.language], nlp_engine=nlp_engine)
     registry.remove_recognizer("NhsRecognizer")
     registry.add_recognizer(UsPhoneAwareNhsRecognizer(cfg.language))
-    for recognizer in thresher_recognizers(cfg.language):
+    for recognizer in presidio_extra_recognizers(cfg.language, registry):
+        registry.add_recognizer(recognizer)
+    for recognizer in thresher_recognizers(
+        cfg.language, places_in_organisations=cfg.places_in_organisations
+    ):
         registry.add_recognizer(recognizer)
     if cfg.recognizers_file:
         add_yaml_recognizers(registry, cfg.recognizers_file)
     return registry
+
+
+# Presidio recognizers that ship disabled (not in its default registry) and that the HIPAA
+# Safe Harbor preset names: US NPI, Medicare beneficiary and health-insurance member ids. They
+# run only where the recipe asks for their type.
+_PRESIDIO_EXTRA = ("UsNpiRecognizer", "UsMbiRecognizer", "UsHealthInsuranceMemberIdRecognizer")
+
+
+def presidio_extra_recognizers(language: str, registry: Any) -> list[Any]:
+    """Instances of Presidio's predefined recognizers in ``_PRESIDIO_EXTRA`` that ``registry``
+    does not hold yet."""
+    from presidio_analyzer import predefined_recognizers
+
+    present = {r.name for r in registry.recognizers}
+    return [
+        getattr(predefined_recognizers, name)(supported_language=language)
+        for name in _PRESIDIO_EXTRA
+        if name not in present
+    ]
 
 
 def build_analyzer(cfg: PiiConfig, nlp_engine: Any | None = None) -> Any:

@@ -15,11 +15,18 @@ _DIGITS = re.compile(r"\d")
 # Seven digits with at most three separator characters between neighbours: every phone
 # number any of the phone recognizers accepts has such a run.
 _PHONEISH = re.compile(r"(?:\d[\s().\-/]{0,3}){6}\d")
+# A short number after a pager, beeper, fax or extension cue (recognizers.cued_phone).
+_PHONE_CUE = re.compile(
+    r"(?i:pager|beeper|bleep|pgr|fax|facsimile|ext|extn|extension)|PG|Pg|\d[ \t]?[xX][ \t]?\d"
+)
 
 # entity type -> (segment text, number of digits in it) -> may the type occur?
 GATES: dict[str, Callable[[str, int], bool]] = {
     "EMAIL_ADDRESS": lambda s, n: "@" in s,
-    "PHONE_NUMBER": lambda s, n: n >= 7 and _PHONEISH.search(s) is not None,
+    "PHONE_NUMBER": lambda s, n: (
+        (n >= 7 and _PHONEISH.search(s) is not None)
+        or (n >= 3 and _PHONE_CUE.search(s) is not None)
+    ),
     "CREDIT_CARD": lambda s, n: n >= 12,
     "US_SSN": lambda s, n: n >= 9,
     "US_BANK_NUMBER": lambda s, n: n >= 8,
@@ -35,6 +42,13 @@ GATES: dict[str, Callable[[str, int], bool]] = {
     "API_KEY": lambda s, n: n >= 1 or "_" in s or "-" in s,
     "PASSWORD": lambda s, n: ":" in s or "=" in s,
     "JWT": lambda s, n: "eyJ" in s,
+    "ID_NUMBER": lambda s, n: n >= 3,
+    "AGE_OVER_89": lambda s, n: n >= 2,
+    "US_NPI": lambda s, n: n >= 10,
+    "US_MBI": lambda s, n: n >= 5,
+    "US_HEALTH_INSURANCE_MEMBER_ID": lambda s, n: n >= 1,
+    "MAC_ADDRESS": lambda s, n: ":" in s or "-" in s or "." in s,
+    "UUID": lambda s, n: "-" in s,
 }
 
 

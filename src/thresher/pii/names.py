@@ -35,6 +35,13 @@ _NAME_PART = regex.compile(r"(?<![\p{L}\-'’])\p{L}+(?:[\-'’]\p{L}+)*")
 _MENTION_SCORE = 0.5
 _TITLE_WORDS_TEXT = "mr mrs ms miss dr prof sir dame lord lady rev mx jr sr md phd nurse pc dc"
 _TITLE_WORDS = frozenset(_TITLE_WORDS_TEXT.split())
+# Field labels that follow a name in notes and signatures ("Dr. Samuel Okafor, Pager #4471"):
+# listed after a name, they are not names.
+_LABEL_WORDS_TEXT = (
+    "pager beeper bleep fax phone tel telephone mobile cell ext extension email e-mail mrn dob "
+    "ssn address room ward unit bed"
+)
+_LABEL_WORDS = frozenset(_LABEL_WORDS_TEXT.split())
 
 _LABEL_LINE = regex.compile(
     r"^[ \t]*(?:[>•*?\-]{1,3}[ \t]*)?"
@@ -110,7 +117,7 @@ def propagate_person_lists(text: str, dets: Sequence[Detection], stop: set[str])
     while frontier:
         d = frontier.pop()
         for s, e in _listed_next_to(text, d):
-            if (s, e) in seen or text[s:e].lower() in stop:
+            if (s, e) in seen or text[s:e].lower() in stop or text[s:e].lower() in _LABEL_WORDS:
                 continue
             seen.add((s, e))
             new = Detection(s, e, "PERSON", _LIST_SCORE)

@@ -7,7 +7,9 @@ import re
 import unicodedata
 
 _DIGIT_TYPES = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "US_BANK_NUMBER"})
-_ALNUM_TYPES = frozenset({"IBAN_CODE", "US_PASSPORT", "US_DRIVER_LICENSE", "UK_NHS"})
+_ALNUM_TYPES = frozenset(
+    {"IBAN_CODE", "US_PASSPORT", "US_DRIVER_LICENSE", "UK_NHS", "ID_NUMBER", "US_NPI", "US_MBI"}
+)
 _NAME_PUNCT = re.compile(r"[^\w\s'\-]")
 _SPACE = re.compile(r"\s+")
 

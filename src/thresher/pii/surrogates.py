@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 FIRST_NAMES = [
     "Alex",
@@ -355,26 +356,63 @@ def _generic(value: str, rnd: _Stream) -> str:
     return "".join(out)
 
 
+_MONTHS = [
+    *("January", "February", "March", "April", "May", "June", "July", "August"),
+    *("September", "October", "November", "December"),
+]
+_WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+_DATE_TOKEN = re.compile(r"[A-Za-z]+|\d+|[^A-Za-z\d]+")
+
+
+def _date_word(word: str, rnd: _Stream) -> str:
+    """A month or weekday name (full or three-letter, any case) becomes another of its kind."""
+    for names in (_MONTHS, _WEEKDAYS):
+        for name in names:
+            if word.lower() in (name.lower(), name[:3].lower()):
+                new = rnd.choice(names)
+                return _match_case(word, new if len(word) > 3 else new[:3])
+    # linking words ("on", "at", "of") say nothing; other names ("Christmas") are disguised
+    return word if word.islower() else _generic(word, rnd)
+
+
+def _date(value: str, rnd: _Stream) -> str:
+    """A date or time of the same shape: month and weekday names stay names, numbers of one or
+    two digits become 1-12 (a valid day, month, hour and minute alike, same width), four-digit
+    years stay years (1900-2029), separators stay."""
+    out = []
+    for tok in _DATE_TOKEN.findall(value):
+        if tok.isdigit() and len(tok) <= 2:
+            out.append(str(1 + rnd.below(12)).zfill(len(tok)))
+        elif tok.isdigit() and len(tok) == 4:
+            out.append(str(1900 + rnd.below(130)))
+        elif tok.isalpha():
+            out.append(_date_word(tok, rnd))
+        else:
+            out.append(_generic(tok, rnd))
+    return "".join(out)
+
+
+def _age_over_89(value: str, rnd: _Stream) -> str:
+    # Safe Harbor aggregates every age over 89 into one category, 90 or older.
+    return "90"
+
+
+_BY_TYPE: dict[str, Callable[[str, _Stream], str]] = {
+    "PERSON": _person,
+    "EMAIL_ADDRESS": lambda value, rnd: _email(rnd),
+    "PHONE_NUMBER": _phone,
+    "CREDIT_CARD": _card,
+    "US_SSN": _ssn,
+    "IBAN_CODE": _iban,
+    "IP_ADDRESS": _ip,
+    "URL": _url,
+    "LOCATION": _location,
+    "DATE_TIME": _date,
+    "AGE_OVER_89": _age_over_89,
+}
+
+
 def surrogate(entity_type: str, value: str, seed: bytes) -> str:
     """A fake ``entity_type`` value shaped like ``value``, drawn from ``seed`` (the keyed
     hash of the normalized value: same seed, same surrogate)."""
-    rnd = _Stream(seed)
-    if entity_type == "PERSON":
-        return _person(value, rnd)
-    if entity_type == "EMAIL_ADDRESS":
-        return _email(rnd)
-    if entity_type == "PHONE_NUMBER":
-        return _phone(value, rnd)
-    if entity_type == "CREDIT_CARD":
-        return _card(value, rnd)
-    if entity_type == "US_SSN":
-        return _ssn(value, rnd)
-    if entity_type == "IBAN_CODE":
-        return _iban(value, rnd)
-    if entity_type == "IP_ADDRESS":
-        return _ip(value, rnd)
-    if entity_type == "URL":
-        return _url(value, rnd)
-    if entity_type == "LOCATION":
-        return _location(value, rnd)
-    return _generic(value, rnd)
+    return _BY_TYPE.get(entity_type, _generic)(value, _Stream(seed))

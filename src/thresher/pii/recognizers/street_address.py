@@ -88,7 +88,9 @@ class StreetAddressRecognizer(PatternRecognizer):
     PATTERNS = [
         Pattern(
             "number_street_type",
-            rf"\b\d{{1,6}}[A-Za-z]?\s(?:{_W}\s){{1,4}}{_TYPE}\b\.?{_DIRECTION}",
+            # not "St" as Saint: "in 1998 to St Brigid's Hospital"
+            rf"\b\d{{1,6}}[A-Za-z]?\s(?:{_W}\s){{1,4}}{_TYPE}\b"
+            rf"(?!\.?[ \t]\p{{Lu}}\p{{L}}+['’]s\b)\.?{_DIRECTION}",
             0.7,
         ),
         Pattern(
