@@ -503,7 +503,9 @@ PII_SAFE_HARBOR_ENTITIES = (
     "MAC_ADDRESS",
     "UUID",
 )
-# What each preset sets; a key the recipe writes itself wins over its preset.
+# What each preset sets. A key the recipe sets to something other than its default wins over
+# the preset; a key left out, or spelled out with its default (as pipelines/default.yaml spells
+# out every key), takes the preset's value, so `--set pii.preset=...` works on any recipe.
 PII_PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     "hipaa_safe_harbor": {"entities": list(PII_SAFE_HARBOR_ENTITIES), "keep_years": True},
@@ -598,9 +600,14 @@ class PiiConfig(_Section):
     @model_validator(mode="before")
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("preset") in PII_PRESETS:
-            return {**PII_PRESETS[data["preset"]], **data}
-        return data
+        if not (isinstance(data, dict) and data.get("preset") in PII_PRESETS):
+            return data
+        merged = dict(data)
+        for key, value in PII_PRESETS[data["preset"]].items():
+            default = cls.model_fields[key].get_default(call_default_factory=True)
+            if key not in data or data[key] == default:
+                merged[key] = value
+        return merged
 
     @field_validator("operators", mode="before")
     @classmethod

@@ -143,9 +143,18 @@ def test_preset_sets_entities_and_years_explicit_keys_win():
         preset.entities
     )
     assert preset.keep_years is True
-    own = PiiConfig(preset="hipaa_safe_harbor", entities=["PERSON"], keep_years=False)
-    assert own.entities == ["PERSON"] and own.keep_years is False
+    own = PiiConfig(preset="hipaa_safe_harbor", entities=["PERSON"])
+    assert own.entities == ["PERSON"] and own.keep_years is True
     assert "DATE_TIME" not in PiiConfig().entities and PiiConfig().keep_years is False
+
+
+def test_preset_applies_over_a_recipe_that_spells_out_the_defaults():
+    """pipelines/default.yaml writes every key with its default: the preset still applies."""
+    from tests.conftest import REPO
+    from thresher.config import load_config
+
+    cfg = load_config(REPO / "pipelines" / "default.yaml", ["pii.preset=hipaa_safe_harbor"]).pii
+    assert "DATE_TIME" in cfg.entities and cfg.keep_years is True
 
 
 def test_preset_entities_are_all_supported():
