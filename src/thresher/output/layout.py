@@ -33,6 +33,8 @@ CARD = "README.md"
 LEDGER = "privacy_ledger.json"
 ERASURES = "erasure"
 STAGING = "_staging"
+JOURNAL = "journal.json"  # batched local runs: finished batches, for resume
+BATCHES = "_batches"  # batched local runs: each batch's staged outputs until the end
 
 
 def path(out: str, *parts: str) -> str:
@@ -86,7 +88,7 @@ def prepare(out: str, overwrite: bool, keep: tuple[str, ...] = ()) -> None:
             f"output.path {out!r} exists and is not empty; choose another --output or pass "
             "--overwrite to replace a previous thresher output"
         )
-    ours = is_output(out) or fs.exists(path(out, STAGING)) or fs.exists(path(out, LEDGER))
+    ours = any(fs.exists(path(out, name)) for name in (MANIFEST, STAGING, LEDGER, JOURNAL))
     if not ours:
         raise OutputError(
             f"output.path {out!r} is not a thresher output (no manifest.json); refusing to "
@@ -94,7 +96,7 @@ def prepare(out: str, overwrite: bool, keep: tuple[str, ...] = ()) -> None:
         )
     kept = tuple(path(out, name) for name in keep)
     fs.delete(p for p in contents if not p.startswith(kept))
-    for kind in (*SHARD_KINDS, STAGING):  # empty folders left behind on local disks
+    for kind in (*SHARD_KINDS, STAGING, BATCHES):  # empty folders left behind on local disks
         if fs.exists(path(out, kind)) and not fs.all_files(path(out, kind)):
             fs.delete([path(out, kind)])
 
@@ -104,7 +106,13 @@ def publish(staging: str, out: str, kind: str) -> list[dict[str, int | str]]:
 
     Returns the manifest's shard entries (relative file, rows, bytes), in order.
     """
-    staged = fs.files(fs.join(staging, kind), f"{kind}-*.parquet")
+    return publish_many([staging], out, kind)
+
+
+def publish_many(stagings: list[str], out: str, kind: str) -> list[dict[str, int | str]]:
+    """:func:`publish` over several staging directories (the batches of a batched run), in
+    order, numbered as one set of shards."""
+    staged = [f for s in stagings for f in fs.files(fs.join(s, kind), f"{kind}-*.parquet")]
     target = path(out, kind)
     fs.mkdirs(target)
     entries: list[dict[str, int | str]] = []
