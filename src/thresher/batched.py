@@ -39,7 +39,7 @@ from thresher.output import carry, fs, journal, layout
 from thresher.output.manifest import Batching
 from thresher.pipeline import COUNTS_FILE, EXAMPLES_PER_REASON, build_pipeline
 from thresher.plan import Earlier, StageSpec, stage_plan
-from thresher.run import Ran, RunOutcome, finish, launch, stage_msecs
+from thresher.run import Ran, RunOutcome, finish, launch, published_kinds, stage_msecs
 from thresher.stages.exact_dedup import KEYS
 
 LOCAL_RUNNERS = frozenset(
@@ -195,6 +195,14 @@ def _run(
         journal.write(out, record)
         _crash_hook("after", index + 1)
     stagings = [batch_dir(out, i) for i in range(len(record.batches))]
+    _undo_publishing(record)
+    moves = [
+        pair
+        for kind in published_kinds(config)
+        for pair in layout.publish_targets(stagings, out, kind)
+    ]
+    record = record.model_copy(update={"publishing": moves})
+    journal.write(out, record)
     raw = sum_counts(fs.read_json(fs.join(s, COUNTS_FILE)) for s in stagings)
     ran = Ran(
         raw=raw,
@@ -206,11 +214,19 @@ def _run(
             batches=len(record.batches),
             positions=record.positions,
         ),
+        delete_stagings=False,
     )
     plan: list[StageSpec] = stage_plan(config, carried.erased)
     outcome = finish(config, options, files, plan, ran, carried, recipe_path, started)
     fs.delete([layout.path(out, layout.BATCHES)])
     return outcome
+
+
+def _undo_publishing(record: journal.Journal) -> None:
+    """Move back what a crash while publishing had already moved (a rerun publishes again)."""
+    for staged, published in record.publishing:
+        if fs.exists(published) and not fs.exists(staged):
+            fs.rename(published, staged)
 
 
 def _sum_msecs(parts: Iterable[Mapping[str, int]]) -> dict[str, int]:

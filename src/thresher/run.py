@@ -202,17 +202,22 @@ def _balance(raw: dict[str, Any], config: PipelineConfig) -> _Books:
     return _Books(counts, accounting, None)
 
 
+def published_kinds(config: PipelineConfig) -> tuple[str, ...]:
+    return PUBLISHED + ((layout.INDEX,) if config.dedup.near.enabled else ())
+
+
 def _publish_all(
-    config: PipelineConfig, stagings: list[str], out: str, failed: bool
+    config: PipelineConfig, stagings: list[str], out: str, failed: bool, delete: bool = True
 ) -> dict[str, list[Shard]]:
-    kinds = PUBLISHED + ((layout.INDEX,) if config.dedup.near.enabled else ())
+    kinds = published_kinds(config)
     outputs: dict[str, list[Shard]] = {}
     for kind in kinds:
         if kind in (layout.DATA, layout.INDEX) and failed:
             continue  # a failed run publishes its books for diagnosis, never its data
         entries = layout.publish_many(stagings, out, kind)
         outputs[kind] = [Shard.model_validate(e) for e in entries]
-    fs.delete(stagings)
+    if delete:
+        fs.delete(stagings)
     return outputs
 
 
@@ -237,6 +242,8 @@ class Ran:
     pipeline_seconds: float
     stage_msecs: dict[str, int]
     batching: Batching | None = None
+    # Batched runs delete their staging only once the manifest is written (resume needs it).
+    delete_stagings: bool = True
 
 
 def finish(
@@ -256,7 +263,7 @@ def finish(
     failure = books.failure or _dead_letter_failure(
         books.counts, config.limits.max_dead_letter_fraction, ran.stagings
     )
-    outputs = _publish_all(config, ran.stagings, out, failure is not None)
+    outputs = _publish_all(config, ran.stagings, out, failure is not None, ran.delete_stagings)
 
     finished = time.time()
     per_source = {k[len("source:") :]: v for k, v in raw.items() if k.startswith("source:")}

@@ -53,6 +53,9 @@ class Journal(_Model):
     batches: list[list[SpanTuple]]
     previous_manifest_hashes: list[str] = Field(default_factory=list)
     finished: list[FinishedBatch] = Field(default_factory=list)
+    # Set once every batch is done, before any shard moves: (staged, published) paths, so a
+    # crash while publishing can be undone by the rerun.
+    publishing: list[tuple[str, str]] = Field(default_factory=list)
 
 
 def modified(path: str) -> float | None:

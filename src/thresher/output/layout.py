@@ -10,6 +10,9 @@ DIR/
   report.html, README.md               for people, rendered from the manifest
   privacy_ledger.json                  DP fine-tuning runs on this data (thresher finetune)
   erasure/                             receipts of thresher forget
+  journal.json                         batched local runs: the batches, for resume
+  _batches/NNNNN/                      batched local runs: each batch's staged shards, until
+                                       the manifest is written
 ```
 """
 
@@ -112,13 +115,21 @@ def publish(staging: str, out: str, kind: str) -> list[dict[str, int | str]]:
 def publish_many(stagings: list[str], out: str, kind: str) -> list[dict[str, int | str]]:
     """:func:`publish` over several staging directories (the batches of a batched run), in
     order, numbered as one set of shards."""
-    staged = [f for s in stagings for f in fs.files(fs.join(s, kind), f"{kind}-*.parquet")]
-    target = path(out, kind)
-    fs.mkdirs(target)
+    fs.mkdirs(path(out, kind))
     entries: list[dict[str, int | str]] = []
-    for i, src in enumerate(staged):
-        name = f"part-{i:05d}-of-{len(staged):05d}.parquet"
+    for src, dst in publish_targets(stagings, out, kind):
         rows, size = fs.parquet_rows(src), fs.size(src)
-        fs.rename(src, fs.join(target, name))
+        fs.rename(src, dst)
+        name = dst.rsplit("/", 1)[-1]
         entries.append({"file": f"{kind}/{name}", "rows": rows, "bytes": size})
     return entries
+
+
+def publish_targets(stagings: list[str], out: str, kind: str) -> list[tuple[str, str]]:
+    """(staged shard, published path) of every shard :func:`publish_many` would move."""
+    staged = [f for s in stagings for f in fs.files(fs.join(s, kind), f"{kind}-*.parquet")]
+    target = path(out, kind)
+    return [
+        (src, fs.join(target, f"part-{i:05d}-of-{len(staged):05d}.parquet"))
+        for i, src in enumerate(staged)
+    ]
