@@ -208,3 +208,24 @@ def test_overwrite_starts_an_unfinished_batched_run_over(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["batching"]["batches"] == 2
     assert _journal_finished(out) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "size"),
+    [
+        ([], 10_000),
+        (["--runner", "FnApiRunner"], 10_000),
+        (["--runner", "DirectRunner"], 10_000),
+        (["--runner", "DataflowRunner"], None),
+        (["--runner", "FlinkRunner"], None),
+        (["--runner", "PortableRunner"], None),
+    ],
+)
+def test_only_local_runners_batch(args, size):
+    from thresher.batched import batch_size
+    from thresher.config import PipelineConfig
+    from thresher.run import pipeline_options
+
+    assert batch_size(PipelineConfig(), pipeline_options(args)) == size
+    never = PipelineConfig.model_validate({"local": {"batch_records": None}})
+    assert batch_size(never, pipeline_options(args)) is None
