@@ -10,6 +10,11 @@ the Dataflow cost model fed by the largest run that had a core per worker.
     # where a worker's memory goes: the same with small shards and without PII
     .venv/bin/python -m benchmarks.bench_scale --docs 10000 100000 --workers 2 \
         --set output.max_rows_per_shard=10000 --set output.max_lineage_rows_per_shard=10000
+    # batched local runs (docs/scaling.md#batched-local-runs): the default batches inputs over
+    # local.batch_records; the same without batching, for the ratio 50k/10k of each
+    .venv/bin/python -m benchmarks.bench_scale --docs 10000 50000 --workers 1 --set pii.enabled=false
+    .venv/bin/python -m benchmarks.bench_scale --docs 10000 50000 --workers 1 --set pii.enabled=false \
+        --set local.batch_records=null
     # weak scaling: 10,000 documents per worker process, 1 to 8 workers (10,000 to 80,000 docs)
     .venv/bin/python -m benchmarks.bench_scale --per-worker 10000 --workers 1 2 4 8 \
         --set output.max_rows_per_shard=10000 --set output.max_lineage_rows_per_shard=10000
@@ -113,6 +118,7 @@ def main() -> None:
                 "duplicate": m["counts"]["duplicate"],
                 "dropped": m["counts"]["dropped"],
                 "balanced": m["accounting"]["balanced"],
+                "batches": (m.get("batching") or {}).get("batches", 1),
                 "cost": m.get("cost"),
             }
             rows.append(row)
@@ -121,12 +127,13 @@ def main() -> None:
                 f"{n:>8,} docs, {w} worker(s): {row['docs_per_s']:>7,.1f} docs/s "
                 f"(x{row['docs_per_s'] / base['docs_per_s']:.2f} vs {base['docs']:,} docs/"
                 f"{base['workers']} worker(s)), pipeline {pipe:,.0f} s, peak RSS launcher "
-                f"{row['launcher_peak_mb']:,} MB, workers {row['worker_peak_mb']} MB, largest "
+                f"{row['launcher_peak_mb']:,} MB (x{row['launcher_peak_mb'] / max(base['launcher_peak_mb'], 1):.2f}"
+                f" vs the first run), workers {row['worker_peak_mb']} MB, largest "
                 f"input the runner handed one worker at once {row['largest_handoff_mb']} MB "
                 f"({row['largest_handoff_step']}), largest bundle {row['largest_bundle_mb']} MB "
                 f"({row['largest_bundle_stage']}); kept {row['kept']:,}, "
                 f"duplicate {row['duplicate']:,}, dropped {row['dropped']:,}, "
-                f"balanced={row['balanced']}",
+                f"balanced={row['balanced']}, batches {row['batches']}",
                 flush=True,
             )
     # Per-core rates mean nothing when worker processes outnumber the cores (they time-share):

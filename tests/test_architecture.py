@@ -61,6 +61,7 @@ LAYERS: dict[str, int] = {
     "thresher.plan": 6,
     "thresher.pipeline": 6,
     "thresher.run": 7,  # commands
+    "thresher.batched": 7,  # batched local runs: run launches them, they finish through run
     "thresher.explain": 7,
     "thresher.forget": 7,
     "thresher.finetune": 7,

@@ -163,3 +163,15 @@ def test_the_default_recipe_points_to_docs_that_exist():
     assert {"docs/recipe-reference.md", "docs/recipes.md"} <= set(named)
     missing = [d for d in named if not (REPO / d).is_file()]
     assert missing == []
+
+
+def test_local_batch_records_is_validated_and_kept_out_of_the_recipe_hash():
+    with pytest.raises(ConfigError, match=r"local\.batch_records"):
+        load_config(None, ["local.batch_records=0"])
+    with pytest.raises(ConfigError, match=r"local\.batch_record'"):
+        load_config(None, ["local.batch_record=5"])
+    small = load_config(None, ["local.batch_records=5"])
+    assert small.local.batch_records == 5
+    assert load_config(None, ["local.batch_records=null"]).local.batch_records is None
+    assert "local" not in small.recipe_dict()
+    assert small.recipe_hash() == load_config().recipe_hash()

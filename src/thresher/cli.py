@@ -91,6 +91,13 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         help="an earlier output whose index/ new records are deduplicated against "
         "(repeatable; replaces dedup.near.against)",
     )
+    run.add_argument(
+        "--batch-records",
+        type=int,
+        metavar="N",
+        help="local runners: run inputs larger than N positions in batches of N, resumable "
+        "(replaces local.batch_records; 0: never batch)",
+    )
     run.add_argument("--overwrite", action="store_true", help="replace a previous output")
     run.add_argument("--quiet", action="store_true", help="no progress lines or summary")
 
@@ -233,10 +240,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(recipe: str, overrides: Sequence[str], input_paths=None, output=None, against=None):
+def _load(
+    recipe: str,
+    overrides: Sequence[str],
+    input_paths=None,
+    output=None,
+    against=None,
+    batch_records=None,
+):
     from thresher.config import load_config
 
     extra = {}
+    if batch_records is not None:
+        if batch_records < 0:
+            raise ConfigError(f"--batch-records {batch_records}: use a positive number, or 0")
+        extra["local.batch_records"] = batch_records or None
     if input_paths:
         extra["input.paths"] = list(input_paths)
     if output:
@@ -250,7 +268,9 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from thresher.run import execute, print_summary
 
     beam_args = _take_recipe(args, beam_args)
-    config = _load(args.recipe, args.set, args.input, args.output, args.dedup_against)
+    config = _load(
+        args.recipe, args.set, args.input, args.output, args.dedup_against, args.batch_records
+    )
     if not args.quiet and os.environ.get("THRESHER_PROGRESS") is None:
         os.environ["THRESHER_PROGRESS"] = "1"
     outcome = execute(config, beam_args, overwrite=args.overwrite, recipe_path=args.recipe)

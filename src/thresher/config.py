@@ -27,6 +27,9 @@ from pydantic import (
 from thresher.errors import ConfigError
 
 MiB = 1024 * 1024
+# Measured (docs/scaling.md#batched-local-runs): peak memory stops growing with the corpus at
+# this size, and a batch is still large enough that per-pipeline start-up stays a small share.
+DEFAULT_BATCH_RECORDS = 10_000
 
 
 class _Section(BaseModel):
@@ -710,6 +713,23 @@ class FinetuneConfig(_Section):
         return self
 
 
+class LocalConfig(_Section):
+    """How a run on the local runners (FnApiRunner, DirectRunner, no ``--runner``) is cut into
+    batches (docs/scaling.md#batched-local-runs). Remote runners never batch.
+
+    Left out of the recipe as dumped into the manifest and out of the recipe hash, like a Beam
+    option: it says how a run executes, not what it does to records; a batched run's manifest
+    names it under ``batching`` and its journal checks it on resume."""
+
+    batch_records: int | None = Field(
+        DEFAULT_BATCH_RECORDS,
+        ge=1,
+        description="Input positions (records, blank lines included) per Beam pipeline on the "
+        "local runners; larger inputs run in batches into one output, resumable after a crash. "
+        "null: one pipeline whatever the size.",
+    )
+
+
 class CostConfig(_Section):
     """Assumptions of the Dataflow cost estimate in the manifest and report (thresher.core.cost)."""
 
@@ -736,6 +756,7 @@ class PipelineConfig(_Section):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
     cost: CostConfig = Field(default_factory=CostConfig)
+    local: LocalConfig = Field(default_factory=LocalConfig)
 
     @field_validator("input")
     @classmethod
@@ -744,9 +765,15 @@ class PipelineConfig(_Section):
             raise ValueError("input.paths holds an empty path; remove it")
         return value
 
+    def recipe_dict(self) -> dict[str, Any]:
+        """The validated recipe as the manifest records it (defaults included), without
+        ``local``: how a local run is batched is recorded beside it (``batching``)."""
+        data: dict[str, Any] = self.model_dump(mode="json", exclude={"local"})
+        return data
+
     def recipe_hash(self) -> str:
-        """sha256 of the canonical JSON of the validated recipe (defaults included)."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """sha256 of the canonical JSON of :meth:`recipe_dict`."""
+        canonical = json.dumps(self.recipe_dict(), sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

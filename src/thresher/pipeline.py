@@ -33,7 +33,7 @@ from thresher.schema import (
     index_schema,
     lineage_row,
 )
-from thresher.stages import near_dedup
+from thresher.stages import exact_dedup, near_dedup
 from thresher.stages._common import DEAD, FATES, MAIN, STATS
 
 COUNTS_FILE = "counts.json"
@@ -125,19 +125,36 @@ def _index_size(entry: IndexEntry) -> int:
     return len(entry.signature) + 16 * len(entry.band_keys) + len(entry.id) + 64
 
 
+def _write_keys(keys: PCollection, directory: str, out_cfg: Any) -> None:
+    """Exact-dedup keys of this batch's kept texts, for the batches after it."""
+    keys | "WriteKeys" >> WriteShards(
+        directory,
+        exact_dedup.KEYS,
+        exact_dedup.KEYS_SCHEMA,
+        lambda kv: {"key": kv[0], "id": kv[1]},
+        lambda kv: (kv[0], kv[1]),
+        _small,
+        out_cfg.max_lineage_rows_per_shard,
+        out_cfg.max_bytes_per_shard,
+        out_cfg.compression,
+    )
+
+
 def build_pipeline(
     p: beam.Pipeline,
     config: PipelineConfig,
     files: Sequence[InputFile],
     staging: str,
     plan: Sequence[StageSpec] | None = None,
+    spans: Sequence[tuple[str, int, int | None, int]] | None = None,
 ) -> dict[str, PCollection]:
     """Add the whole curation flow to ``p``; staged outputs land under ``staging``. ``plan``
-    defaults to :func:`thresher.plan.stage_plan` of ``config``.
+    defaults to :func:`thresher.plan.stage_plan` of ``config``. ``spans`` (one batch of a
+    batched run, ``thresher.io.split``): read those position ranges instead of ``files``.
 
     Returns the main PCollections (``documents``, ``lineage``, ``dead_letter``) for tests.
     """
-    read = p | READ_LABEL >> ReadCorpus(files, config.input)
+    read = p | READ_LABEL >> ReadCorpus(files, config.input, spans)
     docs: PCollection = read[MAIN]
     fates: list[PCollection] = []
     dead: list[PCollection] = [read[DEAD]]
@@ -155,6 +172,8 @@ def build_pipeline(
         if isinstance(stage, near_dedup.DropNearDuplicates):
             index_entries = out[near_dedup.INDEX]
             index_params = stage.params.as_dict()
+        if exact_dedup.KEYS in out:
+            _write_keys(out[exact_dedup.KEYS], join_uri(staging, exact_dedup.KEYS), config.output)
 
     dead_letters = tuple(dead) | "AllDeadLetters" >> beam.Flatten()
     lineage = (

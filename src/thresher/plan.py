@@ -45,6 +45,15 @@ def _normalize(c: PipelineConfig) -> beam.PTransform:
     return Normalize(c.normalize)
 
 
+@dataclass(frozen=True)
+class Earlier:
+    """What a batch of a batched run deduplicates against: the exact-dedup keys files and
+    near-dedup index shards of the batches before it (empty for the first batch)."""
+
+    keys: tuple[str, ...] = ()
+    index: tuple[str, ...] = ()
+
+
 def _exact(c: PipelineConfig) -> beam.PTransform:
     from thresher.stages.exact_dedup import DropExactDuplicates
 
@@ -55,6 +64,24 @@ def _decontaminate(c: PipelineConfig) -> beam.PTransform:
     from thresher.stages.decontaminate import Decontaminate
 
     return Decontaminate(c.decontamination)
+
+
+def _batched_exact(earlier: Earlier) -> Callable[[PipelineConfig], beam.PTransform]:
+    def build(c: PipelineConfig) -> beam.PTransform:
+        from thresher.stages.exact_dedup import DropExactDuplicates
+
+        return DropExactDuplicates(c.dedup.exact, earlier.keys, emit_keys=True)
+
+    return build
+
+
+def _batched_near(earlier: Earlier) -> Callable[[PipelineConfig], beam.PTransform]:
+    def build(c: PipelineConfig) -> beam.PTransform:
+        from thresher.stages.near_dedup import DropNearDuplicates
+
+        return DropNearDuplicates(c.dedup.near, earlier.index)
+
+    return build
 
 
 def _language(c: PipelineConfig) -> beam.PTransform:
@@ -134,18 +161,24 @@ def _erasures(erased: Mapping[str, tuple[str, str]]) -> Callable[[PipelineConfig
 
 
 def stage_plan(
-    config: PipelineConfig, erased: Mapping[str, tuple[str, str]] | None = None
+    config: PipelineConfig,
+    erased: Mapping[str, tuple[str, str]] | None = None,
+    earlier: Earlier | None = None,
 ) -> list[StageSpec]:
     """The enabled stages between reading and writing, in pipeline order (nothing is built).
 
     ``erased`` (record id -> (reason, receipt stamp)) comes from erasure receipts carried over
     a rerun; when given, ``ApplyErasures`` runs first so erased records never come back.
+    ``earlier`` (batched runs): the dedup stages also deduplicate against earlier batches, and
+    exact dedup emits its kept keys for the batches after.
     """
+    exact = _exact if earlier is None else _batched_exact(earlier)
+    near = _near if earlier is None else _batched_near(earlier)
     f = config.filters
     wanted = [
         (bool(erased), StageSpec("ApplyErasures", "forget", _erasures(erased or {}))),
         (config.normalize.enabled, StageSpec("Normalize", "normalize", _normalize)),
-        (config.dedup.exact.enabled, StageSpec("DropExactDuplicates", "exact_dedup", _exact)),
+        (config.dedup.exact.enabled, StageSpec("DropExactDuplicates", "exact_dedup", exact)),
         # Benchmark contamination after exact dedup (fewer records) and before the expensive
         # stages; a no-op while no benchmark is named.
         (
@@ -167,7 +200,7 @@ def stage_plan(
             f.enabled and any(getattr(f, name).enabled for name in RULE_SETS),
             StageSpec("FilterLowQuality", "filter_quality", _quality),
         ),
-        (config.dedup.near.enabled, StageSpec("DropNearDuplicates", "near_dedup", _near)),
+        (config.dedup.near.enabled, StageSpec("DropNearDuplicates", "near_dedup", near)),
         # PII analysis, the most expensive stage, only sees what survived filters and dedup.
         (config.pii.enabled, StageSpec("AnonymizePii", "pii", _pii, ("pii", _pii_section))),
         (config.bias.enabled, StageSpec("FlagBias", "flag_bias", _bias, ("bias", _bias_section))),

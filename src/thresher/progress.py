@@ -60,11 +60,32 @@ class _Reporter:
             names = sorted(snapshot, key=lambda k: (_ORDER.index(k) if k in _ORDER else 99, k))
             parts = [f"{k} {snapshot[k]:,} ({snapshot[k] / elapsed:,.0f}/s)" for k in names]
             workers = os.environ.get("THRESHER_WORKERS", "1")
-            head = f"[thresher pid {os.getpid()} of {workers} worker(s)]"
-            print(head + " " + " | ".join(parts), file=sys.stderr, flush=True)
+            head = f"[thresher pid {os.getpid()} of {workers} worker(s)] " + (
+                f"{_batch} | " if _batch else ""
+            )
+            print(head + " | ".join(parts), file=sys.stderr, flush=True)
 
 
 _reporter: _Reporter | None = None
+_batch = ""
+
+
+def enabled() -> bool:
+    return os.environ.get("THRESHER_PROGRESS") == "1"
+
+
+def start_batch(number: int, total: int) -> None:
+    """Batched runs: label this process's progress lines ``batch N/M`` and restart its counts
+    and rates for the new batch (worker processes of multi-process runs keep their own)."""
+    global _batch
+    _batch = f"batch {number}/{total}"
+    if _reporter is not None:
+        with _reporter.lock:
+            _reporter.counts.clear()
+            _reporter.started = time.monotonic()
+            _reporter.last_total = 0
+    if enabled():
+        print(f"[thresher] {_batch}", file=sys.stderr, flush=True)
 
 
 def tick(name: str, n: int = 1) -> None:

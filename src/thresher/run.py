@@ -24,7 +24,15 @@ from thresher.core.cost import Prices, estimate
 from thresher.errors import AccountingError, ConfigError, RunFailedError
 from thresher.io.read import InputFile, resolve_inputs
 from thresher.output import Manifest, carry, fs, layout, write_manifest
-from thresher.output.manifest import Accounting, Counts, InputEntry, Shard, StageRow, Timings
+from thresher.output.manifest import (
+    Accounting,
+    Batching,
+    Counts,
+    InputEntry,
+    Shard,
+    StageRow,
+    Timings,
+)
 from thresher.pipeline import COUNTS_FILE, build_pipeline
 from thresher.plan import (
     WRITE_LABEL,
@@ -208,14 +216,14 @@ def print_summary(manifest: Manifest, stream: Any = sys.stderr) -> None:
     )
 
 
-def _dead_letter_failure(counts: Counts, limit: float, staging: str) -> str | None:
+def _dead_letter_failure(counts: Counts, limit: float, stagings: Sequence[str]) -> str | None:
     """Why the run fails on its dead letters (top reasons, counts, a likely fix), or None."""
     fraction = counts.dead_letter / counts.input if counts.input else 0.0
     if fraction <= limit:
         return None
     top = sorted(counts.dead_letter_by_reason.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     reasons = "; ".join(f"{reason}: {n}" for reason, n in top)
-    example = _first_message(staging, top[0][0]) if top else None
+    example = _first_message(stagings, top[0][0]) if top else None
     return (
         f"dead-letter fraction {fraction:.4f} ({counts.dead_letter} of {counts.input} input "
         f"records) exceeds limits.max_dead_letter_fraction={limit}. Top reasons: {reasons}"
@@ -225,14 +233,15 @@ def _dead_letter_failure(counts: Counts, limit: float, staging: str) -> str | No
     )
 
 
-def _first_message(staging: str, reason: str) -> str | None:
+def _first_message(stagings: Sequence[str], reason: str) -> str | None:
     """The first staged dead letter's message for ``reason`` (messages never quote input
     text)."""
-    for shard in fs.files(fs.join(staging, layout.DEAD_LETTER), "*.parquet"):
-        table = fs.read_table(shard, columns=["error_type", "message"])
-        for row in table.to_pylist():
-            if row["error_type"] == reason:
-                return str(row["message"])
+    for staging in stagings:
+        for shard in fs.files(fs.join(staging, layout.DEAD_LETTER), "*.parquet"):
+            table = fs.read_table(shard, columns=["error_type", "message"])
+            for row in table.to_pylist():
+                if row["error_type"] == reason:
+                    return str(row["message"])
     return None
 
 
@@ -252,76 +261,87 @@ def _balance(raw: dict[str, Any], config: PipelineConfig) -> _Books:
     return _Books(counts, accounting, None)
 
 
+def published_kinds(config: PipelineConfig) -> tuple[str, ...]:
+    return PUBLISHED + ((layout.INDEX,) if config.dedup.near.enabled else ())
+
+
 def _publish_all(
-    config: PipelineConfig, staging: str, out: str, failed: bool
+    config: PipelineConfig, stagings: list[str], out: str, failed: bool, delete: bool = True
 ) -> dict[str, list[Shard]]:
-    kinds = PUBLISHED + ((layout.INDEX,) if config.dedup.near.enabled else ())
+    kinds = published_kinds(config)
     outputs: dict[str, list[Shard]] = {}
     for kind in kinds:
         if kind in (layout.DATA, layout.INDEX) and failed:
             continue  # a failed run publishes its books for diagnosis, never its data
-        outputs[kind] = [Shard.model_validate(e) for e in layout.publish(staging, out, kind)]
-    fs.delete([staging])
+        entries = layout.publish_many(stagings, out, kind)
+        outputs[kind] = [Shard.model_validate(e) for e in entries]
+    if delete:
+        fs.delete(stagings)
     return outputs
 
 
-def execute(
-    config: PipelineConfig,
-    beam_args: Sequence[str] = (),
-    overwrite: bool = False,
-    recipe_path: str | None = None,
-) -> RunOutcome:
-    """Run ``config`` end to end. Raises ``ThresherError`` subclasses for usage problems
-    (before anything runs) and for failed runs (after the books are written)."""
-    started = time.time()
-    out = config.output.path
-    workers = local_workers(config, beam_args)
-    options = pipeline_options(beam_args, workers)
-    check_runner(options)
-    if os.environ.get("THRESHER_PROGRESS") == "1":
-        # read by every worker's progress line (worker processes inherit the environment)
-        os.environ["THRESHER_WORKERS"] = str(worker_count(options))
-        print(_workers_line(options, workers, bool(beam_args)), file=sys.stderr, flush=True)
-    carried = carry.collect(out) if overwrite else carry.Carried()
-    layout.prepare(out, overwrite, keep=carry.KEPT)
-    files: list[InputFile] = resolve_inputs(config.input.paths, config.input.exclude)
-    staging = layout.path(out, layout.STAGING)
-    fs.mkdirs(out)
-
-    plan = stage_plan(config, carried.erased)
-    p = beam.Pipeline(options=options)
-    build_pipeline(p, config, files, staging, plan)
+def launch(p: beam.Pipeline) -> tuple[Any, float]:
+    """Run ``p`` to the end; its result and wall seconds. ``RunFailedError`` unless DONE."""
     t0 = time.time()
     result = p.run()
     state = result.wait_until_finish()
-    pipeline_seconds = time.time() - t0
+    seconds = time.time() - t0
     if state not in (PipelineState.DONE, None):
         raise RunFailedError(f"the Beam pipeline ended in state {state}; see the runner's logs")
+    return result, seconds
 
-    raw = fs.read_json(fs.join(staging, COUNTS_FILE))
+
+@dataclass(frozen=True)
+class Ran:
+    """What the pipeline run(s) left for the books: the (summed) raw counters, the staging
+    directories in publishing order, and the runner's timings."""
+
+    raw: dict[str, Any]
+    stagings: list[str]
+    pipeline_seconds: float
+    stage_msecs: dict[str, int]
+    batching: Batching | None = None
+    # Batched runs delete their staging only once the manifest is written (resume needs it).
+    delete_stagings: bool = True
+
+
+def finish(
+    config: PipelineConfig,
+    options: PipelineOptions,
+    files: Sequence[InputFile],
+    plan: list[StageSpec],
+    ran: Ran,
+    carried: carry.Carried,
+    recipe_path: str | None,
+    started: float,
+) -> RunOutcome:
+    """Balance the books, publish the staged shards, write manifest, report and card."""
+    out = config.output.path
+    raw = ran.raw
     books = _balance(raw, config)
     failure = books.failure or _dead_letter_failure(
-        books.counts, config.limits.max_dead_letter_fraction, staging
+        books.counts, config.limits.max_dead_letter_fraction, ran.stagings
     )
-    outputs = _publish_all(config, staging, out, failure is not None)
+    outputs = _publish_all(config, ran.stagings, out, failure is not None, ran.delete_stagings)
 
     finished = time.time()
     per_source = {k[len("source:") :]: v for k, v in raw.items() if k.startswith("source:")}
     counts = books.counts
     stats = raw.get("stats", {})
+    seconds = ran.pipeline_seconds
     timings = Timings(
         started_at=datetime.fromtimestamp(started, UTC).isoformat(),
         finished_at=datetime.fromtimestamp(finished, UTC).isoformat(),
-        pipeline_seconds=round(pipeline_seconds, 3),
+        pipeline_seconds=round(seconds, 3),
         total_seconds=round(finished - started, 3),
-        docs_per_second=round(counts.input / pipeline_seconds, 1) if pipeline_seconds else None,
-        stage_msecs=stage_msecs(result, plan),
+        docs_per_second=round(counts.input / seconds, 1) if seconds else None,
+        stage_msecs=ran.stage_msecs,
     )
     manifest = Manifest(
         thresher_version=thresher.__version__,
         status="failed" if failure else "succeeded",
         failure=failure,
-        recipe=config.model_dump(mode="json"),
+        recipe=config.recipe_dict(),
         recipe_hash=config.recipe_hash(),
         recipe_path=recipe_path,
         runner=str(options.view_as(StandardOptions).runner),
@@ -343,6 +363,7 @@ def execute(
         outputs=outputs,
         timings=timings,
         cost=_cost(config, counts, timings, stats),
+        batching=ran.batching,
         **manifest_sections(config, stats),
         **carried.manifest_fields(),
     )
@@ -351,3 +372,48 @@ def execute(
     write_report(out, manifest)
     write_card(out, manifest)
     return RunOutcome(manifest=manifest, succeeded=failure is None)
+
+
+def execute(
+    config: PipelineConfig,
+    beam_args: Sequence[str] = (),
+    overwrite: bool = False,
+    recipe_path: str | None = None,
+) -> RunOutcome:
+    """Run ``config`` end to end. Raises ``ThresherError`` subclasses for usage problems
+    (before anything runs) and for failed runs (after the books are written).
+
+    On the local runners an input larger than ``local.batch_records`` runs in batches
+    (:mod:`thresher.batched`); rerunning the command of an unfinished batched run resumes it.
+    """
+    started = time.time()
+    out = config.output.path
+    workers = local_workers(config, beam_args)
+    options = pipeline_options(beam_args, workers)
+    check_runner(options)
+    if os.environ.get("THRESHER_PROGRESS") == "1":
+        # read by every worker's progress line (worker processes inherit the environment)
+        os.environ["THRESHER_WORKERS"] = str(worker_count(options))
+        print(_workers_line(options, workers, bool(beam_args)), file=sys.stderr, flush=True)
+    from thresher import batched
+
+    size = batched.batch_size(config, options)
+    if size and not overwrite and batched.unfinished(out):
+        return batched.resume(config, options, recipe_path, started)
+    carried = carry.collect(out) if overwrite else carry.Carried()
+    layout.prepare(out, overwrite, keep=carry.KEPT)
+    files: list[InputFile] = resolve_inputs(config.input.paths, config.input.exclude)
+    staging = layout.path(out, layout.STAGING)
+    fs.mkdirs(out)
+    if size:
+        cut = batched.cut(config, files, size)
+        if len(cut.batches) > 1:
+            return batched.start(config, options, files, cut, carried, recipe_path, started)
+
+    plan = stage_plan(config, carried.erased)
+    p = beam.Pipeline(options=options)
+    build_pipeline(p, config, files, staging, plan)
+    result, pipeline_seconds = launch(p)
+    raw = fs.read_json(fs.join(staging, COUNTS_FILE))
+    ran = Ran(raw, [staging], pipeline_seconds, stage_msecs(result, plan))
+    return finish(config, options, files, plan, ran, carried, recipe_path, started)

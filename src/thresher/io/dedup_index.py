@@ -71,10 +71,24 @@ def check_compatible(output_dir: str, files: Iterable[str], params: dict[str, An
         return  # every shard of one run carries the same parameters
 
 
-def read_entries(path: str) -> Iterator[IndexEntry]:
-    """Every row of one index shard, in file order."""
+def sharing_a_band(table: pa.Table, band_keys: pa.Array) -> pa.Table:
+    """The rows of an index table with at least one band key in ``band_keys``: the only rows
+    of an earlier output that can become near-dedup candidates of a run whose documents have
+    those band keys (a bucket is a candidate only when it holds a document of this run)."""
+    column = table["band_keys"].combine_chunks()
+    flat = pc.list_flatten(column)
+    parents = pc.list_parent_indices(column)
+    rows = pc.unique(pc.filter(parents, pc.is_in(flat, value_set=band_keys)))
+    return table.take(pc.take(rows, pc.array_sort_indices(rows)))
+
+
+def read_entries(path: str, band_keys: pa.Array | None = None) -> Iterator[IndexEntry]:
+    """Every row of one index shard, in file order (only those sharing a band key with
+    ``band_keys`` when given)."""
     with FileSystems.open(path) as fh:
         table = pq.read_table(fh)
+    if band_keys is not None:
+        table = sharing_a_band(table, band_keys)
     for row in table.to_pylist():
         yield IndexEntry(
             id=row["id"],

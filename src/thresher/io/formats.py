@@ -59,6 +59,31 @@ class ReadOptions:
     max_document_bytes: int = 10 * 1024 * 1024
 
 
+@dataclass(frozen=True)
+class Window:
+    """Which positions of a file to yield: ``[start, stop)`` (``stop`` None: to the end).
+
+    ``base`` is the position of the stream's first line when the caller has seeked an
+    uncompressed line-format file to a known line start (batched runs); positions, and so
+    derived ids, stay those of a whole-file read. Parsers skip positions before ``start``
+    without building records and stop reading at ``stop``. File-level dead letters (position
+    -1) come with the window that starts the file. The default window is the whole file.
+    """
+
+    start: int = 0
+    stop: int | None = None
+    base: int = 0
+
+    def before(self, pos: int) -> bool:
+        return pos < self.start
+
+    def after(self, pos: int) -> bool:
+        return self.stop is not None and pos >= self.stop
+
+
+WHOLE = Window()
+
+
 def _suffixes(path: str) -> list[str]:
     name = path.rstrip("/").rsplit("/", 1)[-1].lower()
     parts = name.split(".")
@@ -352,9 +377,14 @@ def _csv_record(header: list[str], row: list[str]) -> dict[str, str]:
     return dict(zip(header, row, strict=True))
 
 
-def read_jsonl(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[RowItem]:
-    pos = -1
-    for pos, (line, size) in enumerate(iter_lines(chunks, opts.max_document_bytes)):
+def read_jsonl(
+    chunks: Iterator[bytes], source: str, opts: ReadOptions, window: Window = WHOLE
+) -> Iterator[RowItem]:
+    for pos, (line, size) in enumerate(iter_lines(chunks, opts.max_document_bytes), window.base):
+        if window.before(pos):
+            continue
+        if window.after(pos):
+            return
         if line is None:
             yield _dead(
                 source,
@@ -368,8 +398,14 @@ def read_jsonl(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Itera
         yield _record_or_dead(_parse_json_line, (line, pos == 0), source, pos, opts)
 
 
-def read_text_lines(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[RowItem]:
-    for pos, (line, size) in enumerate(iter_lines(chunks, opts.max_document_bytes)):
+def read_text_lines(
+    chunks: Iterator[bytes], source: str, opts: ReadOptions, window: Window = WHOLE
+) -> Iterator[RowItem]:
+    for pos, (line, size) in enumerate(iter_lines(chunks, opts.max_document_bytes), window.base):
+        if window.before(pos):
+            continue
+        if window.after(pos):
+            return
         if line is None:
             yield _dead(
                 source,
@@ -408,7 +444,11 @@ def _has_surrogates(value: str) -> bool:
 
 
 def read_csv(
-    chunks: Iterator[bytes], source: str, opts: ReadOptions, delimiter: str = ","
+    chunks: Iterator[bytes],
+    source: str,
+    opts: ReadOptions,
+    delimiter: str = ",",
+    window: Window = WHOLE,
 ) -> Iterator[RowItem]:
     text = io.TextIOWrapper(
         io.BufferedReader(_ChunkStream(chunks)),
@@ -430,11 +470,16 @@ def read_csv(
         return
     pos = 0
     while True:
+        if window.after(pos):
+            return
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
+            if window.before(pos):
+                pos += 1
+                continue
             kind = "document_too_large" if "field larger" in str(exc) else "invalid_csv"
             msg = (
                 f"a field exceeds input.max_document_bytes ({opts.max_document_bytes})"
@@ -446,7 +491,7 @@ def read_csv(
             continue
         this = pos
         pos += 1
-        if not row or (len(row) == 1 and not row[0].strip()):
+        if window.before(this) or not row or (len(row) == 1 and not row[0].strip()):
             continue
         if len(row) != len(header):
             yield _dead(
@@ -462,7 +507,9 @@ def read_csv(
         yield _record_or_dead(_csv_record, (header, row), source, this, opts)
 
 
-def read_parquet(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[RowItem]:
+def read_parquet(
+    raw: IO[bytes], source: str, opts: ReadOptions, window: Window = WHOLE
+) -> Iterator[RowItem]:
     import pyarrow.parquet as pq
 
     try:
@@ -476,20 +523,35 @@ def read_parquet(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[Row
     if opts.text_field not in names:
         # Every row is still an input record: each gets its own dead letter, so the books balance.
         msg = f"Parquet file has no column '{opts.text_field}' (input.text_field)"
-        for pos in range(pf.metadata.num_rows):
+        stop = pf.metadata.num_rows if window.stop is None else window.stop
+        for pos in range(window.start, min(stop, pf.metadata.num_rows)):
             yield _dead(source, pos, "missing_text", msg)
         return
     pos = 0
     for batch in pf.iter_batches(batch_size=1024):
+        if window.after(pos):
+            return
+        if window.before(pos + batch.num_rows - 1):  # wholly before the window: not decoded
+            pos += batch.num_rows
+            continue
         for row in batch.to_pylist():
-            yield _record_or_dead(dict, (row,), source, pos, opts)
+            if not window.before(pos) and not window.after(pos):
+                yield _record_or_dead(dict, (row,), source, pos, opts)
             pos += 1
 
 
-def read_file(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[Item]:
-    """Every record of one opened file, in order, as a ``Document``; problems become
-    ``DeadLetter`` items (see ``read_rows``)."""
-    for item in read_rows(raw, source, opts):
+def is_line_format(source: str, opts: ReadOptions) -> bool:
+    """Whether a file's positions are its lines (JSONL, or text read one record per line)."""
+    fmt = detect_format(source, opts.format)
+    return fmt == "jsonl" or (fmt == "text" and opts.text_mode == "line")
+
+
+def read_file(
+    raw: IO[bytes], source: str, opts: ReadOptions, window: Window = WHOLE
+) -> Iterator[Item]:
+    """Every record of one opened file in ``window`` (default: all), in order, as a
+    ``Document``; problems become ``DeadLetter`` items (see ``read_rows``)."""
+    for item in read_rows(raw, source, opts, window):
         if isinstance(item, Row):
             try:
                 yield to_document(item.fields, source, item.position, opts)
@@ -501,9 +563,12 @@ def read_file(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[Item]:
             yield item
 
 
-def read_rows(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[RowItem]:
-    """Every record of one opened file, in order, as parsed fields (``Row``); problems become
-    ``DeadLetter`` items. For readers of other record shapes (benchmark files).
+def read_rows(
+    raw: IO[bytes], source: str, opts: ReadOptions, window: Window = WHOLE
+) -> Iterator[RowItem]:
+    """Every record of one opened file in ``window`` (default: all), in order, as parsed
+    fields (``Row``); problems become ``DeadLetter`` items. For readers of other record shapes
+    (benchmark files) too.
 
     A truncated or corrupt compressed stream ends the file with one dead letter at the position
     after the last complete record; everything before it is yielded.
@@ -514,18 +579,18 @@ def read_rows(raw: IO[bytes], source: str, opts: ReadOptions) -> Iterator[RowIte
         if comp != "none":
             data = b"".join(iter_chunks(raw, comp))
             raw = io.BytesIO(data)
-        yield from read_parquet(raw, source, opts)
+        yield from read_parquet(raw, source, opts, window)
         return
     chunks = iter_chunks(raw, comp)
     if fmt == "jsonl":
-        parser = read_jsonl(chunks, source, opts)
+        parser = read_jsonl(chunks, source, opts, window)
     elif fmt in ("csv", "tsv"):
-        parser = read_csv(chunks, source, opts, delimiter="\t" if fmt == "tsv" else ",")
+        parser = read_csv(chunks, source, opts, "\t" if fmt == "tsv" else ",", window)
     elif opts.text_mode == "line":
-        parser = read_text_lines(chunks, source, opts)
+        parser = read_text_lines(chunks, source, opts, window)
     else:
         parser = read_text_file(chunks, source, opts)
-    last = -1
+    last = window.start - 1
     try:
         for item in parser:
             last = max(last, item.position)

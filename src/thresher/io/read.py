@@ -18,7 +18,7 @@ from apache_beam.pvalue import PCollection, TaggedOutput
 from thresher import progress
 from thresher.config import InputConfig
 from thresher.errors import InputError
-from thresher.io.formats import STAGE, ReadOptions, read_file
+from thresher.io.formats import STAGE, WHOLE, ReadOptions, Window, read_file
 from thresher.records import DeadLetter, Document, derived_id
 from thresher.tags import DEAD, MAIN
 
@@ -121,18 +121,24 @@ class _ReadFileFn(beam.DoFn):
         self._dead = Metrics.counter(STAGE, "dead_letter")
         self._files = Metrics.counter(STAGE, "files")
 
-    def process(self, path: str) -> Iterator[Any]:
+    def process(self, element: str | tuple[str, int, int | None, int]) -> Iterator[Any]:
+        """``element``: a path (the whole file) or a span ``(path, start, stop, offset)`` of a
+        batched run (``thresher.io.split.Span``)."""
+        path, window, offset = _what_to_read(element)
         self._files.inc()
-        last = -1
+        last = window.start - 1
         try:
             raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
         except Exception as exc:
             self._dead.inc()
-            yield TaggedOutput(DEAD, _file_dead(path, -1, "unreadable_file", exc))
+            if window.start == 0:
+                yield TaggedOutput(DEAD, _file_dead(path, -1, "unreadable_file", exc))
             return
         try:
             with raw:
-                for item in read_file(raw, path, self._opts):
+                if offset:
+                    raw.seek(offset)
+                for item in read_file(raw, path, self._opts, window):
                     last = max(last, item.position)
                     progress.tick("read")
                     if isinstance(item, DeadLetter):
@@ -144,6 +150,13 @@ class _ReadFileFn(beam.DoFn):
         except Exception as exc:  # an I/O error part-way: the rest of the file is one dead letter
             self._dead.inc()
             yield TaggedOutput(DEAD, _file_dead(path, last + 1, "read_error", exc))
+
+
+def _what_to_read(element: str | tuple[str, int, int | None, int]) -> tuple[str, Window, int]:
+    if isinstance(element, str):
+        return element, WHOLE, 0
+    path, start, stop, offset = element
+    return path, Window(start, stop, start if offset else 0), offset
 
 
 def _file_dead(path: str, position: int, kind: str, exc: BaseException) -> DeadLetter:
@@ -218,16 +231,22 @@ class ReadCorpus(beam.PTransform):
     a repeated source id keeps the first record by (source, position) and dead-letters the rest
     (``duplicate_id``). Output can hold raw PII. Metrics (namespace ``read``): ``files``,
     ``total``, ``dead_letter``. Deterministic: ids and positions depend only on file contents and
-    paths.
+    paths. ``spans`` (batched runs, ``thresher.io.split``): read only those position ranges
+    instead of whole ``files``; positions and ids stay those of whole-file reads.
 
     Example::
 
         outs = p | "ReadCorpus" >> ReadCorpus([InputFile("a.jsonl", 10)], cfg.input)
     """
 
-    def __init__(self, files: Sequence[InputFile], cfg: InputConfig) -> None:
+    def __init__(
+        self,
+        files: Sequence[InputFile],
+        cfg: InputConfig,
+        spans: Sequence[tuple[str, int, int | None, int]] | None = None,
+    ) -> None:
         super().__init__()
-        self._paths = [f.path for f in files]
+        self._paths: list[Any] = [f.path for f in files] if spans is None else list(spans)
         self._cfg = cfg
 
     def expand(self, pbegin: Any) -> dict[str, PCollection]:

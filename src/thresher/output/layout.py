@@ -10,6 +10,9 @@ DIR/
   report.html, README.md               for people, rendered from the manifest
   privacy_ledger.json                  DP fine-tuning runs on this data (thresher finetune)
   erasure/                             receipts of thresher forget
+  journal.json                         batched local runs: the batches, for resume
+  _batches/NNNNN/                      batched local runs: each batch's staged shards, until
+                                       the manifest is written
 ```
 """
 
@@ -33,6 +36,8 @@ CARD = "README.md"
 LEDGER = "privacy_ledger.json"
 ERASURES = "erasure"
 STAGING = "_staging"
+JOURNAL = "journal.json"  # batched local runs: finished batches, for resume
+BATCHES = "_batches"  # batched local runs: each batch's staged outputs until the end
 
 
 def path(out: str, *parts: str) -> str:
@@ -86,7 +91,7 @@ def prepare(out: str, overwrite: bool, keep: tuple[str, ...] = ()) -> None:
             f"output.path {out!r} exists and is not empty; choose another --output or pass "
             "--overwrite to replace a previous thresher output"
         )
-    ours = is_output(out) or fs.exists(path(out, STAGING)) or fs.exists(path(out, LEDGER))
+    ours = any(fs.exists(path(out, name)) for name in (MANIFEST, STAGING, LEDGER, JOURNAL))
     if not ours:
         raise OutputError(
             f"output.path {out!r} is not a thresher output (no manifest.json); refusing to "
@@ -94,7 +99,7 @@ def prepare(out: str, overwrite: bool, keep: tuple[str, ...] = ()) -> None:
         )
     kept = tuple(path(out, name) for name in keep)
     fs.delete(p for p in contents if not p.startswith(kept))
-    for kind in (*SHARD_KINDS, STAGING):  # empty folders left behind on local disks
+    for kind in (*SHARD_KINDS, STAGING, BATCHES):  # empty folders left behind on local disks
         if fs.exists(path(out, kind)) and not fs.all_files(path(out, kind)):
             fs.delete([path(out, kind)])
 
@@ -104,13 +109,27 @@ def publish(staging: str, out: str, kind: str) -> list[dict[str, int | str]]:
 
     Returns the manifest's shard entries (relative file, rows, bytes), in order.
     """
-    staged = fs.files(fs.join(staging, kind), f"{kind}-*.parquet")
-    target = path(out, kind)
-    fs.mkdirs(target)
+    return publish_many([staging], out, kind)
+
+
+def publish_many(stagings: list[str], out: str, kind: str) -> list[dict[str, int | str]]:
+    """:func:`publish` over several staging directories (the batches of a batched run), in
+    order, numbered as one set of shards."""
+    fs.mkdirs(path(out, kind))
     entries: list[dict[str, int | str]] = []
-    for i, src in enumerate(staged):
-        name = f"part-{i:05d}-of-{len(staged):05d}.parquet"
+    for src, dst in publish_targets(stagings, out, kind):
         rows, size = fs.parquet_rows(src), fs.size(src)
-        fs.rename(src, fs.join(target, name))
+        fs.rename(src, dst)
+        name = dst.rsplit("/", 1)[-1]
         entries.append({"file": f"{kind}/{name}", "rows": rows, "bytes": size})
     return entries
+
+
+def publish_targets(stagings: list[str], out: str, kind: str) -> list[tuple[str, str]]:
+    """(staged shard, published path) of every shard :func:`publish_many` would move."""
+    staged = [f for s in stagings for f in fs.files(fs.join(s, kind), f"{kind}-*.parquet")]
+    target = path(out, kind)
+    return [
+        (src, fs.join(target, f"part-{i:05d}-of-{len(staged):05d}.parquet"))
+        for i, src in enumerate(staged)
+    ]

@@ -98,12 +98,28 @@ class Timings(_Part):
     stage_msecs: dict[str, int] = Field(default_factory=dict)
 
 
+class Batching(_Part):
+    """A batched local run (docs/scaling.md#batched-local-runs): how the input was cut."""
+
+    batch_records: int
+    batches: int
+    positions: int
+
+
 class Manifest(_Part):
     """One run's books. ``stats`` are the stages' summed statistics (keys built and parsed by
     :mod:`thresher.core.statkeys` and the stage modules that own them)."""
 
     _omit_if_none = frozenset(
-        {"bias", "pii", "decontamination", "audit", "erasures", "previous_manifest_hashes"}
+        {
+            "bias",
+            "pii",
+            "decontamination",
+            "audit",
+            "erasures",
+            "previous_manifest_hashes",
+            "batching",
+        }
     )
     thresher_version: str
     status: Literal["succeeded", "failed"]
@@ -128,6 +144,7 @@ class Manifest(_Part):
     audit: dict[str, Any] | None = None
     erasures: list[dict[str, Any]] | None = None
     previous_manifest_hashes: list[str] | None = None
+    batching: Batching | None = None
 
     @property
     def succeeded(self) -> bool:

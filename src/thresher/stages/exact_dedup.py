@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import PCollection, TaggedOutput
 
@@ -16,6 +18,35 @@ from thresher.records import Document, duplicate_fate
 from thresher.stages._common import FATES, apply_guarded
 
 STAGE = "exact_dedup"
+KEYS = "keys"  # extra output when asked: (content key, kept id) of this run's kept records
+KEYS_SCHEMA = pa.schema([("key", pa.string()), ("id", pa.string())])
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """A record kept by an earlier batch under the same content key."""
+
+    id: str
+
+
+class _ReadPreviousKeysFn(beam.DoFn):
+    """A keys file of an earlier batch -> (key, ``_Previous``) for the keys this batch holds
+    (the side input), so what flows is bounded by the batch, not by the earlier batches."""
+
+    def __init__(self) -> None:
+        self._wanted: tuple[int, pa.Array] | None = None
+
+    def process(self, path: str, current: list[str]) -> Iterator[tuple[str, _Previous]]:
+        import pyarrow.compute as pc
+
+        from thresher.output import fs
+
+        if self._wanted is None or self._wanted[0] != id(current):
+            self._wanted = (id(current), pa.array(sorted(set(current)), type=pa.string()))
+        table = fs.read_table(path, columns=["key", "id"])
+        hit = table.filter(pc.is_in(table["key"], value_set=self._wanted[1]))
+        for key, rid in zip(hit["key"].to_pylist(), hit["id"].to_pylist(), strict=True):
+            yield key, _Previous(rid)
 
 
 def _rank(policy: str):
@@ -39,29 +70,38 @@ class _KeepOneFn(beam.DoFn):
     Two passes over the group iterable (re-iterable in Beam) so only the winner is held.
     """
 
-    def __init__(self, policy: str) -> None:
+    def __init__(self, policy: str, emit_keys: bool = False) -> None:
         self._policy = policy
+        self._emit_keys = emit_keys
         self._total = Metrics.counter(STAGE, "total")
         self._dups = Metrics.counter(STAGE, "duplicate")
         self._clusters = Metrics.distribution(STAGE, "cluster_size")
 
-    def process(self, element: tuple[str, Iterable[Document]]) -> Iterator[Any]:
-        key, docs = element
+    def process(self, element: tuple[str, Iterable[Any]]) -> Iterator[Any]:
+        key, members = element
+        previous = next((m for m in members if isinstance(m, _Previous)), None)
+        docs = [m for m in members if not isinstance(m, _Previous)] if previous else members
+        if not docs:
+            return
         rank = _rank(self._policy)
-        winner = min(docs, key=rank)
+        winner = None if previous else min(docs, key=rank)
+        kept_id = previous.id if previous else winner.id  # type: ignore[union-attr]
         size = 0
         for doc in docs:
             size += 1
-            if rank(doc) == rank(winner):
+            if winner is not None and rank(doc) == rank(winner):
                 continue
             self._dups.inc()
             yield TaggedOutput(
-                FATES, duplicate_fate(doc, STAGE, "exact_duplicate", winner.id, "x" + key[:16])
+                FATES, duplicate_fate(doc, STAGE, "exact_duplicate", kept_id, "x" + key[:16])
             )
         self._total.inc(size)
         progress.tick(STAGE, size)
-        self._clusters.update(size)
-        yield winner
+        self._clusters.update(size + (1 if previous else 0))
+        if winner is not None:
+            if self._emit_keys:
+                yield TaggedOutput(KEYS, (key, winner.id))
+            yield winner
 
 
 class DropExactDuplicates(beam.PTransform):
@@ -70,20 +110,41 @@ class DropExactDuplicates(beam.PTransform):
     Key: sha256 of the text with whitespace collapsed (and, by option, case folded and
     punctuation ignored). Keep policy ``first`` keeps the smallest (source, position),
     ``smallest_id`` the smallest id: the same winner on every runner, worker count and bundle
-    order. Input ``PCollection[Document]``; output ``{"main", "fates", "dead_letter"}``; every
+    order. Input ``PCollection[Document]``; output ``{"main", "fates", "dead_letter"}`` (and
+    ``keys`` with ``emit_keys``: (content key, kept id) pairs, what a later batch deduplicates
+    against); every
     removed record's fate is ``duplicate`` with ``duplicate_of`` = the kept id and ``cluster_id``
     = ``x`` + the first 16 hex digits of the key. One worker holds one group (one distinct text)
     at a time. Output can hold raw PII. Metrics (namespace ``exact_dedup``): ``total``,
     ``duplicate``, ``cluster_size``.
+
+    Batched runs: ``previous_keys`` are the keys files (``KEYS_SCHEMA``) of earlier batches; a
+    text kept there is kept there, and this batch's copies leave as its duplicates.
     """
 
-    def __init__(self, cfg: ExactDedupConfig) -> None:
+    def __init__(
+        self, cfg: ExactDedupConfig, previous_keys: Sequence[str] = (), emit_keys: bool = False
+    ) -> None:
         super().__init__()
         self._cfg = cfg
+        self._previous = list(previous_keys)
+        self._emit_keys = emit_keys
 
     def expand(self, docs: PCollection) -> dict[str, PCollection]:
         keyed = docs | "ContentKey" >> beam.ParDo(
             _KeyFn(self._cfg.casefold, self._cfg.strip_punctuation)
         )
+        if self._previous:
+            current = keyed | "CurrentKeys" >> beam.Map(lambda kv: kv[0])
+            previous = (
+                docs.pipeline
+                | "PreviousKeyFiles" >> beam.Create(self._previous)
+                | "ReadPreviousKeys"
+                >> beam.ParDo(_ReadPreviousKeysFn(), beam.pvalue.AsList(current))
+            )
+            keyed = (keyed, previous) | "WithPreviousKeys" >> beam.Flatten()
         grouped = keyed | "GroupByContent" >> beam.GroupByKey()
-        return apply_guarded(grouped, "KeepOnePerText", _KeepOneFn(self._cfg.keep), STAGE)
+        extra = (KEYS,) if self._emit_keys else ()
+        return apply_guarded(
+            grouped, "KeepOnePerText", _KeepOneFn(self._cfg.keep, self._emit_keys), STAGE, extra
+        )

@@ -126,10 +126,19 @@ class _SignFn(beam.DoFn):
 
 
 class _ReadIndexFn(beam.DoFn):
-    """An earlier output's index shard -> its rows as previous-run nodes."""
+    """An earlier output's index shard -> its rows as previous-run nodes, only those sharing a
+    band key with this run's documents (the side input): the others can never be candidates,
+    so what flows is bounded by this run, not by the earlier outputs."""
 
-    def process(self, path: str) -> Iterator[Any]:
-        for e in dedup_index.read_entries(path):
+    def __init__(self) -> None:
+        self._wanted: tuple[int, Any] | None = None
+
+    def process(self, path: str, current: list[bytes]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        if self._wanted is None or self._wanted[0] != id(current):
+            self._wanted = (id(current), pa.array(sorted(set(current)), type=pa.binary()))
+        for e in dedup_index.read_entries(path, self._wanted[1]):
             node = _PREVIOUS + e.id
             info = cc.Candidate(node, e.length, e.source, e.position, True, None)
             yield TaggedOutput(_INFO, (node, (info, e.signature)))
@@ -391,7 +400,7 @@ class DropNearDuplicates(beam.PTransform):
         kept, fates = out["main"], out["fates"]
     """
 
-    def __init__(self, cfg: NearDedupConfig) -> None:
+    def __init__(self, cfg: NearDedupConfig, previous_index: Sequence[str] = ()) -> None:
         super().__init__()
         self._cfg = cfg
         self._params = lsh_params(cfg)
@@ -401,6 +410,8 @@ class DropNearDuplicates(beam.PTransform):
             files = dedup_index.index_files(directory)
             dedup_index.check_compatible(directory, files, self._params.as_dict())
             self._previous_files.extend(files)
+        # Batched runs: the index shards of earlier batches (same recipe, same parameters).
+        self._previous_files.extend(previous_index)
 
     @property
     def params(self) -> LshParams:
@@ -420,11 +431,14 @@ class DropNearDuplicates(beam.PTransform):
         bands: Sequence[PCollection] = [signed[_BANDS]]
         infos: Sequence[PCollection] = [signed[_INFO]]
         if self._previous_files:
+            current = signed[_BANDS] | "CurrentBandKeys" >> beam.Map(lambda kv: kv[0])
             previous = (
                 docs.pipeline
                 | "PreviousIndexFiles" >> beam.Create(sorted(self._previous_files))
                 | "ReadPreviousIndex"
-                >> beam.ParDo(_ReadIndexFn()).with_outputs(_BANDS, _INFO, main="unused")
+                >> beam.ParDo(_ReadIndexFn(), beam.pvalue.AsList(current)).with_outputs(
+                    _BANDS, _INFO, main="unused"
+                )
             )
             bands = [*bands, previous[_BANDS]]
             infos = [*infos, previous[_INFO]]
