@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import ValidationError
+
 from thresher.output import Manifest, fs, layout, read_manifest
 from thresher.paths import published_recipe
 
@@ -296,4 +298,8 @@ def refresh_card(out: str) -> str | None:
     card to keep current: None."""
     if not layout.is_output(out):
         return None
-    return write_card(out, read_manifest(out))
+    try:
+        manifest = read_manifest(out)
+    except ValidationError:  # a manifest.json that `thresher run` did not write
+        return None
+    return write_card(out, manifest)
