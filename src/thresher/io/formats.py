@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bz2
 import csv
+import functools
 import io
 import json
 import zlib
@@ -377,9 +378,14 @@ def _csv_record(header: list[str], row: list[str]) -> dict[str, str]:
     return dict(zip(header, row, strict=True))
 
 
-def read_jsonl(
-    chunks: Iterator[bytes], source: str, opts: ReadOptions, window: Window = WHOLE
+def _read_lines(
+    chunks: Iterator[bytes],
+    source: str,
+    opts: ReadOptions,
+    window: Window,
+    parse: Callable[[bytes, bool], Mapping[str, Any]],
 ) -> Iterator[RowItem]:
+    """One record per line (positions are line numbers; blank lines are not records)."""
     for pos, (line, size) in enumerate(iter_lines(chunks, opts.max_document_bytes), window.base):
         if window.before(pos):
             continue
@@ -395,28 +401,21 @@ def read_jsonl(
             continue
         if not line.strip() or (pos == 0 and line.strip() == b"\xef\xbb\xbf"):
             continue  # blank lines are not records
-        yield _record_or_dead(_parse_json_line, (line, pos == 0), source, pos, opts)
+        yield _record_or_dead(parse, (line, pos == 0), source, pos, opts)
+
+
+def read_jsonl(
+    chunks: Iterator[bytes], source: str, opts: ReadOptions, window: Window = WHOLE
+) -> Iterator[RowItem]:
+    return _read_lines(chunks, source, opts, window, _parse_json_line)
 
 
 def read_text_lines(
     chunks: Iterator[bytes], source: str, opts: ReadOptions, window: Window = WHOLE
 ) -> Iterator[RowItem]:
-    for pos, (line, size) in enumerate(iter_lines(chunks, opts.max_document_bytes), window.base):
-        if window.before(pos):
-            continue
-        if window.after(pos):
-            return
-        if line is None:
-            yield _dead(
-                source,
-                pos,
-                "document_too_large",
-                f"line is {size} bytes; input.max_document_bytes is {opts.max_document_bytes}",
-            )
-            continue
-        if not line.strip() or (pos == 0 and line.strip() == b"\xef\xbb\xbf"):
-            continue
-        yield _record_or_dead(_text_record, (opts.text_field, line, pos == 0), source, pos, opts)
+    return _read_lines(
+        chunks, source, opts, window, functools.partial(_text_record, opts.text_field)
+    )
 
 
 def read_text_file(chunks: Iterator[bytes], source: str, opts: ReadOptions) -> Iterator[RowItem]:
