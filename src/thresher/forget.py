@@ -39,7 +39,6 @@ from thresher.paths import join_uri
 PENDING = "_erasure_pending"
 JOURNAL = "journal.json"
 REPLACED_DIRS = ("data", "lineage", "index")
-TOP_FILES = ("manifest.json",)
 
 
 @dataclass
@@ -69,14 +68,6 @@ class Plan:
                 "index_rows": self.index_rows,
             },
         }
-
-
-def _files(directory: str, pattern: str = "*.parquet") -> list[str]:
-    return fs.files(directory, pattern)
-
-
-def _read_table(path: str) -> pa.Table:
-    return fs.read_table(path)
 
 
 def _write_table(table: pa.Table, path: str) -> int:
@@ -120,7 +111,7 @@ def _apply(out: str, journal: Mapping[str, Any]) -> None:
                     FileSystems.delete([dst])
                 FileSystems.rename([src], [dst])
         keep = {join_uri(target, n) for n in journal["final"][kind]}
-        stale = [p for p in _files(target) if p not in keep]
+        stale = [p for p in fs.files(target, "*.parquet") if p not in keep]
         if stale:
             FileSystems.delete(stale)
     for rel in journal["files"]:
@@ -209,8 +200,8 @@ def plan_erasure(
         request["value_hmacs"] = sorted(hashes)  # keyed one-way hashes, never the value
         request["key_id"] = keys.key_id
     plan = Plan(request=request)
-    for path in _files(join_uri(out, "data")):
-        table = _read_table(path)
+    for path in fs.files(join_uri(out, "data"), "*.parquet"):
+        table = fs.read_table(path)
         hit = pc.is_in(table["id"], value_set=pa.array(sorted(ids), pa.string()))
         hit_ids = set(table.filter(hit)["id"].to_pylist()) if ids else set()
         if hashes and "pii" in table.column_names:
@@ -227,13 +218,13 @@ def plan_erasure(
             plan.erased |= hit_ids
             plan.shards[path.rsplit("/", 1)[-1]] = len(hit_ids)
     if plan.erased:
-        for path in _files(join_uri(out, "lineage")):
-            t = _read_table(path).select(["id", "duplicate_of"])
+        for path in fs.files(join_uri(out, "lineage"), "*.parquet"):
+            t = fs.read_table(path).select(["id", "duplicate_of"])
             dup = pc.is_in(t["duplicate_of"], value_set=pa.array(sorted(plan.erased), pa.string()))
             plan.duplicates |= set(t.filter(dup)["id"].to_pylist())
         erased = pa.array(sorted(plan.erased), pa.string())
-        for path in _files(join_uri(out, "index")):
-            hit = pc.is_in(_read_table(path)["id"], value_set=erased)
+        for path in fs.files(join_uri(out, "index"), "*.parquet"):
+            hit = pc.is_in(fs.read_table(path)["id"], value_set=erased)
             plan.index_rows += pc.sum(hit).as_py() or 0
         plan.ledger_runs = _ledger_runs(out, manifest)
     return plan
@@ -270,8 +261,8 @@ class _Staged:
 def _stage_data(out: str, pending: str, erased: pa.Array, staged: _Staged) -> None:
     """data: drop the erased rows; renumber shards so none is empty."""
     tables = []
-    for path in _files(join_uri(out, "data")):
-        t = _read_table(path)
+    for path in fs.files(join_uri(out, "data"), "*.parquet"):
+        t = fs.read_table(path)
         tables.append(t.filter(pc.invert(pc.is_in(t["id"], value_set=erased))))
     tables = [t for t in tables if t.num_rows]
     names = [f"part-{i:05d}-of-{len(tables):05d}.parquet" for i in range(len(tables))]
@@ -296,8 +287,8 @@ def _stage_lineage(out: str, pending: str, plan: Plan, staged: _Staged) -> None:
     """lineage: erased records and the duplicates they stood for become dropped."""
     fs.mkdirs(join_uri(pending, "lineage"))
     changed = []
-    for path in _files(join_uri(out, "lineage")):
-        t = _read_table(path)
+    for path in fs.files(join_uri(out, "lineage"), "*.parquet"):
+        t = fs.read_table(path)
         if not (plan.erased | plan.duplicates) & set(t["id"].to_pylist()):
             continue
         rows = t.to_pylist()
@@ -309,7 +300,9 @@ def _stage_lineage(out: str, pending: str, plan: Plan, staged: _Staged) -> None:
         )
         changed.append(name)
     staged.dirs["lineage"] = changed
-    staged.final["lineage"] = [p.rsplit("/", 1)[-1] for p in _files(join_uri(out, "lineage"))]
+    staged.final["lineage"] = [
+        p.rsplit("/", 1)[-1] for p in fs.files(join_uri(out, "lineage"), "*.parquet")
+    ]
 
 
 def _stage_index(out: str, pending: str, erased: pa.Array, staged: _Staged) -> None:
@@ -319,8 +312,8 @@ def _stage_index(out: str, pending: str, erased: pa.Array, staged: _Staged) -> N
         return
     fs.mkdirs(join_uri(pending, "index"))
     changed = []
-    for path in _files(index_dir):
-        t = _read_table(path)
+    for path in fs.files(index_dir, "*.parquet"):
+        t = fs.read_table(path)
         hit = pc.is_in(t["id"], value_set=erased)
         if (pc.sum(hit).as_py() or 0) == 0:
             continue
@@ -328,7 +321,7 @@ def _stage_index(out: str, pending: str, erased: pa.Array, staged: _Staged) -> N
         _write_table(t.filter(pc.invert(hit)), join_uri(pending, "index", name))
         changed.append(name)
     staged.dirs["index"] = changed
-    staged.final["index"] = [p.rsplit("/", 1)[-1] for p in _files(index_dir)]
+    staged.final["index"] = [p.rsplit("/", 1)[-1] for p in fs.files(index_dir, "*.parquet")]
 
 
 def _erased_counts(manifest: Manifest, plan: Plan, staged: _Staged) -> Manifest:
