@@ -79,7 +79,7 @@ def test_bad_recipes_name_the_key(tmp_path, yaml_text, needle):
 def test_unknown_key_lists_valid_keys(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(write(tmp_path, "dedup:\n  exact:\n    enabld: true\n"))
-    assert "valid keys here: casefold, enabled, keep, strip_punctuation" in str(err.value)
+    assert "valid keys here: casefold, enabled, keep, key, strip_punctuation" in str(err.value)
 
 
 def test_overrides_are_validated_and_applied(tmp_path):

@@ -36,6 +36,58 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_ROLES = Literal["system", "user", "assistant", "tool"]
+RecordKind = Literal["text", "chat", "instruction"]
+
+
+def _all_roles() -> list[_ROLES]:
+    return ["system", "user", "assistant", "tool"]
+
+
+class ChatInputConfig(_Section):
+    """How a conversation is stored (``input.record: chat``): OpenAI / TRL ``messages`` by
+    default; ShareGPT is ``messages_field: conversations``, ``role_key: from``,
+    ``content_key: value``, ``roles: {human: user, gpt: assistant}``."""
+
+    messages_field: str = Field("messages", min_length=1, description="The list of turns.")
+    role_key: str = Field("role", min_length=1, description="A turn's role key.")
+    content_key: str = Field("content", min_length=1, description="A turn's content key.")
+    roles: dict[str, _ROLES] = Field(
+        default_factory=dict,
+        description="Source role name -> canonical role; the canonical names always map to "
+        "themselves.",
+    )
+
+
+def _prompt_fields() -> list[str]:
+    return ["instruction", "input"]
+
+
+class InstructionInputConfig(_Section):
+    """How an instruction pair is stored (``input.record: instruction``): Alpaca by default;
+    ``prompt_fields: [prompt]``, ``response_field: completion`` for prompt/completion files."""
+
+    prompt_fields: list[str] = Field(
+        default_factory=_prompt_fields,
+        min_length=1,
+        description="Joined (non-empty ones, blank-line separated) into the user turn.",
+    )
+    response_field: str = Field("output", min_length=1, description="The assistant turn.")
+    system_field: str | None = Field(None, description="A system turn, when set and non-empty.")
+
+
+class FileRecordConfig(_Section):
+    """How the files whose published name matches ``match`` are read (``input.per_file``):
+    their record kind and its field mapping; the first matching entry wins."""
+
+    match: str = Field(
+        min_length=1, description="Glob on the file's name relative to its input root."
+    )
+    record: RecordKind = Field(description="The record kind of the matching files.")
+    chat: ChatInputConfig = Field(default_factory=ChatInputConfig)
+    instruction: InstructionInputConfig = Field(default_factory=InstructionInputConfig)
+
+
 class InputConfig(_Section):
     """Where the raw corpus is and how to read it."""
 
@@ -66,6 +118,17 @@ class InputConfig(_Section):
     max_document_bytes: int = Field(
         10 * MiB, gt=0, description="Larger records are dead-lettered (`document_too_large`)."
     )
+    record: RecordKind = Field(
+        "text",
+        description="`text`: a document per record; `chat`: a conversation (`input.chat`); "
+        "`instruction`: an instruction pair read as a two-turn conversation.",
+    )
+    chat: ChatInputConfig = Field(default_factory=ChatInputConfig)
+    instruction: InstructionInputConfig = Field(default_factory=InstructionInputConfig)
+    per_file: list[FileRecordConfig] = Field(
+        default_factory=list,
+        description="Record kind per file name pattern, for inputs that mix kinds.",
+    )
 
 
 class NormalizeConfig(_Section):
@@ -89,6 +152,11 @@ class ExactDedupConfig(_Section):
     strip_punctuation: bool = Field(False, description="Ignore punctuation before hashing.")
     keep: Literal["first", "smallest_id"] = Field(
         "first", description="`first`: smallest (source, position); `smallest_id`: smallest id."
+    )
+    key: Literal["conversation", "prompt"] = Field(
+        "conversation",
+        description="Conversations: `conversation` hashes every turn with its role; `prompt` "
+        "keeps one record per distinct prompt (all non-assistant turns).",
     )
 
 
@@ -124,6 +192,11 @@ class NearDedupConfig(_Section):
     )
     component_rounds: int = Field(
         12, ge=0, le=64, description="Large-star/small-star rounds unrolled into the pipeline."
+    )
+    roles: list[_ROLES] = Field(
+        default_factory=_all_roles,
+        min_length=1,
+        description="Conversations: the turns whose text is compared.",
     )
 
     @field_validator("keep")
@@ -162,7 +235,6 @@ class DedupConfig(_Section):
 
 
 _BENCHMARK_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
-_ROLES = Literal["system", "user", "assistant", "tool"]
 
 
 def _checked_roles() -> list[_ROLES]:
@@ -407,6 +479,41 @@ class LanguageFilterConfig(_Section):
         return [c.lower() for c in value]
 
 
+class ChatFilterConfig(_Section):
+    """Rules for conversations (``input.record: chat | instruction``) in place of the
+    web-document rule sets (length, Gopher, C4, FineWeb), which do not fit a two-line answer.
+    "Response" is an assistant turn; every drop names the rule and the turn index."""
+
+    enabled: bool = Field(True, description="Run this rule set on conversations.")
+    min_response_words: int | None = Field(
+        1, ge=0, description="Drop a conversation with an assistant turn shorter than this."
+    )
+    max_response_words: int | None = Field(
+        8_000, gt=0, description="Drop a conversation with an assistant turn longer than this."
+    )
+    refusals: bool = Field(True, description="Drop refusal and assistant-boilerplate answers.")
+    refusal_phrases_file: str | None = Field(
+        None,
+        description="One phrase per line (case-insensitive); null: the shipped list "
+        "(thresher/data/refusal_phrases.txt).",
+    )
+    max_response_dup_ngram_frac: float | None = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="Drop a response whose repeated word 3-grams cover more than this "
+        "fraction of its characters.",
+    )
+    max_prompt_copy_frac: float | None = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="Drop a response whose word 5-grams are at least this fraction copied "
+        "from the turns before it.",
+    )
+    max_turns: int | None = Field(64, gt=0, description="Drop longer conversations.")
+
+
 class FiltersConfig(_Section):
     """Quality and language filters. ``mode: annotate`` keeps every record and only records
     the signals (re-threshold later without re-running)."""
@@ -423,6 +530,34 @@ class FiltersConfig(_Section):
     c4: C4FilterConfig = Field(default_factory=C4FilterConfig)
     fineweb: FineWebFilterConfig = Field(default_factory=FineWebFilterConfig)
     language: LanguageFilterConfig = Field(default_factory=LanguageFilterConfig)
+    chat: ChatFilterConfig = Field(default_factory=ChatFilterConfig)
+
+
+class TokenLengthConfig(_Section):
+    """Token counts and limits (``thresher.stages.length``). No tokenizer: no token counts,
+    no limit, and nothing is ever downloaded."""
+
+    tokenizer: str | None = Field(
+        None,
+        description="A Hugging Face `tokenizer.json` (local or any Beam path), loaded once "
+        "per worker.",
+    )
+    max_tokens: int | None = Field(
+        None, gt=0, description="Records over this many tokens overflow (needs `tokenizer`)."
+    )
+    on_overflow: Literal["drop", "truncate"] = Field(
+        "drop",
+        description="`truncate`: conversations lose whole trailing exchanges, never part of a "
+        "turn (documents are dropped).",
+    )
+
+    @model_validator(mode="after")
+    def _limit_needs_tokenizer(self) -> TokenLengthConfig:
+        if self.max_tokens is not None and self.tokenizer is None:
+            raise ValueError(
+                "length.max_tokens needs length.tokenizer (a tokenizer.json path); set both"
+            )
+        return self
 
 
 class ToxicityConfig(_Section):
@@ -750,6 +885,7 @@ class PipelineConfig(_Section):
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     decontamination: DecontaminationConfig = Field(default_factory=DecontaminationConfig)
     filters: FiltersConfig = Field(default_factory=FiltersConfig)
+    length: TokenLengthConfig = Field(default_factory=TokenLengthConfig)
     bias: BiasConfig = Field(default_factory=BiasConfig)
     pii: PiiConfig = Field(default_factory=PiiConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)

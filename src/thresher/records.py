@@ -10,10 +10,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 FateKind = Literal["kept", "dropped", "duplicate", "dead_letter"]
+Role = Literal["system", "user", "assistant", "tool"]
+ROLES: tuple[Role, ...] = ("system", "user", "assistant", "tool")
+# Between the turns of a conversation in its ``text`` view: a blank line, as trainers render
+# plain concatenations, so line- and paragraph-based signals see turn boundaries.
+TURN_SEPARATOR = "\n\n"
 FATES: tuple[FateKind, ...] = ("kept", "dropped", "duplicate", "dead_letter")
 
 
@@ -46,13 +51,39 @@ class PiiFinding:
 
 
 @dataclasses.dataclass(frozen=True)
-class Document:
-    """A document on its way through the pipeline.
+class Turn:
+    """One turn of a conversation: a canonical role (``ROLES``) and its string content."""
 
-    ``meta`` holds the input's other fields (JSON-compatible values); ``signals`` holds
-    numeric annotations that stages add; ``modifications`` names the rewrites applied to
-    ``text`` (e.g. ``"normalize"``). Output Parquet is built from these fields by
-    ``thresher.schema``.
+    role: str
+    content: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Segment:
+    """A piece of a record's text that stages look at: the whole ``text`` of a document
+    (``turn`` and ``role`` None) or one turn of a conversation (its index and role)."""
+
+    turn: int | None
+    role: str | None
+    text: str
+
+
+def render_turns(turns: tuple[Turn, ...]) -> str:
+    """The ``text`` view of a conversation: the turns' contents, blank-line separated."""
+    return TURN_SEPARATOR.join(t.content for t in turns)
+
+
+@dataclasses.dataclass(frozen=True)
+class Document:
+    """A record on its way through the pipeline: a document or a conversation.
+
+    A conversation (``input.record: chat | instruction``) has its turns in ``messages`` and
+    ``text`` is their derived view (``render_turns``): whole-text stages (near dedup, language
+    id, bias) read ``text``; stages that rewrite text rewrite the turns through ``with_turns``,
+    which keeps the two consistent. A document has ``messages == ()``. ``meta`` holds the
+    input's other fields (JSON-compatible values); ``signals`` holds numeric annotations that
+    stages add; ``modifications`` names the rewrites applied (e.g. ``"normalize"``). Output
+    Parquet is built from these fields by ``thresher.schema``.
     """
 
     id: str
@@ -68,6 +99,57 @@ class Document:
     # Ids and numbers behind an annotate-mode decision that kept the record (e.g. the benchmark
     # items decontamination found), copied into its lineage row when it is kept; never text.
     details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    messages: tuple[Turn, ...] = ()
+
+    @property
+    def is_chat(self) -> bool:
+        return bool(self.messages)
+
+    def segments(self, roles: Iterable[str] | None = None) -> list[Segment]:
+        """What text-reading stages look at: the document's text as one segment, or each turn
+        of a conversation whose role is in ``roles`` (None: every turn), in turn order."""
+        if not self.messages:
+            return [Segment(None, None, self.text)]
+        wanted = None if roles is None else frozenset(roles)
+        return [
+            Segment(i, t.role, t.content)
+            for i, t in enumerate(self.messages)
+            if wanted is None or t.role in wanted
+        ]
+
+
+def chat_document(
+    id: str,
+    source: str,
+    position: int,
+    turns: tuple[Turn, ...],
+    meta: Mapping[str, Any] | None = None,
+) -> Document:
+    """A conversation record, its ``text`` view derived from ``turns``."""
+    return Document(
+        id=id,
+        text=render_turns(turns),
+        source=source,
+        position=position,
+        meta=meta or {},
+        messages=turns,
+    )
+
+
+def with_turns(doc: Document, turns: tuple[Turn, ...], **changes: Any) -> Document:
+    """``doc`` with new turn contents (same roles, same order) and its ``text`` view rebuilt;
+    ``changes`` are other fields to replace (``modifications``, ``pii``)."""
+    return dataclasses.replace(doc, messages=turns, text=render_turns(turns), **changes)
+
+
+def with_segment_texts(doc: Document, texts: Sequence[str], **changes: Any) -> Document:
+    """``doc`` with every segment of ``doc.segments()`` (all turns) replaced by ``texts``, in
+    order: the one rewrite path for stages that work segment by segment (normalize, PII)."""
+    if not doc.messages:
+        (text,) = texts
+        return dataclasses.replace(doc, text=text, **changes)
+    turns = tuple(Turn(t.role, c) for t, c in zip(doc.messages, texts, strict=True))
+    return with_turns(doc, turns, **changes)
 
 
 @dataclasses.dataclass(frozen=True)

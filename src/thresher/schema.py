@@ -16,6 +16,12 @@ import pyarrow as pa
 
 from thresher.records import DeadLetter, Document, Fate, IndexEntry
 
+MESSAGES_TYPE = pa.list_(
+    pa.struct(
+        [pa.field("role", pa.string(), nullable=False), pa.field("content", pa.string(), False)]
+    )
+)
+
 DOCUMENT_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
@@ -51,8 +57,11 @@ DOCUMENT_SCHEMA = pa.schema(
                 )
             ),
         ),
+        # Conversations: the turns, TRL's conversational `messages` as-is; null for a document.
+        # `text` holds their contents, blank-line separated (thresher.records.render_turns).
+        pa.field("messages", MESSAGES_TYPE),
     ],
-    metadata={"thresher.schema": "document/1"},
+    metadata={"thresher.schema": "document/2"},
 )
 
 LINEAGE_SCHEMA = pa.schema(
@@ -134,6 +143,9 @@ def document_row(doc: Document, sources: Mapping[str, str] | None = None) -> dic
         "signals": [{"name": k, "value": float(v)} for k, v in sorted(doc.signals.items())],
         "modifications": list(doc.modifications),
         "pii": [dataclasses.asdict(f) for f in doc.pii],
+        "messages": [{"role": t.role, "content": t.content} for t in doc.messages]
+        if doc.messages
+        else None,
     }
 
 
