@@ -40,8 +40,9 @@ EXAMPLES = 5
 
 def segments(doc: Document) -> list[tuple[str | None, str]]:
     """The ``(role, text)`` segments matched for ``doc``: a text record is one segment that is
-    always checked (chat records will give one segment per turn)."""
-    return [(None, doc.text)]
+    always checked; a conversation gives one segment per turn, in turn order (the matcher
+    keeps those of ``decontamination.roles``)."""
+    return [(seg.role, seg.text) for seg in doc.segments()]
 
 
 class _Decider:

@@ -13,7 +13,7 @@ from apache_beam.pvalue import PCollection, TaggedOutput
 
 from thresher import progress
 from thresher.config import ExactDedupConfig
-from thresher.core.hashing import content_key
+from thresher.core.hashing import content_key, conversation_key
 from thresher.records import Document, duplicate_fate
 from thresher.stages._common import FATES, apply_guarded
 
@@ -56,12 +56,17 @@ def _rank(policy: str):
 
 
 class _KeyFn(beam.DoFn):
-    def __init__(self, casefold: bool, strip_punctuation: bool) -> None:
+    def __init__(self, casefold: bool, strip_punctuation: bool, prompt_only: bool) -> None:
         self._casefold = casefold
         self._strip = strip_punctuation
+        self._prompt_only = prompt_only
 
     def process(self, doc: Document) -> Iterator[tuple[str, Document]]:
-        yield content_key(doc.text, self._casefold, self._strip), doc
+        if doc.is_chat:
+            turns = ((t.role, t.content) for t in doc.messages)
+            yield conversation_key(turns, self._prompt_only, self._casefold, self._strip), doc
+        else:
+            yield content_key(doc.text, self._casefold, self._strip), doc
 
 
 class _KeepOneFn(beam.DoFn):
@@ -70,9 +75,10 @@ class _KeepOneFn(beam.DoFn):
     Two passes over the group iterable (re-iterable in Beam) so only the winner is held.
     """
 
-    def __init__(self, policy: str, emit_keys: bool = False) -> None:
+    def __init__(self, policy: str, emit_keys: bool = False, prompt_only: bool = False) -> None:
         self._policy = policy
         self._emit_keys = emit_keys
+        self._prompt_only = prompt_only
         self._total = Metrics.counter(STAGE, "total")
         self._dups = Metrics.counter(STAGE, "duplicate")
         self._clusters = Metrics.distribution(STAGE, "cluster_size")
@@ -92,9 +98,8 @@ class _KeepOneFn(beam.DoFn):
             if winner is not None and rank(doc) == rank(winner):
                 continue
             self._dups.inc()
-            yield TaggedOutput(
-                FATES, duplicate_fate(doc, STAGE, "exact_duplicate", kept_id, "x" + key[:16])
-            )
+            reason = "same_prompt" if self._prompt_only and doc.is_chat else "exact_duplicate"
+            yield TaggedOutput(FATES, duplicate_fate(doc, STAGE, reason, kept_id, "x" + key[:16]))
         self._total.inc(size)
         progress.tick(STAGE, size)
         self._clusters.update(size + (1 if previous else 0))
@@ -108,7 +113,10 @@ class DropExactDuplicates(beam.PTransform):
     """Keep one document per identical text; the others leave as duplicates of the kept one.
 
     Key: sha256 of the text with whitespace collapsed (and, by option, case folded and
-    punctuation ignored). Keep policy ``first`` keeps the smallest (source, position),
+    punctuation ignored); for a conversation, of every turn so folded with its role
+    (``dedup.exact.key: conversation``), or of its non-assistant turns only (``prompt``: one
+    record per distinct prompt, the others leave with reason ``same_prompt``). A conversation
+    never has a document's key. Keep policy ``first`` keeps the smallest (source, position),
     ``smallest_id`` the smallest id: the same winner on every runner, worker count and bundle
     order. Input ``PCollection[Document]``; output ``{"main", "fates", "dead_letter"}`` (and
     ``keys`` with ``emit_keys``: (content key, kept id) pairs, what a later batch deduplicates
@@ -131,8 +139,9 @@ class DropExactDuplicates(beam.PTransform):
         self._emit_keys = emit_keys
 
     def expand(self, docs: PCollection) -> dict[str, PCollection]:
+        prompt_only = self._cfg.key == "prompt"
         keyed = docs | "ContentKey" >> beam.ParDo(
-            _KeyFn(self._cfg.casefold, self._cfg.strip_punctuation)
+            _KeyFn(self._cfg.casefold, self._cfg.strip_punctuation, prompt_only)
         )
         if self._previous:
             current = keyed | "CurrentKeys" >> beam.Map(lambda kv: kv[0])
@@ -146,5 +155,9 @@ class DropExactDuplicates(beam.PTransform):
         grouped = keyed | "GroupByContent" >> beam.GroupByKey()
         extra = (KEYS,) if self._emit_keys else ()
         return apply_guarded(
-            grouped, "KeepOnePerText", _KeepOneFn(self._cfg.keep, self._emit_keys), STAGE, extra
+            grouped,
+            "KeepOnePerText",
+            _KeepOneFn(self._cfg.keep, self._emit_keys, prompt_only),
+            STAGE,
+            extra,
         )

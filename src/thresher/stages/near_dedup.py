@@ -46,7 +46,7 @@ from thresher.config import NearDedupConfig
 from thresher.core import components as cc
 from thresher.core.minhash import LshParams, MinHasher, jaccard, to_bytes
 from thresher.io import dedup_index
-from thresher.records import Document, IndexEntry, duplicate_fate
+from thresher.records import ROLES, TURN_SEPARATOR, Document, IndexEntry, duplicate_fate
 from thresher.stages._common import DEAD, FATES, MAIN, STATS, errors_to_dead_letters
 
 STAGE = "near_dedup"
@@ -87,13 +87,23 @@ class _Decision:
     cluster_size: int
 
 
+def compared_text(doc: Document, roles: Sequence[str] | None) -> str:
+    """What near dedup compares: a document's text; a conversation's turns of ``roles``
+    (``dedup.near.roles``; None: every turn), in order, blank-line separated."""
+    if roles is None or not doc.is_chat:
+        return doc.text
+    return TURN_SEPARATOR.join(seg.text for seg in doc.segments(roles))
+
+
 class _SignFn(beam.DoFn):
     """Document -> (node, document) on main; (band key, node) and (node, (candidate info,
     signature)) tagged; an ``IndexEntry`` tagged ``index``. No shingles: main only."""
 
-    def __init__(self, params: LshParams, signal: str | None) -> None:
+    def __init__(self, params: LshParams, signal: str | None, roles: Sequence[str]) -> None:
         self._hasher = MinHasher(params)
         self._signal = signal
+        # None: every turn, i.e. the conversation's text view as it is.
+        self._roles = None if set(roles) >= set(ROLES) else tuple(roles)
         self._total = Metrics.counter(STAGE, "total")
         self._empty = Metrics.counter(STAGE, "no_shingles")
 
@@ -104,7 +114,8 @@ class _SignFn(beam.DoFn):
         self._total.inc()
         progress.tick(STAGE)
         node = _CURRENT + doc.id
-        sig = self._hasher.signature(doc.text)
+        text = compared_text(doc, self._roles)
+        sig = self._hasher.signature(text)
         yield node, doc
         if sig is None:
             self._empty.inc()
@@ -116,12 +127,12 @@ class _SignFn(beam.DoFn):
             if (self._signal and self._signal in doc.signals)
             else None
         )
-        info = cc.Candidate(node, len(doc.text), doc.source, doc.position, False, signals)
+        info = cc.Candidate(node, len(text), doc.source, doc.position, False, signals)
         yield TaggedOutput(_INFO, (node, (info, raw)))
         for key in keys:
             yield TaggedOutput(_BANDS, (key, node))
         yield TaggedOutput(
-            INDEX, IndexEntry(doc.id, doc.source, doc.position, len(doc.text), raw, tuple(keys))
+            INDEX, IndexEntry(doc.id, doc.source, doc.position, len(text), raw, tuple(keys))
         )
 
 
@@ -421,7 +432,7 @@ class DropNearDuplicates(beam.PTransform):
         cfg = self._cfg
         signal = cfg.keep.split(":", 1)[1] if cfg.keep.startswith("signal:") else None
         signed = docs | "ComputeSignatures" >> beam.ParDo(
-            _SignFn(self._params, signal)
+            _SignFn(self._params, signal, self._cfg.roles)
         ).with_outputs(_BANDS, _INFO, INDEX, main=MAIN).with_exception_handling(
             dead_letter_tag="failed"
         )

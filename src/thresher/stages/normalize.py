@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +12,7 @@ from apache_beam.pvalue import PCollection, TaggedOutput
 from thresher import progress
 from thresher.config import NormalizeConfig
 from thresher.core.normalize import NormalizeOptions, normalize_text
-from thresher.records import Document, dropped_fate
+from thresher.records import Document, dropped_fate, with_segment_texts
 from thresher.stages._common import FATES, apply_guarded
 
 STAGE = "normalize"
@@ -29,26 +28,30 @@ class _NormalizeFn(beam.DoFn):
     def process(self, doc: Document) -> Iterator[Any]:
         self._total.inc()
         progress.tick(STAGE)
-        text = normalize_text(doc.text, self._opts)
-        if not text:
+        before = [seg.text for seg in doc.segments()]
+        after = [normalize_text(text, self._opts) for text in before]
+        if not any(after):
             self._empty.inc()
             yield TaggedOutput(
                 FATES,
                 dropped_fate(doc, STAGE, "empty_after_normalize"),
             )
             return
-        if text == doc.text:
+        if after == before:
             yield doc
             return
         self._changed.inc()
-        yield dataclasses.replace(doc, text=text, modifications=(*doc.modifications, STAGE))
+        yield with_segment_texts(doc, after, modifications=(*doc.modifications, STAGE))
 
 
 class Normalize(beam.PTransform):
-    """Normalize every document's text (see ``thresher.core.normalize``).
+    """Normalize every document's text, or every turn of a conversation (see
+    ``thresher.core.normalize``).
 
-    Input ``PCollection[Document]``; output ``{"main", "fates", "dead_letter"}``. A document
-    whose text is empty after normalization is dropped (reason ``empty_after_normalize``).
+    Input ``PCollection[Document]``; output ``{"main", "fates", "dead_letter"}``. A record
+    whose text (every turn) is empty after normalization is dropped (reason
+    ``empty_after_normalize``); a conversation keeps a turn that became empty (the chat
+    filters judge empty responses).
     Changed documents carry ``"normalize"`` in ``modifications``. Idempotent and deterministic.
     Output can hold raw PII. Metrics (namespace ``normalize``): ``total``, ``changed``,
     ``dropped.empty_after_normalize``, ``dead_letter``.
