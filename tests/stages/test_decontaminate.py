@@ -17,7 +17,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from thresher.config import DecontaminationConfig
 from thresher.core.decontam import match_words
 from thresher.errors import InputError
-from thresher.records import Document, kept_fate
+from thresher.records import Document, Turn, chat_document, kept_fate
 from thresher.stages.decontaminate import Decontaminate
 
 QUESTION = (
@@ -343,3 +343,59 @@ def test_bad_benchmark_input_is_an_error_before_the_pipeline_runs(tmp_path, file
         docs | Decontaminate(cfg)
     assert needle in str(err.value)
     assert "unterminated" not in str(err.value)  # never quotes the item's text
+
+
+def _turns(rid, *turns):
+    return chat_document(rid, "c.jsonl", 0, tuple(Turn(r, c) for r, c in turns))
+
+
+@pytest.mark.parametrize("limit", [5_000_000, 1], ids=["side_input", "join"])
+def test_conversations_turn_by_turn_and_across_the_prompt_and_answer(bench_files, limit):
+    """Prompt-only, answer-only and split-across-turns contamination in chat records; a turn
+    of an unchecked role is not looked at; the lineage names the turns."""
+    words = QUESTION.split()
+    half = len(words) // 2
+    chats = [
+        _turns("c-prompt", ("user", QUESTION), ("assistant", "72")),
+        _turns("c-answer", ("user", "Help me with this one."), ("assistant", ANSWER)),
+        _turns(
+            "c-split",
+            ("user", " ".join(words[:half])),
+            ("assistant", " ".join(words[half:]) + " The answer is 72."),
+        ),
+        _turns("c-system", ("system", QUESTION), ("user", "Hi"), ("assistant", "Hello.")),
+        _turns("c-clean", ("user", CLEAN), ("assistant", OTHER[:20])),
+    ]
+    cfg = config(*bench_files, max_side_input_ngrams=limit, roles=["user", "assistant"])
+    with pipeline() as p:
+        out = p | beam.Create(chats) | "Decontaminate" >> Decontaminate(cfg)
+        assert_that(
+            out["main"] | "M" >> beam.Map(lambda d: d.id),
+            equal_to(["c-system", "c-clean"]),
+            "main",
+        )
+        assert_that(
+            out["fates"]
+            | "F"
+            >> beam.Map(
+                lambda f: (
+                    f.id,
+                    f.reason,
+                    sorted(
+                        {
+                            t
+                            for item in f.details["benchmarks"]["gsm8k"]["items"]
+                            for t in item.get("turns", [])
+                        }
+                    ),
+                )
+            ),
+            equal_to(
+                [
+                    ("c-prompt", "contaminated", [0]),
+                    ("c-answer", "contaminated", [1]),
+                    ("c-split", "contaminated", [0, 1]),
+                ]
+            ),
+            "fates",
+        )
