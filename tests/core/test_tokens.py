@@ -1,6 +1,8 @@
 """Token limits: the decision table, the fitting prefix and the signals (tier a)."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from thresher.core.tokens import LengthDecision, decide, fitting_prefix, signals, truncation_details
 
@@ -69,3 +71,24 @@ def test_truncation_details_are_numbers_only():
         "tokens_kept": 7,
         "max_tokens": 10,
     }
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from([S, U, A, T]), st.integers(0, 20)), max_size=12),
+    st.integers(1, 60),
+)
+def test_truncation_keeps_the_longest_fitting_prefix_ending_with_an_answer(turns, limit):
+    roles = [r for r, _ in turns]
+    counts = [n for _, n in turns]
+    d = decide(roles or [None], counts or [0], limit, "truncate")
+    if sum(counts) <= limit:
+        assert d.action == "keep"
+        return
+    fitting = [
+        k for k in range(1, len(turns) + 1) if roles[k - 1] == A and sum(counts[:k]) <= limit
+    ]
+    if not fitting:
+        assert d == LengthDecision("drop", 0, sum(counts), 0)
+        return
+    assert d.action == "truncate" and d.keep_turns == max(fitting)
+    assert d.kept_tokens == sum(counts[: d.keep_turns]) <= limit

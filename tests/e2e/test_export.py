@@ -270,3 +270,19 @@ def test_cli_formats_are_the_exporters():
     from thresher.export import FORMATS
 
     assert EXPORT_FORMATS == FORMATS
+
+
+def test_an_output_written_before_conversations_exports_as_text(doc_run, tmp_path):
+    """document/1 outputs have no messages column: every record is a document."""
+    from thresher.errors import ConfigError
+    from thresher.export import export as export_fn
+
+    old = tmp_path / "out"
+    shutil.copytree(doc_run, old)
+    for shard in (old / "data").glob("*.parquet"):
+        pq.write_table(pq.read_table(shard).drop_columns(["messages"]), shard)
+    target = tmp_path / "train.jsonl"
+    assert export_fn(str(old), "text", str(target)).records == 2
+    assert [line["text"] for line in lines(target)] == [TEXTS["t1"], TEXTS["t3"]]
+    with pytest.raises(ConfigError, match="cannot hold 2 of the 2 records"):
+        export_fn(str(old), "openai", str(tmp_path / "other.jsonl"))
