@@ -286,3 +286,23 @@ def test_an_output_written_before_conversations_exports_as_text(doc_run, tmp_pat
     assert [line["text"] for line in lines(target)] == [TEXTS["t1"], TEXTS["t3"]]
     with pytest.raises(ConfigError, match="cannot hold 2 of the 2 records"):
         export_fn(str(old), "openai", str(tmp_path / "other.jsonl"))
+
+
+def test_a_missing_tokenizer_stops_the_run_before_it_starts(tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text(json.dumps({"id": "t1", "text": TEXTS["t1"]}) + "\n")
+    out = tmp_path / "out"
+    proc = run_cli(
+        "run",
+        "pipelines/default.yaml",
+        "--input",
+        str(corpus),
+        "--output",
+        str(out),
+        "--quiet",
+        "--set",
+        f"length.tokenizer={tmp_path / 'nope.json'}",
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "length.tokenizer" in proc.stderr and "does not exist" in proc.stderr
+    assert not (out / "data").exists()
