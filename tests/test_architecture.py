@@ -66,6 +66,7 @@ LAYERS: dict[str, int] = {
     "thresher.forget": 7,
     "thresher.finetune": 7,
     "thresher.recipe_reference": 7,
+    "thresher.export": 7,  # trainer formats from an output's data/
     "thresher.cli": 8,
 }
 

@@ -25,6 +25,9 @@ from thresher.errors import (
 )
 from thresher.finetune.cli import add_parser as add_finetune_parser
 
+# thresher.export's FORMATS, spelled here so `thresher --help` does not import pyarrow
+EXPORT_FORMATS = ("openai", "sharegpt", "alpaca", "text")
+
 DEFAULT_RECIPE = "pipelines/default.yaml"  # in a checkout; else the packaged copy
 
 
@@ -235,6 +238,20 @@ def _parser() -> argparse.ArgumentParser:
     rid.add_argument("--key-file", required=True, help="the key file of the run")
     rid.add_argument("--output", required=True, metavar="DIR", help="new directory to write")
 
+    xpt = sub.add_parser(
+        "export",
+        help="write the kept records as trainer-ready JSON Lines",
+        description="Write DIR's kept records to PATH (any Beam path; .gz compresses), one "
+        "JSON object per line in record-id order: openai {messages}, sharegpt {conversations}, "
+        "alpaca {instruction, input, output} (single exchanges only), text {text}. A format "
+        "that cannot hold every record is refused and nothing is written.",
+    )
+    xpt.add_argument("dir")
+    xpt.add_argument("--format", required=True, choices=EXPORT_FORMATS, dest="export_format")
+    xpt.add_argument("--output", required=True, metavar="PATH", help="the JSONL file to write")
+    xpt.add_argument("--id", action="store_true", dest="with_id", help="add each record's id")
+    xpt.add_argument("--overwrite", action="store_true", help="replace an existing PATH")
+
     sch = sub.add_parser("schemas", help="export the Parquet and recipe schemas")
     sch.add_argument("dir", nargs="?", default="schemas")
     return parser
@@ -379,6 +396,14 @@ def _cmd_reidentify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from thresher.export import export
+
+    done = export(args.dir, args.export_format, args.output, args.with_id, args.overwrite)
+    print(f"wrote {done.records} records ({done.fmt}) to {done.path}")
+    return 0
+
+
 def _cmd_schemas(args: argparse.Namespace) -> int:
     from thresher.schema import export_schemas
 
@@ -396,6 +421,7 @@ _COMMANDS = {
     "forget": _cmd_forget,
     "audit": _cmd_audit,
     "reidentify": _cmd_reidentify,
+    "export": _cmd_export,
     "schemas": _cmd_schemas,
 }
 

@@ -5,8 +5,9 @@ loads a Presidio registry and a key source; building near dedup reads index meta
 launcher, the stage table and the timing table ask the plan, and only the pipeline builds.
 
 Order (cheap stages first, expensive last; see DESIGN.md): Normalize -> DropExactDuplicates ->
-Decontaminate -> FilterLanguage -> FilterLowQuality -> DropNearDuplicates -> AnonymizePii ->
-FlagBias. Each stage is on by its recipe section's ``enabled``.
+Decontaminate -> FilterLanguage -> FilterLowQuality -> LimitTokens -> DropNearDuplicates ->
+AnonymizePii -> FlagBias. Each stage is on by its recipe section's ``enabled`` (LimitTokens:
+when ``length.tokenizer`` is set).
 """
 
 from __future__ import annotations
@@ -95,6 +96,12 @@ def _quality(c: PipelineConfig) -> beam.PTransform:
     from thresher.stages.filters import FilterLowQuality
 
     return FilterLowQuality(c.filters, track_groups=c.bias.enabled)
+
+
+def _length(c: PipelineConfig) -> beam.PTransform:
+    from thresher.stages.length import LimitTokens
+
+    return LimitTokens(c.length)
 
 
 def _near(c: PipelineConfig) -> beam.PTransform:
@@ -200,6 +207,9 @@ def stage_plan(
             f.enabled and any(getattr(f, name).enabled for name in RULE_SETS),
             StageSpec("FilterLowQuality", "filter_quality", _quality),
         ),
+        # Token limits after the filters (fewer records to tokenize) and before near dedup, so
+        # a truncated conversation is deduplicated as it is written.
+        (config.length.tokenizer is not None, StageSpec("LimitTokens", "length", _length)),
         (config.dedup.near.enabled, StageSpec("DropNearDuplicates", "near_dedup", near)),
         # PII analysis, the most expensive stage, only sees what survived filters and dedup.
         (config.pii.enabled, StageSpec("AnonymizePii", "pii", _pii, ("pii", _pii_section))),
