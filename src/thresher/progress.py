@@ -24,6 +24,7 @@ _ORDER = (
     "decontaminate",
     "filter_language",
     "filter_quality",
+    "length",
     "near_dedup",
     "pii",
     "flag_bias",
