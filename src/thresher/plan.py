@@ -137,7 +137,7 @@ def _decontamination_section(c: PipelineConfig, stats: Mapping[str, float]) -> d
 
 def _bias_section(c: PipelineConfig, stats: Mapping[str, float]) -> dict[str, Any]:
     from thresher.core import bias as core_bias
-    from thresher.stages.filters import QUALITY_FILTER
+    from thresher.stages.filters import CHAT_RULE_SET, QUALITY_FILTER
 
     b = c.bias
     section = core_bias.bias_section(
@@ -149,7 +149,7 @@ def _bias_section(c: PipelineConfig, stats: Mapping[str, float]) -> dict[str, An
     )
     # What "removed" means per filter: dropped, or only flagged/annotated (would drop).
     filter_mode = "drop" if c.filters.mode == "drop" else "annotate"
-    actions = {name: filter_mode for name in (*RULE_SETS, QUALITY_FILTER)}
+    actions = {name: filter_mode for name in (*RULE_SETS, CHAT_RULE_SET, QUALITY_FILTER)}
     actions["language"] = filter_mode
     actions["toxicity"] = "drop" if b.toxicity.drop else "flag"
     actions["identity_toxicity"] = "drop"

@@ -9,6 +9,12 @@ case-insensitively, and sees through common obfuscation: accents (``fück``), le
 (``sh1t``, ``@ss``, ``$hit``), elongation (``fuuuuck``), separators (``f.u.c.k``,
 ``f-u-c-k``), spaced letters (``f u c k``) and masking asterisks (``f*ck``, ``sh**``).
 
+Conversations: every turn is scanned on its own (``turn_bias``; a co-occurrence never spans two
+turns), the record's signals sum the turns' counts and take the highest turn's toxicity score
+(``chat_bias_signals``: one toxic turn is not diluted by long answers around it), the turn that
+decides a drop is named (``deciding_turn``), and per-role counts of the kept turns
+(``bias.role.<role>...``, ``role_keys``) give the manifest's ``roles`` report.
+
 Disparity: filter stages count, per filter, the records that reached it and the records it
 removed, overall and per identity group mentioned, as summable stats keys
 (``bias.filter.<filter>.records``, ``.removed``, ``.group.<group>.records``,
@@ -31,12 +37,14 @@ import json
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from statistics import NormalDist
 from typing import Any
 
 from thresher.errors import ConfigError
+from thresher.records import ROLES, Turn
 
 GROUPS: tuple[str, ...] = (
     "gender",
@@ -298,6 +306,72 @@ def bias_signals(text: str, lex: Lexicons, window: int) -> dict[str, float]:
 
 
 @dataclasses.dataclass(frozen=True)
+class TurnBias:
+    """The bias counts of one turn of a conversation (numbers only)."""
+
+    turn: int
+    role: str
+    words: int
+    toxicity_terms: int
+    toxicity_score: float
+    cooccurrences: int
+    identity_counts: Mapping[str, int]
+
+
+def turn_bias(turns: Sequence[Turn], lex: Lexicons, window: int) -> list[TurnBias]:
+    """Scan each turn of a conversation on its own, in turn order."""
+    out = []
+    for i, t in enumerate(turns):
+        s = scan(t.content, lex)
+        toxic = len(s.toxic_positions)
+        out.append(
+            TurnBias(
+                turn=i,
+                role=t.role,
+                words=s.words,
+                toxicity_terms=toxic,
+                toxicity_score=toxic / s.words if s.words else 0.0,
+                cooccurrences=cooccurrences(s, window),
+                identity_counts=dict(s.identity_counts),
+            )
+        )
+    return out
+
+
+def chat_bias_signals(turns: Sequence[TurnBias]) -> dict[str, float]:
+    """A conversation's ``bias_signals`` from its turns: ``toxicity_terms``,
+    ``toxic_identity_cooccurrences`` and ``identity_<group>`` summed over the turns, and
+    ``toxicity_score`` the highest turn score (so ``decide`` flags a conversation when any
+    one turn is over the threshold)."""
+    out = {
+        "toxicity_terms": float(sum(t.toxicity_terms for t in turns)),
+        "toxicity_score": max((t.toxicity_score for t in turns), default=0.0),
+        "toxic_identity_cooccurrences": float(sum(t.cooccurrences for t in turns)),
+    }
+    for g in GROUPS:
+        out[f"identity_{g}"] = float(sum(t.identity_counts[g] for t in turns))
+    return out
+
+
+def deciding_turn(turns: Sequence[TurnBias], reason: str, rules: BiasRules) -> TurnBias | None:
+    """The turn behind a conversation's drop: for ``toxic_content`` the first turn over the
+    toxicity threshold; for ``toxic_identity_cooccurrence`` the turn at which the
+    co-occurrences counted so far reach ``min_cooccurrences``."""
+    seen = 0
+    for t in turns:
+        if reason == "toxic_content" and t.toxicity_score > rules.toxicity_threshold:
+            return t
+        seen += t.cooccurrences
+        if (
+            reason == "toxic_identity_cooccurrence"
+            and t.cooccurrences
+            and (seen >= rules.min_cooccurrences)
+        ):
+            return t
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
 class BiasDecision:
     """``toxic``: the score is above the threshold (a flag, kept as ``toxicity_flag``);
     ``near``: enough toxic terms near identity terms; ``reason``: the drop reason, if the
@@ -462,6 +536,52 @@ def representation_report(stats: Mapping[str, float]) -> dict[str, Any]:
     }
 
 
+ROLE_PREFIX = "bias.role."
+ROLE_COUNTS: tuple[str, ...] = ("turns", "toxic_turns", "toxicity_terms", "identity_terms")
+
+
+def role_keys(turns: Sequence[TurnBias], toxicity_threshold: float) -> Counter[str]:
+    """Stats counts of one conversation leaving FlagBias, per role: ``turns``, ``toxic_turns``
+    (score over the threshold), ``toxicity_terms``, ``identity_terms`` (mentions of any
+    group) and ``group.<group>.turns`` (turns mentioning the group). Summed over records
+    (``Counter`` addition), they give ``role_report``."""
+    keys: Counter[str] = Counter()
+    for t in turns:
+        base = f"{ROLE_PREFIX}{t.role}."
+        keys[base + "turns"] += 1
+        if t.toxicity_score > toxicity_threshold:
+            keys[base + "toxic_turns"] += 1
+        if t.toxicity_terms:
+            keys[base + "toxicity_terms"] += t.toxicity_terms
+        mentions = sum(t.identity_counts.values())
+        if mentions:
+            keys[base + "identity_terms"] += mentions
+        for g in GROUPS:
+            if t.identity_counts.get(g):
+                keys[f"{base}group.{g}.turns"] += 1
+    return keys
+
+
+def role_report(stats: Mapping[str, float]) -> dict[str, Any]:
+    """Per role present in the kept conversations: its turns, toxic turns and their share,
+    toxic terms, identity terms, and per group the turns mentioning it and their share."""
+    roles: dict[str, Any] = {}
+    for role in ROLES:
+        base = f"{ROLE_PREFIX}{role}."
+        turns = int(stats.get(base + "turns", 0))
+        if not turns:
+            continue
+        entry: dict[str, Any] = {name: int(stats.get(base + name, 0)) for name in ROLE_COUNTS}
+        entry["toxic_share"] = round(entry["toxic_turns"] / turns, 6)
+        groups = {}
+        for g in GROUPS:
+            n = int(stats.get(f"{base}group.{g}.turns", 0))
+            groups[g] = {"turns": n, "share": round(n / turns, 6)}
+        entry["groups"] = groups
+        roles[role] = entry
+    return roles
+
+
 def bias_section(
     stats: Mapping[str, float],
     bound: float,
@@ -475,5 +595,7 @@ def bias_section(
     }
     if any(k.startswith(OUTPUT_PREFIX) for k in stats):
         section["representation"] = representation_report(stats)
+    if any(k.startswith(ROLE_PREFIX) for k in stats):
+        section["roles"] = role_report(stats)
     section["lexicons"] = {name: lexicon_sidecar()["files"][name]["version"] for name in lexicons}
     return section

@@ -43,10 +43,15 @@ class _FlagFn(beam.DoFn):
         self._total.inc()
         progress.tick(STAGE)
         cfg = self._cfg
-        values = core_bias.bias_signals(
-            doc.text, core_bias.load_lexicons(), cfg.identity_toxicity.window
-        )
-        verdict = core_bias.decide(values, bias_rules(cfg))
+        rules = bias_rules(cfg)
+        lex = core_bias.load_lexicons()
+        window = cfg.identity_toxicity.window
+        turns = core_bias.turn_bias(doc.messages, lex, window) if doc.is_chat else None
+        if turns is None:
+            values = core_bias.bias_signals(doc.text, lex, window)
+        else:
+            values = core_bias.chat_bias_signals(turns)
+        verdict = core_bias.decide(values, rules)
         toxic, reason = verdict.toxic, verdict.reason
         values["toxicity_flag"] = float(toxic)
         if toxic:
@@ -59,14 +64,25 @@ class _FlagFn(beam.DoFn):
             keys += core_bias.filter_keys("identity_toxicity", groups, verdict.near)
         if reason is None:
             keys += core_bias.output_keys(values, toxic)
-        yield TaggedOutput(STATS, tuple(keys))
+        if reason is None and turns is not None:
+            # per-role counts of the kept turns: a Counter, whose counts CountKeys adds up
+            # (Counter.update), rather than one key per term
+            counts = core_bias.role_keys(turns, rules.toxicity_threshold)
+            counts.update(keys)
+            yield TaggedOutput(STATS, counts)
+        else:
+            yield TaggedOutput(STATS, tuple(keys))
         if reason is not None:
             Metrics.counter(STAGE, f"dropped.{reason}").inc()
-            details = {
+            details: dict[str, Any] = {
                 "signals": dict(sorted(values.items())),
                 "toxicity_threshold": cfg.toxicity.threshold,
                 "min_cooccurrences": cfg.identity_toxicity.min_cooccurrences,
             }
+            decider = core_bias.deciding_turn(turns or (), reason, rules)
+            if decider is not None:
+                details["turn"] = decider.turn
+                details["role"] = decider.role
             yield TaggedOutput(FATES, dropped_fate(doc, STAGE, reason, details))
             return
         yield dataclasses.replace(doc, signals={**doc.signals, **values})
@@ -83,7 +99,13 @@ class FlagBias(beam.PTransform):
     ``bias.toxicity.drop`` (reason ``toxic_content``) and ``bias.identity_toxicity.drop``
     (reason ``toxic_identity_cooccurrence``); ``details`` hold the signals and thresholds.
     Stats: disparity keys for ``toxicity`` (and ``identity_toxicity``) and representation keys
-    (``bias.output...``) of the records it keeps. Deterministic. Output can hold raw PII
+    (``bias.output...``) of the records it keeps. Conversations are scanned turn by turn
+    (``thresher.core.bias.turn_bias``): their signals sum the turns' counts, with
+    ``toxicity_score`` the highest turn's, so a conversation is flagged (or dropped) when one
+    turn is over the threshold, and a drop's ``details`` name that ``turn`` and its ``role``;
+    kept conversations add per-role stats (``bias.role.<role>.turns``, ``.toxic_turns``,
+    ``.toxicity_terms``, ``.identity_terms``, ``.group.<group>.turns``), reported in the
+    manifest's ``bias.roles``. Deterministic. Output can hold raw PII
     (when PII anonymization is off). Metrics (namespace ``flag_bias``): ``total``,
     ``toxicity_flagged``, ``dropped.<reason>``, ``dead_letter``.
     """

@@ -8,20 +8,25 @@ in the manifest's ``bias`` section is computed from.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import PCollection, TaggedOutput
 from apache_beam.utils import shared
 
 from thresher import progress
 from thresher.accounting import CountKeys
-from thresher.config import FiltersConfig, LanguageFilterConfig
+from thresher.config import ChatFilterConfig, FiltersConfig, LanguageFilterConfig
 from thresher.core import bias as core_bias
+from thresher.core import chat_quality
+from thresher.core.chat_quality import ChatRules, RefusalMatcher, evaluate_chat
 from thresher.core.language import build_detector, identify
 from thresher.core.quality import RULE_SETS, QualityRules, evaluate
+from thresher.errors import ConfigError
 from thresher.records import Document, dropped_fate
 from thresher.stages._common import FATES, MAIN, STATS, apply_guarded
 
@@ -36,6 +41,37 @@ def quality_rules(cfg: FiltersConfig) -> QualityRules:
 
 
 C4_MODIFICATION = "c4_remove_lines"
+CHAT_RULE_SET = chat_quality.RULE_SET
+
+
+@functools.cache
+def refusal_matcher(path: str | None) -> RefusalMatcher:
+    """The refusal phrase list of ``filters.chat.refusal_phrases_file`` (any Beam path; None:
+    the shipped list), read once per process. A file that cannot be read, is not UTF-8 or
+    holds no phrase raises ``ConfigError`` naming the key."""
+    if path is None:
+        return chat_quality.shipped_refusals()
+    try:
+        with FileSystems.open(path) as fh:
+            raw = fh.read()
+    except OSError as exc:  # Beam's BeamIOError is an OSError too
+        raise ConfigError(
+            f"filters.chat.refusal_phrases_file: cannot read {path!r} "
+            f"({type(exc).__name__}); give a readable file, or null for the shipped list"
+        ) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"filters.chat.refusal_phrases_file: {path!r} is not UTF-8 text; save it as UTF-8"
+        ) from exc
+    return RefusalMatcher.parse(text, path)
+
+
+def _chat_matcher(cfg: ChatFilterConfig) -> RefusalMatcher | None:
+    if not (cfg.enabled and cfg.refusals):
+        return None
+    return refusal_matcher(cfg.refusal_phrases_file)
 
 
 def sum_stat_keys(keys: PCollection, label: str) -> PCollection:
@@ -66,6 +102,8 @@ class _QualityFn(beam.DoFn):
         self._annotate = cfg.mode == "annotate"
         self._track = track_groups
         self._enabled = [n for n in RULE_SETS if getattr(cfg, n).enabled]
+        self._chat_rules = ChatRules.from_section(cfg.chat.model_dump())
+        self._refusals: RefusalMatcher | None = None
         self._total = Metrics.counter(QUALITY_STAGE, "total")
         self._kept = Metrics.counter(QUALITY_STAGE, "kept")
         self._rewritten = Metrics.counter(QUALITY_STAGE, "c4_lines_removed")
@@ -73,11 +111,15 @@ class _QualityFn(beam.DoFn):
     def setup(self) -> None:
         if self._track:
             core_bias.load_lexicons()  # once per process (cached), not per element
+        self._refusals = _chat_matcher(self._cfg.chat)  # once per process (cached)
 
     def process(self, doc: Document) -> Iterator[Any]:
         self._total.inc()
         progress.tick(QUALITY_STAGE)
         groups, identity = _groups(doc, self._track)
+        if doc.is_chat:
+            yield from self._chat(doc, groups, identity)
+            return
         out = evaluate(doc.text, self._rules, annotate=self._annotate)
         d = out.decision
         enabled = self._enabled
@@ -113,6 +155,36 @@ class _QualityFn(beam.DoFn):
             changes["modifications"] = (*doc.modifications, C4_MODIFICATION)
         yield dataclasses.replace(doc, **changes)
 
+    def _chat(
+        self, doc: Document, groups: tuple[str, ...], identity: dict[str, float]
+    ) -> Iterator[Any]:
+        """A conversation: the chat rules (``thresher.core.chat_quality``) instead of the
+        web-document rule sets; its text is never rewritten."""
+        if not self._chat_rules.enabled:  # chat rules off: nothing else fits a conversation
+            if self._track:
+                keys = core_bias.filter_keys(QUALITY_FILTER, groups, False)
+                yield TaggedOutput(STATS, tuple(keys))
+            self._kept.inc()
+            yield dataclasses.replace(doc, signals={**doc.signals, **identity})
+            return
+        d = evaluate_chat(doc.messages, self._chat_rules, self._refusals, self._annotate)
+        failed = not d.keep
+        if self._track:
+            keys = core_bias.filter_keys(CHAT_RULE_SET, groups, failed)
+            keys += core_bias.filter_keys(QUALITY_FILTER, groups, failed)
+            yield TaggedOutput(STATS, tuple(keys))
+        signals = {**doc.signals, **identity, **d.signals}
+        if self._annotate:
+            signals[f"{CHAT_RULE_SET}_pass"] = 0.0 if failed else 1.0
+        if failed and not self._annotate:
+            Metrics.counter(QUALITY_STAGE, f"dropped.{d.reason}").inc()
+            details = d.details()
+            details["signals"] = {**details["signals"], **identity}
+            yield TaggedOutput(FATES, dropped_fate(doc, QUALITY_STAGE, str(d.reason), details))
+            return
+        self._kept.inc()
+        yield dataclasses.replace(doc, signals=signals)
+
 
 class FilterLowQuality(beam.PTransform):
     """Apply the heuristic quality rule sets (``thresher.core.quality.evaluate``).
@@ -123,10 +195,19 @@ class FilterLowQuality(beam.PTransform):
     threshold and every signal computed; kept records carry all signals in ``signals``, and
     with ``filters.c4.mode: remove_lines`` a rewritten text plus the modification
     ``c4_remove_lines``. ``filters.mode: annotate``: every record is kept with every signal
-    and a ``<rule_set>_pass`` flag (0/1); no text is rewritten. With ``track_groups``, records
-    also get ``identity_<group>`` counts and the stage emits per-rule-set disparity stats
-    (``bias.filter.<rule_set>...``) for every record it sees, dropped or not. Deterministic.
-    Output can hold raw PII. Metrics (namespace ``filter_quality``): ``total``, ``kept``,
+    and a ``<rule_set>_pass`` flag (0/1); no text is rewritten. Conversations
+    (``Document.is_chat``) skip those rule sets and get the chat rules of ``filters.chat``
+    instead (``thresher.core.chat_quality``: ``too_many_turns``, ``no_assistant_turn``,
+    ``empty_response``, ``short_response``, ``long_response``, ``refusal``,
+    ``repeated_response_ngrams``, ``copies_prompt``); a drop's ``details`` carry
+    ``rule_set: chat``, the deciding ``turn`` index and ``role``, the numbers and, for
+    ``refusal``, the ``phrase_line`` of the list, never text; kept ones get ``chat_*`` signals
+    (and ``chat_pass`` in annotate mode) and are never rewritten. The refusal phrase list is
+    read at construction (a bad file is a ``ConfigError``) and once per worker process. With
+    ``track_groups``, records also get ``identity_<group>`` counts and the stage emits
+    per-rule-set disparity stats (``bias.filter.<rule_set>...``, ``bias.filter.chat...`` for
+    conversations) for every record it sees, dropped or not. Deterministic. Output can hold
+    raw PII. Metrics (namespace ``filter_quality``): ``total``, ``kept``,
     ``dropped.<reason>``, ``c4_lines_removed``, ``dead_letter``.
     """
 
@@ -136,6 +217,7 @@ class FilterLowQuality(beam.PTransform):
         self._track = track_groups
 
     def expand(self, docs: PCollection) -> dict[str, PCollection]:
+        _chat_matcher(self._cfg.chat)  # a bad phrase file fails here, before the run
         out = apply_guarded(
             docs,
             "ApplyQualityRules",
