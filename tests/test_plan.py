@@ -44,3 +44,13 @@ def test_sections_come_from_the_planned_stages_only():
     assert (
         manifest_sections(load_config(None, ["pii.enabled=false", "bias.enabled=false"]), {}) == {}
     )
+
+
+def test_the_chat_rules_alone_keep_the_quality_stage():
+    web_off = [
+        f"filters.{n}.enabled=false"
+        for n in ("length", "gopher_repetition", "gopher_quality", "c4", "fineweb")
+    ]
+    assert filters.QUALITY_STAGE in stage_names(stage_plan(load_config(None, web_off)))
+    off = load_config(None, [*web_off, "filters.chat.enabled=false"])
+    assert filters.QUALITY_STAGE not in stage_names(stage_plan(off))

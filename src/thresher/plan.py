@@ -203,8 +203,10 @@ def stage_plan(
             f.enabled and f.language.enabled,
             StageSpec("FilterLanguage", "filter_language", _language),
         ),
+        # The chat rules alone keep the stage: conversations must not pass unfiltered when
+        # every web-document rule set is off.
         (
-            f.enabled and any(getattr(f, name).enabled for name in RULE_SETS),
+            f.enabled and (f.chat.enabled or any(getattr(f, n).enabled for n in RULE_SETS)),
             StageSpec("FilterLowQuality", "filter_quality", _quality),
         ),
         # Token limits after the filters (fewer records to tokenize) and before near dedup, so
