@@ -150,6 +150,17 @@ def test_windows_without_a_trained_target_are_skipped(tiny_tokenizer):
     assert len(kept) < len(range(0, len(ids), 8)) and all(e.unit == 3 for e in examples)
 
 
+def test_documents_among_conversations_train_on_every_token(tiny_tokenizer):
+    tok = tiny_tokenizer
+    doc, conv = chat.encode([(0, "the cat sat", ()), (1, "", CONVERSATION)], tok, 64, "assistant")
+    assert doc.ids == (*tok("the cat sat", add_special_tokens=False)["input_ids"], tok.eos_token_id)
+    assert doc.targets == doc.ids and conv.unit == 1
+    batch = train.collate([doc, conv], tok.pad_token_id, torch.device("cpu"))
+    assert batch["targets"][0, : len(doc.ids)].tolist() == list(doc.ids)
+    assert (batch["targets"][0, len(doc.ids) :] == IGNORE).all()  # padding: never a target
+    assert batch["targets"][1].tolist() == list(conv.targets)
+
+
 # --- a real DP run on a tiny chat dataset ----------------------------------------------------
 
 SETTINGS = {
