@@ -252,3 +252,39 @@ def test_cli_train_on_all(tmp_path):
     assert report["settings"]["train_on"] == "all" and report["unit"] == "user"
     (entry,) = read_ledger(data)
     assert entry["train_on"] == "all" and entry["status"] == "completed"
+
+
+def _local_gpt2(directory, chat_template):
+    texts = [(f"u{i % 5}", " ".join(t.content for t in CONVERSATION)) for i in range(10)]
+    tokenizer = models.train_tokenizer(texts, vocab_size=300, min_units=2)
+    if chat_template:
+        tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+        tokenizer.chat_template = chat_template
+    eos = tokenizer.eos_token_id
+    config = transformers.GPT2Config(
+        vocab_size=len(tokenizer), n_positions=64, n_embd=32, n_layer=1, n_head=2,
+        bos_token_id=eos, eos_token_id=eos,
+    )  # fmt: skip
+    transformers.GPT2LMHeadModel(config).save_pretrained(str(directory))
+    tokenizer.save_pretrained(str(directory))
+    return directory
+
+
+@pytest.mark.parametrize(
+    ("template", "name"), [(CHATML, "model"), (None, chat.SIMPLE_TEMPLATE_NAME)]
+)
+def test_a_local_model_uses_its_own_chat_template_or_the_simple_one(tmp_path, template, name):
+    data = make_chat_output(tmp_path / "out", records=30, users=6)
+    local = _local_gpt2(tmp_path / "gpt2-local", template)
+    settings = {**SETTINGS, "max_length": 64, "epsilon": 3.0}
+    result = finetune(
+        data_dir=data,
+        model=str(local),
+        output=tmp_path / "m",
+        config=FinetuneConfig.model_validate(settings),
+    )
+    assert result.status == "completed" and result.epsilon <= 3.0
+    (entry,) = read_ledger(data)
+    assert entry["chat_template"] == name and entry["model"]["path"] == str(local)
+    saved = transformers.AutoTokenizer.from_pretrained(str(tmp_path / "m"))
+    assert saved.chat_template == (template or chat.SIMPLE_TEMPLATE)
