@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from thresher.output import Manifest, fs, layout, read_manifest
 from thresher.paths import published_recipe
+from thresher.schema import DOCUMENT_SCHEMA
 
 
 def _size_category(n: int) -> str:
@@ -267,15 +268,51 @@ recipe and the counts; `report.html` shows the run.
 
 {steps}
 
-## Columns
+"""
+    return (
+        "\n".join(header)
+        + "\n"
+        + body
+        + _columns(manifest)
+        + _decontamination(manifest)
+        + _privacy(manifest, ledger)
+    )
 
-`id`, `text`, `source`, `position`, `meta` (the input's other fields as JSON), `language`,
-`language_score`, `signals` (numeric annotations), `modifications` (rewrites applied), and the
-annotations later stages add. Load with `datasets.load_dataset("parquet", data_files=...)`, pandas
-or DuckDB.
+
+def _record_kinds(manifest: Mapping[str, Any]) -> str:
+    """What the kept records are: documents, conversations, or both, with counts."""
+    kept = manifest["counts"]["kept"]
+    chats = int((manifest.get("conversations") or {}).get("kept", 0))
+    if not chats:
+        return f"All {kept:,} kept records are documents: `messages` is null."
+    if chats >= kept:
+        return (
+            f"All {kept:,} kept records are conversations: `messages` holds their turns and "
+            "`text` their contents, blank-line separated."
+        )
+    return (
+        f"{chats:,} of the {kept:,} kept records are conversations (`messages` holds their "
+        "turns, `text` their contents, blank-line separated); the others are documents "
+        "(`messages` null)."
+    )
+
+
+def _columns(manifest: Mapping[str, Any]) -> str:
+    version = DOCUMENT_SCHEMA.metadata[b"thresher.schema"].decode()
+    return f"""## Records
+
+Schema `{version}` (`schemas/document.parquet-schema.json`). A record is a document (its `text`)
+or a conversation: `messages`, a list of turns, each a `role` (`system`, `user`, `assistant`,
+`tool`) and a `content`, the conversational format TRL reads as-is; its `text` is the turns'
+contents, blank-line separated. {_record_kinds(manifest)}
+
+Columns: `id`, `text`, `messages`, `source`, `position`, `meta` (the input's other fields as
+JSON), `language`, `language_score`, `signals` (numeric annotations), `modifications` (rewrites
+applied), `pii` (replacements made; a finding in a turn names it `messages.<i>`), and the
+annotations later stages add. Load with `datasets.load_dataset(DIR)`, pandas or DuckDB;
+`thresher export DIR --format openai|sharegpt|alpaca|text` writes trainer-ready JSONL.
 
 """
-    return "\n".join(header) + "\n" + body + _decontamination(manifest) + _privacy(manifest, ledger)
 
 
 def read_ledger(out: str) -> list[Mapping[str, Any]] | None:

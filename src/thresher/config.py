@@ -812,6 +812,11 @@ class FinetuneConfig(_Section):
         None, description="meta field naming the person (user-level DP); null: record-level."
     )
     label_field: str | None = Field(None, description="meta field holding the class label.")
+    train_on: Literal["assistant", "all"] = Field(
+        "assistant",
+        description="Conversations (causal-lm): compute the loss on assistant tokens only, or on "
+        "every token of the rendered conversation. Documents: no effect.",
+    )
     epsilon: float | None = Field(8.0, gt=0, description="Target epsilon; null with a fixed sigma.")
     delta: float | None = Field(None, gt=0, lt=1, description="null: min(1/(2N), 1e-5).")
     noise_multiplier: float | None = Field(None, gt=0, description="Fixed sigma, no target.")

@@ -35,6 +35,7 @@ from thresher.schema import (
 )
 from thresher.stages import exact_dedup, near_dedup
 from thresher.stages._common import DEAD, FATES, MAIN, STATS
+from thresher.stages.chat_profile import ProfileConversations
 
 COUNTS_FILE = "counts.json"
 EXAMPLES_PER_REASON = 5
@@ -61,7 +62,8 @@ def _decided_stats(fate: Fate) -> Iterable[tuple[str, int]]:
 
 def _profile(read_docs: PCollection, kept: PCollection, lineage: PCollection) -> PCollection:
     """Run-level histograms as ``(key, count)`` stats: text lengths at input and kept, signal
-    values of kept and dropped records, languages kept, duplicate-cluster sizes per stage."""
+    values of kept and dropped records, languages kept, duplicate-cluster sizes per stage, and
+    the conversations' profile (``ProfileConversations``)."""
     clusters = (
         lineage
         | "Duplicates" >> beam.Filter(lambda f: f.fate == "duplicate" and f.cluster_id)
@@ -75,6 +77,7 @@ def _profile(read_docs: PCollection, kept: PCollection, lineage: PCollection) ->
         kept | "KeptProfile" >> beam.FlatMap(_kept_stats),
         lineage | "DroppedSignals" >> beam.FlatMap(_decided_stats),
         clusters,
+        (read_docs, kept, lineage) | "ProfileConversations" >> ProfileConversations(),
     ) | "ProfileStats" >> beam.Flatten()
 
 

@@ -230,9 +230,16 @@ def stage_labels(plan: list[StageSpec]) -> list[str]:
 
 
 def manifest_sections(config: PipelineConfig, stats: Mapping[str, float]) -> dict[str, Any]:
-    """The manifest sections the planned stages derive from the run's summed ``stats``."""
-    return {
+    """The manifest sections the planned stages derive from the run's summed ``stats``, and
+    ``conversations`` when the run read any (the pipeline's profile step)."""
+    sections = {
         spec.section[0]: spec.section[1](config, stats)
         for spec in stage_plan(config)
         if spec.section is not None
     }
+    from thresher.stages.chat_profile import section
+
+    conversations = section(stats)
+    if conversations is not None:
+        sections["conversations"] = conversations
+    return sections

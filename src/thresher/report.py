@@ -310,6 +310,50 @@ def _distributions(m: Mapping[str, Any]) -> str:
     )
 
 
+# the manifest's conversations histograms (thresher.stages.chat_profile): title, bucket label
+_CHAT_CHARTS = (
+    ("turns", "turns per conversation, input vs kept", _size_label),
+    ("response_words", "assistant response length (words), input vs kept", _short),
+    ("tokens", "tokens per conversation, kept", _short),
+    ("assistant_tokens", "assistant tokens per conversation, kept", _short),
+)
+
+
+def _chat_drops(drops: Mapping[str, Mapping[str, int]]) -> str:
+    if not drops:
+        return '<p class="muted">No conversation was dropped by a chat rule.</p>'
+    roles = sorted({r for by_role in drops.values() for r in by_role})
+    rows = [
+        (reason, *(by_role.get(r, 0) for r in roles), sum(by_role.values()))
+        for reason, by_role in sorted(drops.items())
+    ]
+    return (
+        "<p>Drops by rule and by the role of the turn that decided them "
+        "(<code>conversation</code>: a rule on the whole conversation).</p>"
+        + table(["rule", *roles, "total"], rows, set(range(1, len(roles) + 2)))
+    )
+
+
+def _conversations(m: Mapping[str, Any]) -> str:
+    """Shown only when the run read conversations (the manifest's ``conversations``)."""
+    c = m.get("conversations")
+    if not c:
+        return ""
+    hists = c.get("histograms", {})
+    charts = [
+        histogram(hists[measure], title, label=label)
+        for measure, title, label in _CHAT_CHARTS
+        if hists.get(measure)
+    ]
+    return (
+        "<section><h2>Conversations</h2>"
+        f"<p>{_n(c.get('read', 0))} conversations read, {_n(c.get('kept', 0))} kept.</p>"
+        f'<div class="grid">{"".join(charts)}</div>'
+        + _chat_drops(c.get("dropped_by_rule", {}))
+        + "</section>"
+    )
+
+
 def _clusters_and_languages(m: Mapping[str, Any]) -> str:
     stats = m.get("stats", {})
     parts = []
@@ -585,6 +629,7 @@ SECTIONS = [
     _reasons,
     _decontamination,
     _distributions,
+    _conversations,
     _clusters_and_languages,
     _pii,
     _bias,

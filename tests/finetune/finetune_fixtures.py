@@ -65,6 +65,48 @@ def make_output(directory: Path, records: int = 120, users: int = 12, seed: int 
     return directory
 
 
+_ANSWERS = ("sure the cat sat", "yes the dog ran to the park", "no the ball is red")
+
+
+def chat_rows(records: int = 60, users: int = 10, seed: int = 0) -> list[dict]:
+    """``records`` conversations (a system turn on every third one, then user, assistant, and
+    a second user/assistant exchange on every other one), author ``user{i % users}``."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(records):
+        turns = [{"role": "system", "content": "be brief"}] if i % 3 == 0 else []
+        for _ in range(1 + i % 2):
+            question = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(3, 8)))
+            turns += [
+                {"role": "user", "content": f"where {question}?"},
+                {"role": "assistant", "content": rng.choice(_ANSWERS)},
+            ]
+        rows.append(
+            {
+                "id": f"c{i:04d}",
+                "text": "\n\n".join(t["content"] for t in turns),
+                "source": "chat.jsonl",
+                "position": i,
+                "meta": json.dumps({"author": f"user{i % users}"}),
+                "language": "en",
+                "language_score": 1.0,
+                "signals": [],
+                "modifications": [],
+                "messages": turns,
+            }
+        )
+    return rows
+
+
+def make_chat_output(directory: Path, records: int = 60, users: int = 10) -> Path:
+    """A chat output directory (``messages`` column set on every row) and its manifest."""
+    (directory / "data").mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist(chat_rows(records, users), schema=DOCUMENT_SCHEMA)
+    pq.write_table(table, directory / "data" / "part-00000-of-00001.parquet")
+    write_manifest(str(directory), _manifest(records))
+    return directory
+
+
 def _manifest(records: int) -> Manifest:
     """A manifest of the shape ``thresher run`` writes (the typed model is strict)."""
     shard = {"file": "data/part-00000-of-00001.parquet", "rows": records, "bytes": 0}

@@ -7,8 +7,10 @@ re-derive the format with their own patterns.
 
 Formats (``bucket`` labels come from :mod:`thresher.core.profile`):
 ``hist.chars.<phase>.<bucket>``, ``hist.signal.<signal>.<kept|dropped>.<bucket>``,
-``cluster_size.<stage>.<bucket>``, ``language.<code>``, ``bytes.<phase>``. Signal names and
-buckets may hold dots (``0.3``); phases never do.
+``cluster_size.<stage>.<bucket>``, ``language.<code>``, ``bytes.<phase>``; conversations:
+``conversations.<phase>`` (records), ``hist.chat.<measure>.<phase>.<bucket>`` (``CHAT_MEASURES``)
+and ``chat_dropped.<reason>.<role>``. Signal names and buckets may hold dots (``0.3``); phases,
+measures, reasons and roles never do.
 """
 
 from __future__ import annotations
@@ -17,20 +19,29 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-Family = Literal["chars", "signal", "cluster_size", "language", "bytes"]
+Family = Literal[
+    "chars", "signal", "cluster_size", "language", "bytes", "chat", "conversations", "chat_drop"
+]
 SIGNAL_PHASES = ("kept", "dropped")
+# Per-conversation histograms: turns per conversation, words per assistant response, and (when
+# the token-length stage set the signals) tokens per conversation and of its assistant turns.
+CHAT_MEASURES = ("turns", "response_words", "tokens", "assistant_tokens")
 
 _CHARS = "hist.chars."
 _SIGNAL = "hist.signal."
 _CLUSTER = "cluster_size."
 _LANGUAGE = "language."
 _BYTES = "bytes."
+_CHAT = "hist.chat."
+_CONVERSATIONS = "conversations."
+_CHAT_DROP = "chat_dropped."
 
 
 @dataclass(frozen=True)
 class StatKey:
-    """A parsed profile key. ``series`` is the phase (chars, bytes), the stage (cluster
-    sizes), the language code, or the signal's name; ``phase`` is set for signals only."""
+    """A parsed profile key. ``series`` is the phase (chars, bytes, conversations), the stage
+    (cluster sizes), the language code, the signal's name, the chat measure, or the drop
+    reason (``bucket``: the role); ``phase`` is set for signals and chat measures only."""
 
     family: Family
     series: str
@@ -58,6 +69,26 @@ def text_bytes(phase: str) -> str:
     return f"{_BYTES}{phase}"
 
 
+def chat(measure: str, phase: str, bucket: str) -> str:
+    return f"{_CHAT}{measure}.{phase}.{bucket}"
+
+
+def conversations(phase: str) -> str:
+    return f"{_CONVERSATIONS}{phase}"
+
+
+def chat_dropped(reason: str, role: str) -> str:
+    return f"{_CHAT_DROP}{reason}.{role}"
+
+
+def _chat(rest: str) -> StatKey | None:
+    measure, _, rest = rest.partition(".")
+    phase, _, bucket = rest.partition(".")
+    if measure in CHAT_MEASURES and phase and bucket:
+        return StatKey("chat", measure, bucket, phase)
+    return None
+
+
 def _signal(rest: str) -> StatKey | None:
     for phase in SIGNAL_PHASES:
         name, sep, bucket = rest.rpartition(f".{phase}.")
@@ -70,7 +101,13 @@ def parse(key: str) -> StatKey | None:
     """The typed parts of a profile key; ``None`` for keys of other owners (bias, pii)."""
     if key.startswith(_SIGNAL):
         return _signal(key[len(_SIGNAL) :])
-    bucketed: tuple[tuple[str, Family], ...] = ((_CHARS, "chars"), (_CLUSTER, "cluster_size"))
+    if key.startswith(_CHAT):
+        return _chat(key[len(_CHAT) :])
+    bucketed: tuple[tuple[str, Family], ...] = (
+        (_CHARS, "chars"),
+        (_CLUSTER, "cluster_size"),
+        (_CHAT_DROP, "chat_drop"),
+    )
     for prefix, family in bucketed:
         if key.startswith(prefix):
             series, sep, bucket = key[len(prefix) :].partition(".")
@@ -79,11 +116,14 @@ def parse(key: str) -> StatKey | None:
         return StatKey("language", key[len(_LANGUAGE) :])
     if key.startswith(_BYTES):
         return StatKey("bytes", key[len(_BYTES) :])
+    if key.startswith(_CONVERSATIONS) and len(key) > len(_CONVERSATIONS):
+        return StatKey("conversations", key[len(_CONVERSATIONS) :])
     return None
 
 
 def series(stats: Mapping[str, float], family: Family) -> dict[str, dict[str, float]]:
-    """``{series: {bucket: count}}`` of one histogram family (chars, cluster_size)."""
+    """``{series: {bucket: count}}`` of one histogram family (chars, cluster_size; chat_drop:
+    ``{reason: {role: count}}``)."""
     out: dict[str, dict[str, float]] = {}
     for key, value in _parsed(stats.items(), family):
         out.setdefault(key.series, {})[key.bucket] = value
@@ -98,8 +138,16 @@ def signal_series(stats: Mapping[str, float]) -> dict[str, dict[str, dict[str, f
     return out
 
 
+def chat_series(stats: Mapping[str, float]) -> dict[str, dict[str, dict[str, float]]]:
+    """``{measure: {phase: {bucket: count}}}`` of the conversation histograms."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for key, value in _parsed(stats.items(), "chat"):
+        out.setdefault(key.series, {}).setdefault(key.phase, {})[key.bucket] = value
+    return out
+
+
 def totals(stats: Mapping[str, float], family: Family) -> dict[str, float]:
-    """``{series: value}`` of a bucketless family (language, bytes)."""
+    """``{series: value}`` of a bucketless family (language, bytes, conversations)."""
     return {key.series: value for key, value in _parsed(stats.items(), family)}
 
 

@@ -57,6 +57,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     for flag, (key, kind, text) in _FLAGS.items():
         p.add_argument(flag, dest=key, type=kind, default=None, help=text)
     p.add_argument(
+        "--train-on",
+        dest="train_on",
+        choices=("assistant", "all"),
+        default=None,
+        help="conversations: loss on assistant tokens only (default) or on all tokens",
+    )
+    p.add_argument(
         "--secure-mode",
         dest="secure_mode",
         action="store_const",
@@ -107,6 +114,7 @@ def settings(args: argparse.Namespace) -> Any:
     data = _base_section(args)
     given = {key: getattr(args, key) for key, _, _ in _FLAGS.values()}
     given["secure_mode"] = args.secure_mode
+    given["train_on"] = args.train_on
     given = {k: v for k, v in given.items() if v is not None}
     # A flag for one noise source replaces the other one coming from the recipe.
     if "noise_multiplier" in given and "epsilon" not in given:

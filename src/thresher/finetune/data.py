@@ -4,7 +4,8 @@ Only pyarrow and the standard library here: this module works without the ``dp``
 The files are read through ``thresher.finetune.dataset_io``.
 
 Contract: ``load_corpus(dir, unit_field, label_field)`` reads ``DIR/data/*.parquet`` (columns
-``id``, ``text``, ``meta`` = the input's other fields as a JSON string) and returns every row
+``id``, ``text``, ``meta`` = the input's other fields as a JSON string, and ``messages``: a
+conversation's turns, null for a document) and returns every row
 with its privacy unit: the record id (record-level DP) or ``meta[unit_field]`` (user-level DP:
 all records of one person form one unit). ``split_units`` sends whole units to the held-out
 split, chosen by a salted sha256 of the unit key: stable across runs, seeds and machines, so one
@@ -21,6 +22,7 @@ from typing import Any
 
 from thresher.errors import InputError
 from thresher.finetune.dataset_io import data_shards, manifest_sha256, read_manifest, read_rows
+from thresher.records import Turn
 
 _SPLIT_SALT = "thresher.finetune.split/1:"
 
@@ -31,6 +33,8 @@ class Row:
     text: str
     unit: str
     label: str | None
+    # a conversation's turns; empty for a document
+    messages: tuple[Turn, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,11 @@ class Corpus:
     @property
     def unit(self) -> str:
         return "user" if self.unit_field else "record"
+
+    @property
+    def conversations(self) -> int:
+        """How many rows are conversations (the rest are documents)."""
+        return sum(1 for r in self.rows if r.messages)
 
 
 def _meta_value(meta: dict[str, Any], field: str) -> Any:
@@ -90,7 +99,8 @@ def _read_rows(
             if label_field and label is None:
                 missing_label += 1
                 continue
-            rows.append(Row(id=rec["id"], text=rec["text"], unit=unit, label=label))
+            turns = tuple(Turn(m["role"], m["content"]) for m in rec["messages"] or ())
+            rows.append(Row(rec["id"], rec["text"], unit, label, turns))
     return rows, missing_unit, missing_label
 
 

@@ -21,6 +21,8 @@ from thresher.output import read_manifest as _read
 
 LEDGER = layout.LEDGER
 _COLUMNS = ["id", "text", "meta"]
+# document/2 and later: a conversation's turns (null for a document); absent in document/1
+_MESSAGES = "messages"
 
 
 def manifest_sha256(directory: str | Path) -> str:
@@ -51,8 +53,14 @@ def data_shards(directory: str | Path) -> list[str]:
 
 
 def read_rows(shard: str) -> list[dict[str, Any]]:
-    """The ``id``, ``text`` and ``meta`` (a JSON string) of every row of one shard, in order."""
-    rows: list[dict[str, Any]] = fs.read_table(shard, columns=_COLUMNS).to_pylist()
+    """The ``id``, ``text``, ``meta`` (a JSON string) and ``messages`` (a list of
+    ``{role, content}``, None for a document and for shards older than ``document/2``) of
+    every row of one shard, in order."""
+    table = fs.read_table(shard)
+    names = [c for c in (*_COLUMNS, _MESSAGES) if c in table.column_names]
+    rows: list[dict[str, Any]] = table.select(names).to_pylist()
+    for row in rows:
+        row.setdefault(_MESSAGES, None)
     return rows
 
 

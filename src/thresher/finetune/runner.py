@@ -188,7 +188,7 @@ def _complete(
     result.dp_metrics = dp_metrics
     if base is not None:
         result.baseline_throughput, result.baseline_metrics = base
-    out.write_report(_report(result, task, plan, config, session.noise_rng))
+    out.write_report(_report(result, task, plan, config, session.noise_rng, built.chat_template))
     out.drop_checkpoint()
     return result
 
@@ -230,8 +230,10 @@ def _report(
     plan: PrivacyPlan,
     config: FinetuneConfig,
     noise_rng: str,
+    built_template: str | None,
 ) -> dict[str, Any]:
-    """``finetune_report.json``: the result, the mechanism, the dataset and the settings."""
+    """``finetune_report.json``: the result, the mechanism, the dataset and the settings
+    (``chat_template``: the template conversations were rendered with, None if none were)."""
     return {
         **result.as_dict(),
         "privacy": {**plan.describe(), "noise_rng": noise_rng},
@@ -239,6 +241,8 @@ def _report(
         "dataset_manifest_sha256": task.corpus.manifest_sha256,
         "eval_units": len(task.eval_units),
         "model": task.spec.describe(),
+        "conversations": task.corpus.conversations,
+        "chat_template": built_template,
         "settings": config.model_dump(mode="json"),
         "ledger": str(ledger_path(task.corpus.path)),
     }

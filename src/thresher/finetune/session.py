@@ -55,8 +55,12 @@ def run_entry(
     model_dir: Path,
     baseline: bool,
     validator_fixes: int,
+    chat_template: str | None = None,
 ) -> dict[str, Any]:
-    """The fixed fields of this run's ledger entry (status and charge are added per write)."""
+    """The fixed fields of this run's ledger entry (status and charge are added per write).
+    A run on conversations also names what it trained on (``train_on``), the chat template
+    and how many records of each kind the dataset holds; the unit is unchanged (a record, or
+    all records of one ``unit_field`` value)."""
     entry: dict[str, Any] = {
         "run_id": identity.run_id,
         "time": identity.started,
@@ -76,6 +80,14 @@ def run_entry(
     }
     if task.spec.kind == "tiny":
         entry["tokenizer"] = TOKENIZER_NOTE
+    if chat_template is not None:
+        conversations = task.corpus.conversations
+        entry["records"] = {
+            "conversations": conversations,
+            "documents": len(task.corpus.rows) - conversations,
+        }
+        entry["train_on"] = config.train_on
+        entry["chat_template"] = chat_template
     return entry
 
 
@@ -287,6 +299,7 @@ class TrainingSession:
             model_dir=model_dir.path,
             baseline=baseline,
             validator_fixes=built.validator_fixes,
+            chat_template=built.chat_template,
         )
         ledger = RunLedger(data_dir, entry)
         if resume is None:

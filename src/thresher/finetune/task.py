@@ -2,7 +2,8 @@
 
 ``load_task`` reads and splits the dataset and resolves ``--model`` (no torch yet);
 ``build`` makes the model and tokenizer (seeded from ``finetune.seed``, checked by Opacus's
-``ModuleValidator``, frozen as asked, on the device) and encodes both splits;
+``ModuleValidator``, frozen as asked, on the device) and encodes both splits (conversations
+through a chat template with their loss mask: ``thresher.finetune.chat``);
 ``train_baseline`` trains and evaluates the non-private baseline on the same examples.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from thresher.config import FinetuneConfig
 from thresher.errors import ConfigError
+from thresher.finetune import chat as chat_mod
 from thresher.finetune import data as data_mod
 from thresher.finetune import models as models_mod
 from thresher.finetune import train as train_mod
@@ -50,6 +52,17 @@ class Task:
             if r.unit in index
         ]
 
+    def chat_rows(self, units: list[str]) -> list[tuple[int, str, tuple[Any, ...]]]:
+        """``(unit index, text, turns)`` of the records of ``units``, in dataset order; turns
+        empty for a document."""
+        index = {u: i for i, u in enumerate(units)}
+        return [(index[r.unit], r.text, r.messages) for r in self.corpus.rows if r.unit in index]
+
+    def renders_chat(self, config: FinetuneConfig) -> bool:
+        """Whether conversations go through a chat template: causal-lm on a dataset holding
+        any (a classifier reads a conversation's ``text`` view, like a document)."""
+        return config.task == "causal-lm" and self.corpus.conversations > 0
+
 
 @dataclass
 class Built:
@@ -60,6 +73,8 @@ class Built:
     validator_fixes: int
     train_examples: list[train_mod.Example]
     eval_examples: list[train_mod.Example]
+    # the chat template conversations were rendered with (chat.use_template); None: none were
+    chat_template: str | None = None
 
 
 def resolve_device(name: str) -> Any:
@@ -114,6 +129,8 @@ def _model_and_tokenizer(
         tokenizer = models_mod.train_tokenizer(
             task.train_texts, config.tokenizer_vocab_size, config.tokenizer_min_units
         )
+    if task.renders_chat(config):
+        chat_mod.use_template(tokenizer, tiny=True)  # before the embeddings are sized
     torch.manual_seed(config.seed)
     return models_mod.build_tiny(tokenizer, config.max_length), tokenizer
 
@@ -132,13 +149,27 @@ def build(
     """Model and tokenizer (validated, frozen as asked, on ``device``) and encoded examples."""
     net, tokenizer = _model_and_tokenizer(task, config, tokenizer_dir)
     net, fixed = _trainable(net, config, device)
-    enc = train_mod.encode
+    template = None
+    if task.renders_chat(config):
+        # tiny: idempotent, its role tokens were added before the model was sized
+        template = chat_mod.use_template(tokenizer, tiny=task.spec.kind == "tiny")
+
+        def enc(units: list[str]) -> list[train_mod.Example]:
+            rows = task.chat_rows(units)
+            return chat_mod.encode(rows, tokenizer, config.max_length, config.train_on)
+    else:
+
+        def enc(units: list[str]) -> list[train_mod.Example]:
+            rows = task.rows(units)
+            return train_mod.encode(rows, tokenizer, config.task, config.max_length)
+
     return Built(
         model=net,
         tokenizer=tokenizer,
         validator_fixes=fixed,
-        train_examples=enc(task.rows(task.train_units), tokenizer, config.task, config.max_length),
-        eval_examples=enc(task.rows(task.eval_units), tokenizer, config.task, config.max_length),
+        train_examples=enc(task.train_units),
+        eval_examples=enc(task.eval_units),
+        chat_template=template,
     )
 
 

@@ -40,14 +40,22 @@ from typing import Any
 
 from thresher.finetune._deps import require
 
+# The label of a token that is not a training target (Hugging Face's convention).
+IGNORE_INDEX = -100
+
 
 @dataclass(frozen=True)
 class Example:
-    """One training window: its privacy unit (an index), token ids and optional label."""
+    """One training window: its privacy unit (an index), token ids and optional label.
+
+    ``targets`` (causal-lm conversations, ``thresher.finetune.chat``): one label per token,
+    the token id where the model learns to predict it, ``IGNORE_INDEX`` elsewhere (the loss
+    then counts only those tokens); None: every token is a target (documents)."""
 
     unit: int
     ids: tuple[int, ...]
     label: int | None = None
+    targets: tuple[int, ...] | None = None
 
 
 def encode(
@@ -120,6 +128,13 @@ def collate(batch: Sequence[Example], pad_id: int, device: Any) -> dict[str, Any
         ids[i, : len(ex.ids)] = torch.tensor(ex.ids, dtype=torch.long)
         mask[i, : len(ex.ids)] = 1
     out = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
+    if any(ex.targets is not None for ex in batch):
+        # a document among conversations trains on all its tokens; padding on none
+        targets = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)
+        for i, ex in enumerate(batch):
+            row = ex.ids if ex.targets is None else ex.targets
+            targets[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+        out["targets"] = targets.to(device)
     if batch[0].label is not None:
         out["labels"] = torch.tensor([ex.label for ex in batch], dtype=torch.long, device=device)
     return out
@@ -143,13 +158,19 @@ def forward_logits(model: Any, task: str, batch: dict[str, Any]) -> Any:
 
 def per_example_loss(model: Any, task: str, batch: dict[str, Any]) -> tuple[Any, Any, Any]:
     """(loss per example, tokens or 1 per example, logits). causal-lm: the mean next-token
-    NLL over the example's real tokens; classification: cross-entropy."""
+    NLL over the example's real tokens (with ``targets``: over the tokens whose target is not
+    ``IGNORE_INDEX``, e.g. a conversation's assistant tokens); classification: cross-entropy."""
     torch = require("torch")
     functional = require("torch.nn.functional")
     logits = forward_logits(model, task, batch)
     if task == "causal-lm":
         ids, mask = batch["input_ids"], batch["attention_mask"]
-        nll = functional.cross_entropy(logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none")
+        if "targets" in batch:
+            ids = batch["targets"]
+            mask = mask * (ids != IGNORE_INDEX)
+        nll = functional.cross_entropy(
+            logits[:, :-1].transpose(1, 2), ids[:, 1:].clamp(min=0), reduction="none"
+        )
         weight = mask[:, 1:].to(nll.dtype)
         tokens = weight.sum(1)
         return (nll * weight).sum(1) / tokens.clamp(min=1), tokens, logits

@@ -119,6 +119,7 @@ class Manifest(_Part):
             "erasures",
             "previous_manifest_hashes",
             "batching",
+            "conversations",
         }
     )
     thresher_version: str
@@ -145,6 +146,9 @@ class Manifest(_Part):
     erasures: list[dict[str, Any]] | None = None
     previous_manifest_hashes: list[str] | None = None
     batching: Batching | None = None
+    # records read and kept, histograms and drops by rule per role of the run's conversations
+    # (thresher.stages.chat_profile.section); absent when the run read none
+    conversations: dict[str, Any] | None = None
 
     @property
     def succeeded(self) -> bool:
