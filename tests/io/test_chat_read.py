@@ -410,3 +410,25 @@ def test_read_corpus_reads_each_file_with_its_record_kind(tmp_path):
             equal_to([("o2", 1, "unknown_role"), ("a2", 1, "empty_prompt")]),
             label="dead",
         )
+
+
+def test_read_corpus_spans_of_a_batched_run_use_the_files_own_options(tmp_path):
+    (tmp_path / "chat").mkdir()
+    path = tmp_path / "chat" / "dump.json"
+    convs = [{"messages": [u(f"q{i}"), a(f"r{i}")]} for i in range(7)]
+    path.write_text(json.dumps([*convs[:3], {"messages": "x"}, *convs[4:]]))
+    cfg = InputConfig(per_file=[{"match": "chat/*", "record": "chat"}])
+    files = resolve_inputs([str(tmp_path)])
+    spans = [(str(path), 0, 3, 0), (str(path), 3, 5, 0), (str(path), 5, None, 0)]
+    with BeamTestPipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
+        out = p | ReadCorpus(files, cfg, spans)
+        assert_that(
+            out["main"] | "M" >> beam.Map(lambda d: (d.position, d.messages[0].content)),
+            equal_to([(i, f"q{i}") for i in (0, 1, 2, 4, 5, 6)]),
+            label="main",
+        )
+        assert_that(
+            out["dead_letter"] | "D" >> beam.Map(lambda d: (d.position, d.error_type)),
+            equal_to([(3, "invalid_messages_type")]),
+            label="dead",
+        )

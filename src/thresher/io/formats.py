@@ -450,10 +450,14 @@ def read_text_lines(
 
 _BOM = b"\xef\xbb\xbf"
 _WS = b" \t\r\n"
-# Outside strings only these bytes change the scanner's state; inside, only a quote or a
-# backslash. UTF-8 multi-byte sequences never contain ASCII bytes, so scanning bytes is safe.
-_OUTSIDE = re.compile(rb'["\[\]{},]')
-_INSIDE = re.compile(rb'["\\]')
+# A string's body (unrolled: no backtracking), then its closing quote, or the end of the chunk
+# (a trailing backslash: the escaped byte is in the next chunk). Outside strings only a quote
+# and the structural bytes matter. UTF-8 multi-byte sequences never contain ASCII bytes, so
+# scanning bytes is safe.
+_BODY = rb'[^"\\]*(?:\\.[^"\\]*)*'
+_END = rb'(?:(")|(\\)?\Z)'  # group 1: closed; group 2: an escape pending
+_STRING_REST = re.compile(_BODY + _END, re.S)
+_TOKEN = re.compile(rb'"' + _BODY + _END + rb"|[\[\]{},]", re.S)
 
 
 @dataclass(frozen=True)
@@ -509,6 +513,13 @@ class _ArrayScanner:
         self.closed = end_of_array
         return slot
 
+    def _string_end(self, m: re.Match[bytes]) -> int:
+        """After a string, or the part of one, that ``m`` matched: still inside it when the
+        chunk ended first, with an escape pending after a trailing backslash."""
+        self.in_str = m.group(1) is None
+        self.esc = m.group(2) is not None
+        return m.end()
+
     def _step(self, chunk: bytes, pos: int) -> tuple[int, int | None]:
         """Advance from ``pos``; returns the new position and, at a depth-0 separator, its
         index in ``chunk``."""
@@ -516,22 +527,16 @@ class _ArrayScanner:
             self.esc = False
             return pos + 1, None
         if self.in_str:
-            m = _INSIDE.search(chunk, pos)
-            if m is None:
-                return len(chunk), None
-            if m.group() == b'"':
-                self.in_str = False
-                return m.end(), None
-            if m.end() == len(chunk):
-                self.esc = True
-            return m.end() + 1, None
-        m = _OUTSIDE.search(chunk, pos)
+            # always matches: a string body stops only at a quote or the chunk's end
+            m = _STRING_REST.match(chunk, pos)
+            return (len(chunk) if m is None else self._string_end(m)), None
+        m = _TOKEN.search(chunk, pos)
         if m is None:
             return len(chunk), None
         c = m.group()
-        if c == b'"':
-            self.in_str = True
-        elif c in b"[{":
+        if c[:1] == b'"':
+            return self._string_end(m), None
+        if c in b"[{":
             self.depth += 1
         elif self.depth > 0:
             if c != b",":
