@@ -3,7 +3,9 @@
 Every parser takes an opened binary stream and yields, in file order, exactly one item per input
 record: its parsed fields (``Row``) or a ``DeadLetter`` naming the source, the position and what
 was wrong; ``read_file`` turns rows into ``Document`` records (``read_rows`` gives the rows, for
-other record shapes such as benchmark files).
+other record shapes such as benchmark files): documents, or conversations for
+``record: chat | instruction`` (``thresher.io.chat``). A ``.json`` file holding a top-level
+array is streamed element by element (``read_json``), never loaded whole.
 Nothing is logged and nothing is skipped silently (blank lines of line-oriented formats are not
 records). Decompression is done here, chunk by chunk, so that a truncated or corrupt stream is
 seen and reported (Beam's own readers yield the broken tail as if it were a record).
@@ -502,11 +504,10 @@ class _ArrayScanner:
 
     def _cut(self, end_of_array: bool, at: int) -> _Slot | None:
         """The element just ended by a separator; the next starts at ``at``."""
-        over = self.size > self.max_bytes
-        blank = not over and not bytes(self.buf).strip(_WS)
+        data = None if self.size > self.max_bytes else bytes(self.buf)
         slot = None
-        if not (blank and end_of_array):  # `[]` and a trailing comma are not elements
-            data = None if over else bytes(self.buf)
+        # `[]` and a trailing comma hold no element; an empty one between commas is a record
+        if not (end_of_array and data is not None and not data.strip(_WS)):
             slot = _Slot("element", self.index, self.start, data, self.size)
             self.index += 1
         self.buf, self.size, self.start = bytearray(), 0, at
