@@ -16,7 +16,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.pvalue import PCollection, TaggedOutput
 
 from thresher import progress
-from thresher.config import InputConfig
+from thresher.config import FileRecordConfig, InputConfig
 from thresher.errors import InputError
 from thresher.io.chat import ChatMapping, InstructionMapping
 from thresher.io.formats import STAGE, WHOLE, ReadOptions, Window, read_file
@@ -212,7 +212,7 @@ class _ResolveIdCollisionsFn(beam.DoFn):
             )
 
 
-def _record_config(cfg: InputConfig, file: InputFile | None) -> Any:
+def _record_config(cfg: InputConfig, file: InputFile | None) -> InputConfig | FileRecordConfig:
     """The ``input.per_file`` entry for ``file`` (the first whose ``match`` glob matches its
     published name), else ``cfg`` itself: both carry ``record``, ``chat`` and ``instruction``."""
     if file is not None:
