@@ -44,7 +44,7 @@ def jl(*objs) -> bytes:
     ("path", "fmt", "comp"),
     [
         ("a/b.jsonl", "jsonl", "none"),
-        ("a/b.json.gz", "jsonl", "gzip"),
+        ("a/b.json.gz", "json", "gzip"),
         ("b.ndjson.zst", "jsonl", "zstd"),
         ("b.csv.bz2", "csv", "bzip2"),
         ("b.tsv", "tsv", "none"),

@@ -16,8 +16,9 @@ from apache_beam.metrics import Metrics
 from apache_beam.pvalue import PCollection, TaggedOutput
 
 from thresher import progress
-from thresher.config import InputConfig
+from thresher.config import FileRecordConfig, InputConfig
 from thresher.errors import InputError
+from thresher.io.chat import ChatMapping, InstructionMapping
 from thresher.io.formats import STAGE, WHOLE, ReadOptions, Window, read_file
 from thresher.records import DeadLetter, Document, derived_id
 from thresher.tags import DEAD, MAIN
@@ -113,10 +114,12 @@ def source_names(roots: dict[str, str]) -> dict[str, str]:
 
 
 class _ReadFileFn(beam.DoFn):
-    """Path -> its records (main) and dead letters (``DEAD``), in file order."""
+    """Path -> its records (main) and dead letters (``DEAD``), in file order. ``opts``: the
+    input's options; ``per_path``: a file's own where ``input.per_file`` gives it others."""
 
-    def __init__(self, opts: ReadOptions) -> None:
+    def __init__(self, opts: ReadOptions, per_path: dict[str, ReadOptions] | None = None) -> None:
         self._opts = opts
+        self._per_path = per_path or {}
         self._docs = Metrics.counter(STAGE, "total")
         self._dead = Metrics.counter(STAGE, "dead_letter")
         self._files = Metrics.counter(STAGE, "files")
@@ -138,7 +141,8 @@ class _ReadFileFn(beam.DoFn):
             with raw:
                 if offset:
                     raw.seek(offset)
-                for item in read_file(raw, path, self._opts, window):
+                opts = self._per_path.get(path, self._opts)
+                for item in read_file(raw, path, opts, window):
                     last = max(last, item.position)
                     progress.tick("read")
                     if isinstance(item, DeadLetter):
@@ -208,7 +212,22 @@ class _ResolveIdCollisionsFn(beam.DoFn):
             )
 
 
-def read_options(cfg: InputConfig) -> ReadOptions:
+def _record_config(cfg: InputConfig, file: InputFile | None) -> InputConfig | FileRecordConfig:
+    """The ``input.per_file`` entry for ``file`` (the first whose ``match`` glob matches its
+    published name), else ``cfg`` itself: both carry ``record``, ``chat`` and ``instruction``."""
+    if file is not None:
+        for entry in cfg.per_file:
+            if fnmatch.fnmatchcase(file.published, entry.match):
+                return entry
+    return cfg
+
+
+def read_options(cfg: InputConfig, file: InputFile | None = None) -> ReadOptions:
+    """The reader's options for ``file`` (None: the input's own, without ``per_file``):
+    ``input.*`` with the record kind and mapping of the first ``input.per_file`` entry whose
+    glob (``fnmatch``, case-sensitive; ``*`` also matches ``/``) matches the file's published
+    name, relative to its input root."""
+    kind = _record_config(cfg, file)
     return ReadOptions(
         format=cfg.format,
         compression=cfg.compression,
@@ -218,6 +237,18 @@ def read_options(cfg: InputConfig) -> ReadOptions:
         meta_fields=tuple(cfg.meta_fields) if cfg.meta_fields is not None else None,
         text_mode=cfg.text_mode,
         max_document_bytes=cfg.max_document_bytes,
+        record=kind.record,
+        chat=ChatMapping(
+            messages_field=kind.chat.messages_field,
+            role_key=kind.chat.role_key,
+            content_key=kind.chat.content_key,
+            roles=tuple(sorted(kind.chat.roles.items())),
+        ),
+        instruction=InstructionMapping(
+            prompt_fields=tuple(kind.instruction.prompt_fields),
+            response_field=kind.instruction.response_field,
+            system_field=kind.instruction.system_field,
+        ),
     )
 
 
@@ -232,7 +263,10 @@ class ReadCorpus(beam.PTransform):
     (``duplicate_id``). Output can hold raw PII. Metrics (namespace ``read``): ``files``,
     ``total``, ``dead_letter``. Deterministic: ids and positions depend only on file contents and
     paths. ``spans`` (batched runs, ``thresher.io.split``): read only those position ranges
-    instead of whole ``files``; positions and ids stay those of whole-file reads.
+    instead of whole ``files``; positions and ids stay those of whole-file reads. Each file is
+    read with its record kind (``input.record``, or the first matching ``input.per_file``
+    entry): ``chat`` and ``instruction`` records become conversations
+    (``thresher.io.chat``; see docs/reading-conversations.md).
 
     Example::
 
@@ -248,6 +282,12 @@ class ReadCorpus(beam.PTransform):
         super().__init__()
         self._paths: list[Any] = [f.path for f in files] if spans is None else list(spans)
         self._cfg = cfg
+        # Options per file, resolved here (``input.per_file`` matches published names, which
+        # only the launcher knows); only those that differ travel with the DoFn.
+        self._opts = read_options(cfg)
+        self._per_path = {
+            f.path: opts for f in files if (opts := read_options(cfg, f)) != self._opts
+        }
 
     def expand(self, pbegin: Any) -> dict[str, PCollection]:
         read = (
@@ -255,7 +295,7 @@ class ReadCorpus(beam.PTransform):
             | "ListFiles" >> beam.Create(self._paths)
             | "SpreadFiles" >> beam.Reshuffle()
             | "ParseFiles"
-            >> beam.ParDo(_ReadFileFn(read_options(self._cfg))).with_outputs(DEAD, main=MAIN)
+            >> beam.ParDo(_ReadFileFn(self._opts, self._per_path)).with_outputs(DEAD, main=MAIN)
         )
         docs, dead = read[MAIN], read[DEAD]
         if self._cfg.id_field is not None:
