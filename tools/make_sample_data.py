@@ -34,6 +34,8 @@ import pyarrow.parquet as pq
 import zstandard
 from benchmarks.corpus import document, near_duplicate
 
+from tools.sample_chat import write_chat
+
 OUT = Path(__file__).resolve().parents[1] / "sample_data"
 
 FRENCH = [
@@ -415,6 +417,7 @@ def write_sample_data(out: Path) -> None:
     write_wiki(out, rng, planted, crawl0)
     notes = write_notes_and_books(out, rng)
     write_malformed(out, rng, planted)
+    write_chat(out, planted)
     # a benchmark for decontamination (not corpus: its name starts with `_`)
     items, planted["decontamination"] = planted_benchmark(crawl0, notes)
     (out / EVAL_FILE).write_text(
@@ -444,6 +447,11 @@ def readme(planted: dict) -> str:
     )
     pii = "\n".join(f"  - {p['id']} ({p['field']}): {p['kind']}" for p in planted["pii"])
     langs = ", ".join(f"{x['id']} ({x['language']})" for x in planted["non_english"])
+    chat = planted["chat"]
+    chat_dropped = ", ".join(f"{k} (`{v}`)" for k, v in chat["dropped"].items())
+    chat_bad = "\n".join(
+        f"  - `{b['file']}` position {b['position']}: {b['case']}" for b in chat["bad_records"]
+    )
     dec = planted["decontamination"]
     found = ", ".join(f"{k} (in {', '.join(v)})" for k, v in dec["found"].items())
     return f"""# sample_data
@@ -463,6 +471,9 @@ starting with `_` or `.` and `README*` are skipped by the default recipe.
 | `notes/notes.tsv.bz2` | TSV, bzip2 | short notes |
 | `books/*.txt` | plain text | one document per file (derived ids); one with a UTF-8 BOM, one with mojibake |
 | `malformed/` | mixed | bad records (below), a truncated gzip, an empty file, a Parquet file without a text column |
+| `chat/openai.jsonl` | JSONL, `input.record: chat` | OpenAI / TRL `messages` conversations with ids |
+| `chat/sharegpt.json` | JSON array, `input.record: chat` | ShareGPT `conversations` (`from`: `human`/`gpt`, `value`) |
+| `chat/alpaca.json` | JSON array, `input.record: instruction` | Alpaca `instruction`/`input`/`output`, no ids |
 | `_eval_planted.jsonl` | JSONL | not corpus: a small benchmark for decontamination (`question`, `answer`) |
 
 ## Planted
@@ -481,6 +492,12 @@ starting with `_` or `.` and `README*` are skipped by the default recipe.
 {pii}
 - Bad records (each must be dead-lettered; good records around them kept):
 {bad}
+- Conversations (`chat/`, read by `input.per_file` in the default recipe):
+  whitespace-only duplicates {", ".join(chat["exact_duplicates"][0])}; one prompt with three
+  answers {", ".join(chat["same_prompt"])} (all kept by default, one with
+  `dedup.exact.key: prompt`); a name and an e-mail address repeated across turns in
+  {chat["pii_across_turns"]["id"]}; dropped: {chat_dropped}; bad records, each dead-lettered:
+{chat_bad}
 - Benchmark items (`{dec["file"]}`, decontaminated against by the default recipe): found in
   the corpus {found}; not found {", ".join(dec["not_found"])} (the short one occurs only inside
   a longer paragraph, and short items match whole records or lines only)
