@@ -33,11 +33,13 @@ def test_every_default_yaml_value_equals_the_model_default():
     cfg = load_config(REPO / "pipelines/default.yaml").model_dump()
     defaults = PipelineConfig().model_dump()
     differing = {k for k in defaults if cfg[k] != defaults[k]}
-    # The sample recipe maps the sample corpus' id field and skips its README.
+    # The sample recipe maps the sample corpus' id field, skips its README and reads its
+    # chat files as conversations.
     assert differing <= {"input"}
     assert {k for k in defaults["input"] if cfg["input"][k] != defaults["input"][k]} == {
         "id_field",
         "exclude",
+        "per_file",
     }
 
 

@@ -450,7 +450,8 @@ def readme(planted: dict) -> str:
     chat = planted["chat"]
     chat_dropped = ", ".join(f"{k} (`{v}`)" for k, v in chat["dropped"].items())
     chat_bad = "\n".join(
-        f"  - `{b['file']}` position {b['position']}: {b['case']}" for b in chat["bad_records"]
+        f"  - `{b['file']}` position {b['position']}: {b['case']} (`{b['error_type']}`)"
+        for b in chat["bad_records"]
     )
     dec = planted["decontamination"]
     found = ", ".join(f"{k} (in {', '.join(v)})" for k, v in dec["found"].items())

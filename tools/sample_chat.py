@@ -22,6 +22,20 @@ from benchmarks.corpus import document, sentence
 SEED = 20261202
 TOPICS = ("cooking", "cycling")
 
+# The dead-letter reason each planted bad record must get (docs/reading-conversations.md).
+ERRORS = {
+    "not_a_list": "invalid_messages_type",
+    "empty": "empty_messages",
+    "turn_not_object": "invalid_turn",
+    "unknown_role": "unknown_role",
+    "content_missing": "missing_content",
+    "content_null": "null_content",
+    "content_not_string": "invalid_content_type",
+    "multimodal": "unsupported_content",
+    "system_not_first": "misplaced_system",
+    "no_messages": "missing_messages",
+}
+
 ASKS = (
     "Can you explain this to me?",
     "I read the following and I am not sure what it means.",
@@ -137,7 +151,12 @@ def _openai(rng: random.Random, planted: dict) -> list[dict]:
     rows += [{"id": f"chat-bad-{name}", "messages": value} for name, value in bad]
     rows.append({"id": "chat-bad-no_messages", "prompt": "a record without messages"})
     planted["bad_records"] = [
-        {"file": "chat/openai.jsonl", "position": start + k, "case": name}
+        {
+            "file": "chat/openai.jsonl",
+            "position": start + k,
+            "case": name,
+            "error_type": ERRORS[name],
+        }
         for k, name in enumerate([n for n, _ in bad] + ["no_messages"])
     ]
     return rows
@@ -159,7 +178,12 @@ def _sharegpt(rng: random.Random, planted: dict) -> list[dict]:
         {"id": "sharegpt-bad-role", "conversations": [{"from": "bot", "value": "Hi there."}]}
     )
     planted["bad_records"].append(
-        {"file": "chat/sharegpt.json", "position": len(rows) - 1, "case": "unknown_role"}
+        {
+            "file": "chat/sharegpt.json",
+            "position": len(rows) - 1,
+            "case": "unknown_role",
+            "error_type": "unknown_role",
+        }
     )
     return rows
 
@@ -177,7 +201,12 @@ def _alpaca(rng: random.Random, planted: dict) -> list[dict]:
         )
     rows.append({"instruction": "Summarise the text.", "input": "Some text."})
     planted["bad_records"].append(
-        {"file": "chat/alpaca.json", "position": len(rows) - 1, "case": "response_missing"}
+        {
+            "file": "chat/alpaca.json",
+            "position": len(rows) - 1,
+            "case": "response_missing",
+            "error_type": "missing_response",
+        }
     )
     return rows
 

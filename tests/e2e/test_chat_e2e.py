@@ -10,6 +10,8 @@ from tests.conftest import REPO, load_manifest, read_parquet_dir, run_cli
 
 PLANTED = json.loads((REPO / "sample_data" / "_planted.json").read_text())
 CHAT = PLANTED["chat"]
+# chat/openai.jsonl alone is one sixth bad records (one per validation reason)
+BAD_RECORDS_PLANTED = "limits.max_dead_letter_fraction=0.25"
 SHAREGPT_KEYS = [
     "input.record=chat",
     "input.chat.messages_field=conversations",
@@ -71,7 +73,7 @@ def test_planted_chat_bad_records_are_dead_lettered_with_distinct_reasons(sample
     reasons = {}
     for bad in CHAT["bad_records"]:
         d = dead[(bad["file"], bad["position"])]
-        assert d["stage"] == "read"
+        assert (d["stage"], d["error_type"]) == ("read", bad["error_type"]), bad
         reasons[bad["case"]] = d["error_type"]
         assert "Once upon" not in d["message"] and "Is this fine" not in d["message"]
     openai_cases = [b["case"] for b in CHAT["bad_records"] if b["file"] == "chat/openai.jsonl"]
@@ -108,6 +110,8 @@ def test_the_prompt_key_keeps_one_answer_per_prompt(tmp_path, checkout):
         "dedup.exact.key=prompt",
         "--set",
         "pii.enabled=false",
+        "--set",
+        BAD_RECORDS_PLANTED,
         cwd=checkout,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -141,6 +145,8 @@ def test_raw_to_export(tmp_path, checkout, path, keys, fmt, field):
         str(out),
         "--quiet",
         *sets,
+        "--set",
+        BAD_RECORDS_PLANTED,
         cwd=checkout,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
