@@ -99,6 +99,14 @@ def _compare(value: float, threshold: float) -> str:
     return "above" if value > threshold else "at"
 
 
+def _turn(details: dict[str, Any]) -> str:
+    """`` at turn 3 (assistant)`` for a conversation's decision that one turn made."""
+    if "turn" not in details:
+        return ""
+    role = f" ({details['role']})" if details.get("role") else ""
+    return f" at turn {details['turn']}{role}"
+
+
 def _rule(reason: str, details: dict[str, Any]) -> tuple[str, set[str]]:
     """The rule that decided, its value and its threshold, in one line; and the signal names
     that line already shows."""
@@ -108,7 +116,7 @@ def _rule(reason: str, details: dict[str, Any]) -> tuple[str, set[str]]:
         where = f" (rule set {details['rule_set']})" if details.get("rule_set") else ""
         return (
             f"{reason}: value {_num(value)}, {_compare(value, threshold)} the threshold "
-            f"{_num(threshold)}{where}",
+            f"{_num(threshold)}{where}{_turn(details)}",
             set(),
         )
     if "min_confidence" in details:

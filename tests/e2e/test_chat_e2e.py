@@ -161,3 +161,15 @@ def test_raw_to_export(tmp_path, checkout, path, keys, fmt, field):
     assert all(field in x for x in lines)
     raw = exported.read_text(encoding="utf-8")
     assert not any(v in raw for v in CHAT["pii_across_turns"]["values"].values())
+
+
+def test_explain_names_the_turn_and_never_quotes_it(sample_run):
+    out, _ = sample_run
+    proc = run_cli("explain", str(out), "chat-long")
+    assert proc.returncode == 0, proc.stderr
+    assert "too_many_turns: value 68, above the threshold 64 (rule set chat) at turn 64" in (
+        proc.stdout
+    )
+    proc = run_cli("explain", str(out), "chat-refusal")
+    assert "reason 'refusal'" in proc.stdout and "turn 1" in proc.stdout
+    assert "sorry" not in proc.stdout.lower()
