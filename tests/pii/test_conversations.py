@@ -4,11 +4,15 @@ unit of mention propagation and of consistent replacement, findings on ``message
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from thresher.config import PiiConfig
 from thresher.pii.process import PiiProcessor
 from thresher.pii.report import manifest_section
 from thresher.records import Document, Turn, chat_document, render_turns
+
+from .test_engine import _FILLER, _PII
 
 USER = "Hi, my name is Aantje Mourik and I need help with my resume."
 ASSISTANT = "Happy to help, Aantje. Here is a draft. Put Mourik in the header."
@@ -153,3 +157,37 @@ def test_meta_fields_of_a_conversation_keep_their_policies(processor):
     assert [(f.field, f.entity_type) for f in out.pii] == [("meta.author_email", "EMAIL_ADDRESS")]
     assert stats["pii.in_meta"] == 1 and not any(k.startswith("pii.role.") for k in stats)
     assert out.messages == chat.messages
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["user", "assistant", "tool"]), _FILLER, _PII),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_no_pattern_pii_survives_in_any_turn(processor, turns):
+    """Property: whatever the turns hold, no pattern-type value survives in any of them, every
+    finding indexes a placeholder in its own turn, and ``text`` is the turns' view."""
+    chat = _chat(*((role, f"{filler} {value} ") for role, filler, value in turns))
+    (out,), stats = processor.process([chat])
+    for _, _, value in turns:
+        assert all(value not in t.content for t in out.messages)
+    for f in out.pii:
+        content = out.messages[int(f.field.removeprefix("messages."))].content
+        assert content[f.start : f.end] == f"<{f.entity_type}>"
+    assert out.text == render_turns(out.messages)
+    assert [t.role for t in out.messages] == [role for role, _, _ in turns]
+    assert sum(v for k, v in stats.items() if k.startswith("pii.role.")) == len(out.pii)
+
+
+def test_output_does_not_depend_on_batching_or_order(processor):
+    records = [
+        _chat(("user", USER), ("assistant", ASSISTANT), id="a"),
+        Document(id="d", text="Regards,\n\nAnn Lee (ann.lee@example.org)", source="s", position=1),
+        _chat(("user", "Call (212) 555-0134."), ("assistant", "Calling Ann Lee."), id="b"),
+    ]
+    together, _ = processor.process(records)
+    one_by_one = [processor.process([r])[0][0] for r in reversed(records)]
+    assert together == list(reversed(one_by_one))
