@@ -22,8 +22,9 @@ The same recognizers as Presidio, less work:
 
 Document-level recall, after the segments (``names``): the name on a mailing label above a
 street address, and the other mentions of a detected name's parts (``directed by Maciej
-Borkowski and starring Borkowski``). Then ``spans.resolve`` removes known false positives and
-resolves overlaps, deterministically.
+Borkowski and starring Borkowski``), looked for over the whole unit of propagation: a
+document's text, or every turn of a conversation (``analyze_groups``). Then ``spans.resolve``
+removes known false positives and resolves overlaps, deterministically.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from thresher.pii.names import (
     could_hold_name,
     mailing_label_names,
     name_like_spans,
+    person_name_parts,
     propagate_person_lists,
     propagate_person_mentions,
 )
@@ -126,7 +128,30 @@ class PiiAnalyzer:
 
     # -- analysis ----------------------------------------------------------------------
     def analyze_batch(self, texts: Sequence[str]) -> list[list[Detection]]:
-        """Resolved detections (input offsets) for each text, in order."""
+        """Resolved detections (input offsets) for each text, in order; each text is its own
+        unit of mention propagation (a document)."""
+        return [found for (found,) in self.analyze_groups([[text] for text in texts])]
+
+    def analyze_groups(self, groups: Sequence[Sequence[str]]) -> list[list[list[Detection]]]:
+        """Resolved detections (input offsets) for each text of each group, in order.
+
+        A group is the unit of mention propagation: one document's text, or the turns of one
+        conversation, where a name found in one turn marks its mentions in every other turn.
+        Everything else (segments, the segment cache, the mailing label, the address that runs
+        on over paragraphs, ``resolve``) works text by text, so a group of one text gives the
+        document result exactly. Every text of every group is analyzed in one batch."""
+        texts = [text for group in groups for text in group]
+        local = self._local_detections(texts)
+        out = []
+        start = 0
+        for group in groups:
+            out.append(self._group_level(group, local[start : start + len(group)]))
+            start += len(group)
+        return out
+
+    def _local_detections(self, texts: Sequence[str]) -> list[list[Detection]]:
+        """Per text: segment detections, then the recall that needs the whole text but no
+        other text (an address over paragraphs, the name on a mailing label)."""
         doc_dets = [self._doc_level_detections(text) for text in texts]
         blanked = [
             blank(t, found) if found else t for t, found in zip(texts, doc_dets, strict=True)
@@ -139,21 +164,28 @@ class PiiAnalyzer:
             dets = list(doc_dets[i])
             for s, e in spans[i]:
                 dets.extend(shift(results[blanked[i][s:e]], s))
-            out.append(self._document_level(text, dets, multi_segment=len(spans[i]) > 1))
+            if len(spans[i]) > 1:
+                dets = [self._across_segments(text, d) for d in dets]
+            if "PERSON" in self.entities:
+                dets = mailing_label_names(text, dets)
+            out.append(dets)
         return out
 
-    def _document_level(
-        self, text: str, dets: list[Detection], multi_segment: bool
-    ) -> list[Detection]:
-        """Recall across segments, then the resolved set for one document."""
-        if multi_segment:
-            dets = [self._across_segments(text, d) for d in dets]
+    def _group_level(
+        self, texts: Sequence[str], dets: Sequence[list[Detection]]
+    ) -> list[list[Detection]]:
+        """Mention propagation over the group (the parts of every text's names, looked for in
+        every text), then each text's resolved set."""
+        pairs = list(zip(texts, dets, strict=True))
         if "PERSON" in self.entities:
-            dets = mailing_label_names(text, dets)
-            dets = propagate_person_mentions(text, dets, self._stop)
-        if self.cfg.keep_years and "DATE_TIME" in self.entities:
-            dets = keep_years(text, dets)
-        return resolve(text, dets)
+            parts = set().union(*(person_name_parts(t, d, self._stop) for t, d in pairs))
+            pairs = [(t, propagate_person_mentions(t, d, self._stop, parts)) for t, d in pairs]
+        out = []
+        for text, found in pairs:
+            if self.cfg.keep_years and "DATE_TIME" in self.entities:
+                found = keep_years(text, found)
+            out.append(resolve(text, found))
+        return out
 
     @staticmethod
     def _across_segments(text: str, d: Detection) -> Detection:

@@ -6,11 +6,14 @@ Two measurements, written into the output's ``manifest.json`` under ``audit``:
   (every segment through the full spaCy pipeline, no skipping, a lower score threshold). A
   detection that does not lie on a recorded replacement (``pii`` column) is residual. Reported
   per entity type: the fraction of sampled records with at least one residual, with a 95%
-  Wilson interval, and the records to look at (id, field, type, offsets; never text).
+  Wilson interval, and the records to look at (id, field, type, offsets; never text). A
+  conversation is rescanned turn by turn from the ``messages`` column (field ``messages.<i>``,
+  offsets in that turn, its role named), and the turns with a residual are counted per role.
 - **Canary recall**: synthetic PII values (names, e-mails, phones, cards, SSNs, IPs, IBANs, API
   keys, URLs) are injected into copies of sampled records, the copies go through the same
   anonymization as the run (its recipe, an ephemeral key), and the fraction of canary values
-  that no longer appear in the output is reported per type, with its interval.
+  that no longer appear in the output is reported per type, with its interval. In a
+  conversation the canaries go into its middle turn.
 
 Deterministic for a given output and ``seed``: samples are chosen by a keyed hash of the ids.
 """
@@ -28,10 +31,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from thresher.config import PipelineConfig
+from thresher.config import PiiConfig, PipelineConfig
 from thresher.output import fs, layout, read_manifest
 from thresher.output.manifest import rewrite_manifest
+from thresher.pii.process import turn_field
 from thresher.pii.surrogates import FIRST_NAMES, LAST_NAMES, _Stream, luhn_check_digit
+from thresher.records import Document, Turn, chat_document
 
 AUDIT_THRESHOLD = 0.25
 MAX_REVIEW = 200
@@ -64,11 +69,28 @@ def _sample(out_dir: str, seed: int, salt: str, n: int) -> tuple[list[dict[str, 
     chosen = {i for _, i in heapq.nsmallest(n, ranked)}
     rows: list[dict[str, Any]] = []
     for shard in shards:
-        table = fs.read_table(shard, columns=["id", "text", "meta", "pii"])
+        table = _read_rows(shard, ["id", "text", "meta", "pii", "messages"])
         mask = pc.is_in(table.column("id"), value_set=pa.array(sorted(chosen), pa.string()))
         rows.extend(table.filter(mask).to_pylist())
     rows.sort(key=lambda r: _rank(seed, salt, r["id"]))
     return rows, total
+
+
+def _read_rows(shard: str, columns: list[str]) -> pa.Table:
+    """``columns`` of ``shard``, those it has: outputs written before ``document/2`` have no
+    ``messages`` column (every row a document)."""
+    table = fs.read_table(shard)
+    return table.select([c for c in columns if c in table.column_names])
+
+
+def _units(row: dict[str, Any]) -> list[tuple[str | None, str | None, str]]:
+    """What the audit rescans in one output row, as (finding field, role, text): the text of a
+    document, or each turn of a conversation (``messages.<i>``, its role, its content); the
+    derived ``text`` of a conversation is not scanned (its turns are)."""
+    turns = row.get("messages") or []
+    if not turns:
+        return [(None, None, row["text"])]
+    return [(turn_field(i), t["role"], t["content"]) for i, t in enumerate(turns)]
 
 
 # ------------------------------------------------------------------------------ canaries
@@ -108,50 +130,35 @@ CANARY_TEMPLATE = (
 )
 
 
-def audit(
-    out_dir: str, sample: int = 1000, canaries: int = 100, seed: int = 0, write: bool = True
-) -> dict[str, Any]:
-    """Run both measurements on ``out_dir`` and (by default) record them in its manifest."""
+def _residual(cfg: PiiConfig, scanned: list[dict[str, Any]], total_rows: int) -> dict[str, Any]:
+    """Residual PII in the ``scanned`` rows, high recall: every detection that does not lie on
+    a recorded replacement of the same field. A conversation's turns are rescanned together
+    (one unit of mention propagation, as in the run), each against its own findings; runs
+    with conversations add ``roles``: turns scanned and turns with a residual, per role."""
     from thresher.pii.analyzer import PiiAnalyzer
-    from thresher.pii.keys import PiiKeys
-    from thresher.pii.process import PiiProcessor
-    from thresher.records import Document
 
-    manifest = read_manifest(out_dir)
-    cfg = PipelineConfig.model_validate(manifest.recipe).pii
-    scanned, total_rows = _sample(out_dir, seed, "residual", sample)
-
-    # -- residual PII, high recall -----------------------------------------------------
     analyzer = PiiAnalyzer(
         cfg, fast=False, score_threshold=min(cfg.score_threshold, AUDIT_THRESHOLD)
     )
-    items: list[tuple[int, str | None, str]] = []
-    for i, row in enumerate(scanned):
-        items.append((i, None, row["text"]))
-    detections = analyzer.analyze_batch([t for _, _, t in items])
+    units = [_units(row) for row in scanned]
+    detections = analyzer.analyze_groups([[text for _, _, text in u] for u in units])
     hit_types: dict[str, set[int]] = {}
     review: list[dict[str, Any]] = []
-    for (i, field, _text), dets in zip(items, detections, strict=True):
-        row = scanned[i]
-        replaced = [(f["start"], f["end"]) for f in row["pii"] or [] if f["field"] == field]
-        for d in dets:
-            if any(s < d.end and d.start < e for s, e in replaced):
-                continue  # on a replacement (a placeholder or surrogate): not residual
-            hit_types.setdefault(d.entity_type, set()).add(i)
-            if len(review) < MAX_REVIEW:
-                review.append(
-                    {
-                        "id": row["id"],
-                        "field": field,
-                        "entity_type": d.entity_type,
-                        "start": d.start,
-                        "end": d.end,
-                        "score": round(d.score, 3),
-                    }
+    roles: dict[str, Counter[str]] = {}
+    for i, (row, unit, found) in enumerate(zip(scanned, units, detections, strict=True)):
+        for (field, role, _text), dets in zip(unit, found, strict=True):
+            residual = _off_replacements(row, field, dets)
+            for d in residual:
+                hit_types.setdefault(d.entity_type, set()).add(i)
+                if len(review) < MAX_REVIEW:
+                    review.append(_review_entry(row["id"], field, role, d))
+            if role is not None:
+                roles.setdefault(role, Counter()).update(
+                    {"turns": 1, "turns_with_residual": int(bool(residual))}
                 )
     n = len(scanned)
     any_hit = set().union(*hit_types.values()) if hit_types else set()
-    residual = {
+    result = {
         "records_scanned": n,
         "records_total": total_rows,
         "score_threshold": min(cfg.score_threshold, AUDIT_THRESHOLD),
@@ -166,6 +173,73 @@ def audit(
         },
         "review": review,
     }
+    if roles:  # only outputs with conversations: a document audit's result is unchanged
+        result["roles"] = {role: _turn_rate(c) for role, c in sorted(roles.items())}
+    return result
+
+
+def _off_replacements(row: dict[str, Any], field: str | None, dets: list[Any]) -> list[Any]:
+    """The detections in ``field`` of ``row`` that lie on no recorded replacement there."""
+    replaced = [(f["start"], f["end"]) for f in row["pii"] or [] if f["field"] == field]
+    return [d for d in dets if not any(s < d.end and d.start < e for s, e in replaced)]
+
+
+def _review_entry(record_id: str, field: str | None, role: str | None, d: Any) -> dict[str, Any]:
+    """One flagged span for review: where it is (a turn's entry names its role), never what."""
+    entry = {
+        "id": record_id,
+        "field": field,
+        "entity_type": d.entity_type,
+        "start": d.start,
+        "end": d.end,
+        "score": round(d.score, 3),
+    }
+    if role is not None:
+        entry["role"] = role
+    return entry
+
+
+def _turn_rate(counts: Counter[str]) -> dict[str, Any]:
+    n, hit = counts["turns"], counts["turns_with_residual"]
+    return {
+        "turns": n,
+        "turns_with_residual": hit,
+        "rate": round(hit / n, 4) if n else 0.0,
+        "ci95": wilson(hit, n),
+    }
+
+
+def _with_canaries(k: int, row: dict[str, Any], sentence: str) -> Document:
+    """A copy of output ``row`` with the canary ``sentence`` planted after a paragraph break in
+    the second half of its text, or, for a conversation, of its middle turn's content."""
+
+    def plant(text: str) -> str:
+        cut = text.find("\n\n", len(text) // 2)
+        cut = len(text) if cut < 0 else cut
+        return text[:cut] + "\n\n" + sentence + text[cut:]
+
+    turns = row.get("messages") or []
+    if not turns:
+        return Document(id=f"canary-{k}", text=plant(row["text"]), source="audit", position=k)
+    middle = len(turns) // 2
+    planted = tuple(
+        Turn(t["role"], plant(t["content"]) if i == middle else t["content"])
+        for i, t in enumerate(turns)
+    )
+    return chat_document(f"canary-{k}", "audit", k, planted)
+
+
+def audit(
+    out_dir: str, sample: int = 1000, canaries: int = 100, seed: int = 0, write: bool = True
+) -> dict[str, Any]:
+    """Run both measurements on ``out_dir`` and (by default) record them in its manifest."""
+    from thresher.pii.keys import PiiKeys
+    from thresher.pii.process import PiiProcessor
+
+    manifest = read_manifest(out_dir)
+    cfg = PipelineConfig.model_validate(manifest.recipe).pii
+    scanned, total_rows = _sample(out_dir, seed, "residual", sample)
+    residual = _residual(cfg, scanned, total_rows)
 
     # -- canary recall ---------------------------------------------------------------
     proc = PiiProcessor(cfg, PiiKeys(master=secrets.token_bytes(32)))
@@ -175,18 +249,7 @@ def audit(
     for k, row in enumerate(picks):
         rnd = _Stream(hashlib.sha256(f"canary\x00{seed}\x00{k}".encode()).digest())
         values = {t: v for t, v in canary_values(rnd).items()}
-        sentence = CANARY_TEMPLATE.format(**values)
-        text = row["text"]
-        cut = text.find("\n\n", len(text) // 2)
-        cut = len(text) if cut < 0 else cut
-        docs.append(
-            Document(
-                id=f"canary-{k}",
-                text=text[:cut] + "\n\n" + sentence + text[cut:],
-                source="audit",
-                position=k,
-            )
-        )
+        docs.append(_with_canaries(k, row, CANARY_TEMPLATE.format(**values)))
         planted.append({t: v for t, v in values.items() if t in cfg.entities})
     caught: Counter[str] = Counter()
     total: Counter[str] = Counter()
@@ -195,7 +258,7 @@ def audit(
         for doc, values in zip(out, planted[start : start + cfg.batch_size], strict=True):
             for t, v in values.items():
                 total[t] += 1
-                caught[t] += v not in doc.text
+                caught[t] += v not in doc.text  # a conversation's text holds every turn
     canary = {
         "records": len(docs),
         "recall": {
@@ -235,6 +298,11 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             f"  {t:<16}{r['records']:>6}  {r['rate']:.2%}  CI {r['ci95'][0]:.2%}-{r['ci95'][1]:.2%}"
         )
+    for role, r in res.get("roles", {}).items():
+        lines.append(
+            f"  {role + ' turns':<16}{r['turns_with_residual']:>6} of {r['turns']}  "
+            f"{r['rate']:.2%}  CI {r['ci95'][0]:.2%}-{r['ci95'][1]:.2%}"
+        )
     ov = can["overall"]
     lines.append(
         f"canary recall: {ov['caught']} of {ov['planted']} ({ov['recall']:.2%}, "
@@ -245,11 +313,16 @@ def render(result: dict[str, Any]) -> str:
     if res["review"]:
         lines.append("records to look at (id field type start-end):")
         for r in res["review"][:20]:
-            lines.append(
-                f"  {r['id']} {r['field'] or 'text'} {r['entity_type']} {r['start']}-{r['end']}"
-            )
+            lines.append(f"  {r['id']} {_where(r)} {r['entity_type']} {r['start']}-{r['end']}")
     lines.append("written to manifest.json under `audit`")
     return "\n".join(lines)
+
+
+def _where(entry: dict[str, Any]) -> str:
+    """Where a flagged span lies: ``text``, a meta field, or a turn with its role."""
+    if entry.get("role"):
+        return f"{entry['field']} ({entry['role']})"
+    return entry["field"] or "text"
 
 
 CONTEXT_CHARS = 30
@@ -280,15 +353,16 @@ def show_flagged(out_dir: str, result: dict[str, Any], limit: int) -> str:
     if not review:
         return "no flagged spans to show"
     wanted = sorted({r["id"] for r in review})
-    texts: dict[str, str] = {}
+    texts: dict[tuple[str, str | None], str] = {}
     for shard in layout.shards(out_dir, layout.DATA):
-        table = fs.read_table(shard, columns=["id", "text"])
+        table = _read_rows(shard, ["id", "text", "messages"])
         mask = pc.is_in(table.column("id"), value_set=pa.array(wanted, pa.string()))
-        texts.update((i, t) for i, t in zip(*table.filter(mask).to_pydict().values(), strict=True))
+        for row in table.filter(mask).to_pylist():
+            texts.update(((row["id"], field), text) for field, _, text in _units(row))
     lines = [f"flagged spans ({len(review)} shown; printed here only, never written):"]
     for k, r in enumerate(review, 1):
-        text = texts.get(r["id"])
-        where = f"{r['id']} {r['field'] or 'text'}[{r['start']}:{r['end']}]"
+        text = texts.get((r["id"], r["field"]))
+        where = f"{r['id']} {_where(r)}[{r['start']}:{r['end']}]"
         lines.append(f"{k:>3}. {r['entity_type']} (score {r['score']:.2f}) in {where}")
         lines.append(
             "     " + (_context(text, r["start"], r["end"]) if text is not None else "(gone)")

@@ -4,7 +4,8 @@
   on such sentences);
 - ``name_like_spans``: full names spaCy's small model labels ``ORG``/``PRODUCT``/...;
 - ``propagate_person_lists``: capitalised words listed with a detected person;
-- ``propagate_person_mentions``: the other mentions of a detected name's parts;
+- ``propagate_person_mentions``: the other mentions of a detected name's parts (in the same
+  document, or in every turn of a conversation);
 - ``mailing_label_names``: the name line of a mailing label above a street address.
 
 Names added here carry a modest score, so a stronger detection of another type still wins in
@@ -130,9 +131,11 @@ def _strip_possessive(word: str) -> str:
     return word[:-2] if word[-2:] in ("'s", "’s") else word
 
 
-def _name_parts(text: str, dets: Iterable[Detection], stop: set[str]) -> set[str]:
+def person_name_parts(text: str, dets: Iterable[Detection], stop: set[str]) -> set[str]:
     """The parts of the detected names worth looking for elsewhere: three letters or more,
-    not a stop or title word, from persons found with at least the mention score."""
+    not a stop or title word, from persons found with at least the mention score. A
+    conversation unites the parts of all its turns (``propagate_person_mentions``'s
+    ``parts``)."""
     parts = set()
     for d in dets:
         if d.entity_type != "PERSON" or d.score < _MENTION_SCORE:
@@ -145,15 +148,20 @@ def _name_parts(text: str, dets: Iterable[Detection], stop: set[str]) -> set[str
 
 
 def propagate_person_mentions(
-    text: str, dets: Sequence[Detection], stop: set[str]
+    text: str, dets: Sequence[Detection], stop: set[str], parts: set[str] | None = None
 ) -> list[Detection]:
     """A name found once names its other mentions in the same document: ``directed by Maciej
     Borkowski and starring Borkowski``, ``my name is Aantje Mourik but everyone calls me
     Aantje``. Each part (three letters or more, not a stop or title word) of a detected person
     marks its other whole-word, same-case occurrences: where nothing was detected, as
     ``PERSON`` at a modest score; where the same word alone was taken for a place or a
-    nationality (spaCy's small model labels many foreign names ``GPE``), it becomes the person."""
-    parts = _name_parts(text, dets, stop)
+    nationality (spaCy's small model labels many foreign names ``GPE``), it becomes the person.
+
+    ``parts`` (default: those of ``dets``, ``person_name_parts``) widens the unit: in a
+    conversation, the parts of the names found in every turn ("My name is Dana Whitfield" in
+    one turn names "Thanks, Dana" in the next)."""
+    if parts is None:
+        parts = person_name_parts(text, dets, stop)
     if not parts:
         return list(dets)
     by_span = {(d.start, d.end): i for i, d in enumerate(dets)}

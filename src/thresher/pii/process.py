@@ -1,7 +1,11 @@
-"""Anonymize documents: text and metadata fields, batch by batch (no Beam here).
+"""Anonymize records: text (or every turn of a conversation) and metadata fields, batch by
+batch (no Beam here).
 
-``PiiProcessor.process(docs)`` returns new ``Document``s whose text and meta carry no detected
-PII, each with its findings (``Document.pii``), plus per-batch counters. Field policies
+``PiiProcessor.process(docs)`` returns new ``Document``s whose text, turns and meta carry no
+detected PII, each with its findings (``Document.pii``), plus per-batch counters. A
+conversation is the unit of consistency: a name found in one turn is looked for in every turn,
+and ``hash``/``surrogate`` (pure functions of key, type and value) replace a value the same way
+in every turn. Field policies
 (``pii.fields`` per top-level meta key, else ``pii.default_field_policy``):
 
 - ``scan``: strings (and numbers, as text) anywhere inside the field are analyzed and
@@ -19,20 +23,32 @@ import hmac
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from thresher.config import PiiConfig
 from thresher.pii.analyzer import PiiAnalyzer
 from thresher.pii.keys import PiiKeys
 from thresher.pii.operators import Anonymizer
-from thresher.records import Document, PiiFinding
+from thresher.records import Document, PiiFinding, with_segment_texts
 
 _Path = tuple[str | int, ...]
+TURN_FIELD = "messages."
 
 
 def field_name(path: _Path) -> str:
     return "meta." + ".".join(str(p) for p in path)
+
+
+def turn_field(turn: int) -> str:
+    """``PiiFinding.field`` of a finding in turn ``turn`` of a conversation."""
+    return f"{TURN_FIELD}{turn}"
+
+
+def turn_index(field: str | None) -> int | None:
+    """The turn a finding's ``field`` names (``messages.3`` -> 3), else None (text, meta)."""
+    if field is None or not field.startswith(TURN_FIELD):
+        return None
+    return int(field[len(TURN_FIELD) :])
 
 
 def scan_leaves(value: Any, path: _Path = ()) -> Iterator[tuple[_Path, Any]]:
@@ -80,42 +96,50 @@ class PiiProcessor:
         return self.cfg.fields.get(field, self.cfg.default_field_policy)
 
     def process(self, docs: Sequence[Document]) -> tuple[list[Document], Counter[str]]:
-        """Anonymized copies of ``docs`` (same order) and counters for the manifest."""
-        before = dict(self.analyzer.stats)
-        items = [item for i, doc in enumerate(docs) for item in self._scanned(i, doc)]
-        detections = self.analyzer.analyze_batch([text for _, _, text in items])
+        """Anonymized copies of ``docs`` (same order) and counters for the manifest.
 
-        texts: dict[int, str] = {}
+        A conversation is analyzed turn by turn (every role), its turns one unit of mention
+        propagation, and rebuilt with ``with_segment_texts`` (its ``text`` view follows);
+        its findings name their turn (``messages.<i>``, offsets in that turn's output). The
+        derived ``text`` is never analyzed. A document is the same path with one segment."""
+        before = dict(self.analyzer.stats)
+        bodies = [[seg.text for seg in doc.segments()] for doc in docs]
+        leaves = [(i, path, text) for i, doc in enumerate(docs) for path, text in self._leaves(doc)]
+        detections = self.analyzer.analyze_groups([*bodies, *([text] for _, _, text in leaves)])
+
         metas: dict[int, Any] = {i: dict(doc.meta) for i, doc in enumerate(docs)}
         findings: dict[int, list[PiiFinding]] = {i: [] for i in range(len(docs))}
-        for (i, where, text), dets in zip(items, detections, strict=True):
-            field = None if where is None else field_name(where)
-            new_text, found = self.anonymizer.anonymize(text, dets, field)
+        texts: dict[int, list[str]] = {}
+        for i, doc in enumerate(docs):
+            texts[i] = []
+            for seg, dets in zip(doc.segments(), detections[i], strict=True):
+                field = None if seg.turn is None else turn_field(seg.turn)
+                new_text, found = self.anonymizer.anonymize(seg.text, dets, field)
+                texts[i].append(new_text)
+                findings[i].extend(found)
+        for (i, path, text), (dets,) in zip(leaves, detections[len(docs) :], strict=True):
+            new_text, found = self.anonymizer.anonymize(text, dets, field_name(path))
             findings[i].extend(found)
-            if where is None:
-                texts[i] = new_text
-            elif found:
-                metas[i] = set_at(metas[i], where, new_text)
+            if found:
+                metas[i] = set_at(metas[i], path, new_text)
         stats: Counter[str] = Counter()
         out = []
         for i, doc in enumerate(docs):
             meta = self._apply_field_policies(doc.meta, metas[i], stats)
-            _count_findings(findings[i], stats)
-            out.append(replace(doc, text=texts[i], meta=meta, pii=tuple(findings[i])))
+            _count_findings(doc, findings[i], stats)
+            out.append(with_segment_texts(doc, texts[i], meta=meta, pii=tuple(findings[i])))
         for k, v in self.analyzer.stats.items():
             stats[f"pii.{k}"] += v - before.get(k, 0)
         return out, stats
 
-    def _scanned(self, i: int, doc: Document) -> Iterator[tuple[int, _Path | None, str]]:
-        """The texts of document ``i`` to analyze: its text (path ``None``), then every leaf of
-        its ``scan`` meta fields, as text."""
-        yield i, None, doc.text
+    def _leaves(self, doc: Document) -> Iterator[tuple[_Path, str]]:
+        """Every leaf of the ``scan`` meta fields of ``doc``, as text, with its path."""
         for key in sorted(doc.meta, key=str):
             if self.policy(str(key)) != "scan":
                 continue
             for path, value in scan_leaves(doc.meta[key], (str(key),)):
                 text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-                yield i, path, str(text)
+                yield path, str(text)
 
     def _apply_field_policies(
         self, original: Mapping[str, Any], meta: dict[str, Any], stats: Counter[str]
@@ -133,12 +157,16 @@ class PiiProcessor:
         return meta
 
 
-def _count_findings(findings: Sequence[PiiFinding], stats: Counter[str]) -> None:
-    """Count one document's findings (by type, by operator, in meta) in ``stats``."""
+def _count_findings(doc: Document, findings: Sequence[PiiFinding], stats: Counter[str]) -> None:
+    """Count one record's findings (by type, by operator, in meta, by role for a
+    conversation's turns) in ``stats``."""
     for f in findings:
         stats[f"pii.entity.{f.entity_type}"] += 1
         stats[f"pii.operator.{f.operator}"] += 1
-        if f.field is not None:
+        turn = turn_index(f.field)
+        if turn is not None:
+            stats[f"pii.role.{doc.messages[turn].role}.{f.entity_type}"] += 1
+        elif f.field is not None:
             stats["pii.in_meta"] += 1
     stats["pii.documents"] += 1
     stats["pii.documents_with_pii"] += bool(findings)

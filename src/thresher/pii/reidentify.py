@@ -1,8 +1,9 @@
 """``thresher reidentify DIR --key-file F --output NEW``: restore ``encrypt``-ed values.
 
 For an authorized key holder only: reads the kept records of ``DIR``, decrypts every span whose
-finding says ``operator == "encrypt"`` (in the text and in meta fields) with Presidio's AES
-``Decrypt`` operator, and writes the restored records to a new directory (never in place).
+finding says ``operator == "encrypt"`` (in the text, in a conversation's turns, whose text view
+is rebuilt, and in meta fields) with Presidio's AES ``Decrypt`` operator, and writes the
+restored records to a new directory (never in place).
 Values replaced by other operators (placeholder, hash, surrogate, mask, redact) cannot be
 restored: they were never stored.
 """
@@ -19,6 +20,8 @@ from thresher.errors import ConfigError, OutputError
 from thresher.output import fs, layout, read_manifest
 from thresher.pii.keys import read_key_file
 from thresher.pii.operators import decrypt_value
+from thresher.pii.process import turn_index
+from thresher.records import Turn, render_turns
 
 
 def _restore(text: str, findings: list[dict[str, Any]], keys: Any) -> tuple[str, list[dict]]:
@@ -72,17 +75,24 @@ def _restore_row(row: dict[str, Any], keys: Any) -> int:
     for f in findings:
         by_field.setdefault(f["field"], []).append(f)
     meta = json.loads(row["meta"])
+    turns = [dict(t) for t in row.get("messages") or []]
     new_findings: list[dict] = []
     restored = 0
     for field, group in sorted(by_field.items(), key=lambda kv: kv[0] or ""):
         restored += sum(f["operator"] == "encrypt" for f in group)
+        turn = turn_index(field)
         if field is None:
             row["text"], fixed = _restore(row["text"], group, keys)
+        elif turn is not None:
+            turns[turn]["content"], fixed = _restore(turns[turn]["content"], group, keys)
         else:
             parts = field.split(".")[1:]
             value, fixed = _restore(str(_get(meta, parts)), group, keys)
             _set(meta, parts, value)
         new_findings.extend(fixed)
+    if turns:  # a conversation's text is the view of its (restored) turns
+        row["messages"] = turns
+        row["text"] = render_turns(tuple(Turn(t["role"], t["content"]) for t in turns))
     row["meta"] = json.dumps(meta, sort_keys=True, ensure_ascii=False)
     row["pii"] = new_findings
     return restored

@@ -105,14 +105,22 @@ class _AnonymizeBatchFn(beam.DoFn):
 
 
 class AnonymizePii(beam.PTransform):
-    """Replace PII in text and metadata; attach findings; count entity types.
+    """Replace PII in text (or every turn of a conversation) and metadata; attach findings;
+    count entity types.
 
     Input ``PCollection[Document]``; output ``{"main", "fates", "dead_letter", "stats"}``. No
     document is dropped: every input leaves on ``main`` (anonymized, ``Document.pii`` holding
     entity type, output span, operator, score and the keyed HMAC of each replaced value) or,
     when it cannot be processed, as a dead letter (error type and code location only).
     ``fates`` is empty. ``stats`` holds ``pii.entity.<TYPE>``, ``pii.operator.<op>``,
-    ``pii.documents``, ``pii.documents_with_pii``, ``pii.segments*`` counts (never values).
+    ``pii.documents``, ``pii.documents_with_pii``, ``pii.segments*`` counts and, for
+    conversations, ``pii.role.<role>.<TYPE>`` (never values).
+
+    A conversation (``Document.is_chat``) is anonymized turn by turn, every role, and is the
+    unit of consistency: a name found in one turn is looked for in every other turn, and
+    ``hash``/``surrogate`` replace a value the same way in every turn. Its findings carry
+    ``field="messages.<i>"`` with offsets in turn ``i``'s output content; its ``text`` is
+    rebuilt from the anonymized turns (never analyzed itself).
 
     Detection (``thresher.pii.analyzer``, built by ``thresher.pii.engine``): Presidio with the
     offline spaCy pipeline plus thresher's credential, title-name and street-address recognizers,
