@@ -33,7 +33,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from thresher import progress
 from thresher.config import PipelineConfig
 from thresher.errors import OutputError
-from thresher.io.read import InputFile, read_options, resolve_inputs
+from thresher.io.read import IDS, InputFile, read_options, resolve_inputs
 from thresher.io.split import BatchPlan, plan_batches
 from thresher.output import carry, fs, journal, layout
 from thresher.output.manifest import Batching
@@ -141,10 +141,12 @@ def _earlier(out: str, before: int) -> Earlier:
     """The keys files and index shards of batches ``0 .. before - 1``."""
     keys: list[str] = []
     index: list[str] = []
+    ids: list[str] = []
     for j in range(before):
         keys += fs.files(fs.join(batch_dir(out, j), KEYS), "*.parquet")
         index += fs.files(fs.join(batch_dir(out, j), layout.INDEX), "*.parquet")
-    return Earlier(tuple(keys), tuple(index))
+        ids += fs.files(fs.join(batch_dir(out, j), IDS), "*.parquet")
+    return Earlier(tuple(keys), tuple(index), tuple(ids))
 
 
 def _crash_hook(point: str, number: int) -> None:
@@ -164,9 +166,12 @@ def _run_batch(
     staging = batch_dir(out, index)
     fs.delete([staging])  # what a crash inside this batch left behind
     progress.start_batch(index + 1, len(record.batches))
-    plan = stage_plan(config, carried.erased, _earlier(out, index))
+    earlier = _earlier(out, index)
+    plan = stage_plan(config, carried.erased, earlier)
     p = beam.Pipeline(options=options)
-    build_pipeline(p, config, files, staging, plan, spans=record.batches[index])
+    build_pipeline(
+        p, config, files, staging, plan, spans=record.batches[index], earlier_ids=earlier.ids
+    )
     result, seconds = launch(p)
     _crash_hook("inside", index + 1)
     return journal.FinishedBatch(

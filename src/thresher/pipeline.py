@@ -18,7 +18,7 @@ from thresher.accounting import CountKeys, SumStats, fate_keys, write_json
 from thresher.config import PipelineConfig
 from thresher.core import statkeys
 from thresher.core.profile import length_bucket, signal_stats, size_bucket
-from thresher.io.read import InputFile, ReadCorpus
+from thresher.io.read import IDS, IDS_SCHEMA, InputFile, ReadCorpus
 from thresher.io.write import WriteShards
 from thresher.paths import join_uri
 from thresher.plan import READ_LABEL, StageSpec, stage_plan
@@ -143,6 +143,21 @@ def _write_keys(keys: PCollection, directory: str, out_cfg: Any) -> None:
     )
 
 
+def _write_ids(ids: PCollection, directory: str, out_cfg: Any) -> None:
+    """Source ids this batch claimed, for the batches after it."""
+    ids | "WriteIds" >> WriteShards(
+        directory,
+        IDS,
+        IDS_SCHEMA,
+        lambda t: {"id": t[0], "source": t[1], "position": t[2]},
+        lambda t: t,
+        _small,
+        out_cfg.max_lineage_rows_per_shard,
+        out_cfg.max_bytes_per_shard,
+        out_cfg.compression,
+    )
+
+
 def build_pipeline(
     p: beam.Pipeline,
     config: PipelineConfig,
@@ -150,14 +165,19 @@ def build_pipeline(
     staging: str,
     plan: Sequence[StageSpec] | None = None,
     spans: Sequence[tuple[str, int, int | None, int]] | None = None,
+    earlier_ids: Sequence[str] | None = None,
 ) -> dict[str, PCollection]:
     """Add the whole curation flow to ``p``; staged outputs land under ``staging``. ``plan``
     defaults to :func:`thresher.plan.stage_plan` of ``config``. ``spans`` (one batch of a
-    batched run, ``thresher.io.split``): read those position ranges instead of ``files``.
+    batched run, ``thresher.io.split``): read those position ranges instead of ``files``;
+    ``earlier_ids`` (batched runs): the ids files of earlier batches (``ReadCorpus``), and this
+    batch's claimed ids are written under ``staging/ids``.
 
     Returns the main PCollections (``documents``, ``lineage``, ``dead_letter``) for tests.
     """
-    read = p | READ_LABEL >> ReadCorpus(files, config.input, spans)
+    read = p | READ_LABEL >> ReadCorpus(files, config.input, spans, earlier_ids)
+    if IDS in read:
+        _write_ids(read[IDS], join_uri(staging, IDS), config.output)
     docs: PCollection = read[MAIN]
     fates: list[PCollection] = []
     dead: list[PCollection] = [read[DEAD]]

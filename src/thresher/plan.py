@@ -48,11 +48,13 @@ def _normalize(c: PipelineConfig) -> beam.PTransform:
 
 @dataclass(frozen=True)
 class Earlier:
-    """What a batch of a batched run deduplicates against: the exact-dedup keys files and
-    near-dedup index shards of the batches before it (empty for the first batch)."""
+    """What a batch of a batched run deduplicates against: the exact-dedup keys files,
+    near-dedup index shards and source-id files of the batches before it (empty for the first
+    batch)."""
 
     keys: tuple[str, ...] = ()
     index: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()  # source ids claimed (io.read.IDS), when input.id_field is set
 
 
 def _exact(c: PipelineConfig) -> beam.PTransform:

@@ -1,5 +1,5 @@
 """Batched local runs and resume, through the real CLI on ``sample_data/`` (every input format,
-malformed files included; 753 positions cut into 4 batches of 250, so large files are cut too).
+malformed and chat files included; 855 positions cut into 4 batches of 250, so large files are cut too).
 
 - A batched run gives the unbatched run's records, lineage, dead letters and books, except
   which member of a duplicate cluster that spans batches is kept (the one in the earliest
@@ -89,7 +89,7 @@ def _clusters(lineage: dict[str, dict]) -> dict[str, frozenset[str]]:
 
 def test_batched_run_equals_unbatched_but_for_cross_batch_keepers(unbatched, batched):
     manifest = json.loads((batched / "manifest.json").read_text())
-    assert manifest["batching"] == {"batch_records": 250, "batches": 4, "positions": 753}
+    assert manifest["batching"] == {"batch_records": 250, "batches": 4, "positions": 855}
     assert manifest["accounting"]["balanced"]
     assert not (batched / "_batches").exists()
     want = json.loads((unbatched / "manifest.json").read_text())
@@ -203,7 +203,7 @@ def test_overwrite_starts_an_unfinished_batched_run_over(tmp_path):
     out = tmp_path / "out"
     crashed = _run(out, *BATCH, env={"THRESHER_TEST_CRASH": "after:1"})
     assert crashed.returncode != 0 and _journal_finished(out) == 1
-    again = _run(out, "--batch-records", "400", "--overwrite")
+    again = _run(out, "--batch-records", "450", "--overwrite")
     assert again.returncode == 0, again.stderr[-3000:]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["batching"]["batches"] == 2
@@ -229,3 +229,32 @@ def test_only_local_runners_batch(args, size):
     assert batch_size(PipelineConfig(), pipeline_options(args)) == size
     never = PipelineConfig.model_validate({"local": {"batch_records": None}})
     assert batch_size(never, pipeline_options(args)) is None
+
+
+def test_a_source_id_repeated_in_a_later_batch_is_dead_lettered(tmp_path):
+    """As in an unbatched run: the first record by (source, position) keeps the id, the later
+    one leaves as ``duplicate_id`` naming it, though the two are read by different pipelines."""
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    lines = [
+        {"id": "dup" if i in (2, 25) else f"r{i}", "text": f"Record {i}. " + "word " * (60 + i)}
+        for i in range(30)
+    ]
+    (corpus / "a.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    outs = {}
+    for name, extra in (
+        ("unbatched", ("--batch-records", "0")),
+        ("batched", ("--batch-records", "10")),
+    ):
+        out = tmp_path / name
+        proc = run_cli(
+            "run", "--input", str(corpus), "--output", str(out), "--set", "input.id_field=id",
+            "--set", "dedup.near.enabled=false", "--set", "filters.enabled=false", *FAST, *extra,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        outs[name] = out
+    dead = _rows(outs["batched"], "dead_letter")
+    assert [(d["position"], d["error_type"]) for d in dead.values()] == [(25, "duplicate_id")]
+    assert "position 2;" in next(iter(dead.values()))["message"]
+    assert dead == _rows(outs["unbatched"], "dead_letter")
+    assert _rows(outs["batched"], "lineage") == _rows(outs["unbatched"], "lineage")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
@@ -177,39 +178,95 @@ def _file_dead(path: str, position: int, kind: str, exc: BaseException) -> DeadL
     )
 
 
+IDS = "ids"  # extra output of batched runs: (id, source, position) of ids claimed here
+IDS_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("position", pa.int64(), nullable=False),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class _Earlier:
+    """A source id claimed by a record of an earlier batch (batched runs)."""
+
+    source: str
+    position: int
+
+
+class _ReadEarlierIdsFn(beam.DoFn):
+    """An ids file of an earlier batch -> (id, ``_Earlier``) for the ids this batch holds
+    (the side input), so what flows is bounded by the batch, not by the earlier batches."""
+
+    def __init__(self) -> None:
+        self._wanted: tuple[int, pa.Array] | None = None
+
+    def process(self, path: str, current: list[str]) -> Iterator[tuple[str, _Earlier]]:
+        import pyarrow.compute as pc
+
+        from thresher.output import fs
+
+        if self._wanted is None or self._wanted[0] != id(current):
+            self._wanted = (id(current), pa.array(sorted(set(current)), type=pa.string()))
+        table = fs.read_table(path, columns=["id", "source", "position"])
+        hit = table.filter(pc.is_in(table["id"], value_set=self._wanted[1]))
+        for row in hit.to_pylist():
+            yield row["id"], _Earlier(row["source"], row["position"])
+
+
+def _duplicate_id(doc: Document, holder: Document | DeadLetter | _Earlier) -> DeadLetter:
+    Metrics.counter(STAGE, "dead_letter.duplicate_id").inc()
+    return DeadLetter(
+        id=derived_id(doc.source, doc.position),
+        source=doc.source,
+        position=doc.position,
+        stage=STAGE,
+        error_type="duplicate_id",
+        message=(
+            f"source id already used by {holder.source} position {holder.position}; "
+            "ids must be unique (input.id_field)"
+        ),
+    )
+
+
 class _ResolveIdCollisionsFn(beam.DoFn):
     """(id, records) -> the first document by (source, position), else the first dead letter,
-    keeps the id; a later document is
-    dead-lettered (``duplicate_id``), a later dead letter keeps its error under its derived
-    id. Dead letters take part because they keep the source's id where it was readable."""
+    keeps the id; a later document is dead-lettered (``duplicate_id``), a later dead letter
+    keeps its error under its derived id. Dead letters take part because they keep the
+    source's id where it was readable. Batched runs: an id an earlier batch claimed
+    (``_Earlier``) is taken, so every record of this batch gives it up the same way (an
+    earlier batch holds smaller (source, position), so the outcome is an unbatched run's);
+    with ``emit_ids``, the id kept here goes to ``IDS`` for the batches after."""
+
+    def __init__(self, emit_ids: bool = False) -> None:
+        self._emit_ids = emit_ids
 
     def process(self, element: tuple[str, Any]) -> Iterator[Any]:
-        _, records = element
+        rid, members = element
+        earlier = next((m for m in members if isinstance(m, _Earlier)), None)
         # A readable record keeps its id over a broken one that claims the same id.
-        ordered = sorted(records, key=lambda d: (isinstance(d, DeadLetter), d.source, d.position))
-        first = ordered[0]
-        yield first if isinstance(first, Document) else TaggedOutput(DEAD, first)
-        for doc in ordered[1:]:
+        ordered = sorted(
+            (m for m in members if not isinstance(m, _Earlier)),
+            key=lambda d: (isinstance(d, DeadLetter), d.source, d.position),
+        )
+        if not ordered:
+            return
+        holder: Document | DeadLetter | _Earlier = earlier or ordered[0]
+        if earlier is None:
+            first = ordered[0]
+            yield first if isinstance(first, Document) else TaggedOutput(DEAD, first)
+            if self._emit_ids and rid != derived_id(first.source, first.position):
+                yield TaggedOutput(IDS, (rid, first.source, first.position))
+            ordered = ordered[1:]
+        for doc in ordered:
             if isinstance(doc, DeadLetter):
                 yield TaggedOutput(
                     DEAD, dataclasses.replace(doc, id=derived_id(doc.source, doc.position))
                 )
-                continue
-            Metrics.counter(STAGE, "dead_letter.duplicate_id").inc()
-            yield TaggedOutput(
-                DEAD,
-                DeadLetter(
-                    id=derived_id(doc.source, doc.position),
-                    source=doc.source,
-                    position=doc.position,
-                    stage=STAGE,
-                    error_type="duplicate_id",
-                    message=(
-                        f"source id already used by {first.source} position {first.position}; "
-                        "ids must be unique (input.id_field)"
-                    ),
-                ),
-            )
+            else:
+                yield TaggedOutput(DEAD, _duplicate_id(doc, holder))
 
 
 def _record_config(cfg: InputConfig, file: InputFile | None) -> InputConfig | FileRecordConfig:
@@ -263,7 +320,10 @@ class ReadCorpus(beam.PTransform):
     (``duplicate_id``). Output can hold raw PII. Metrics (namespace ``read``): ``files``,
     ``total``, ``dead_letter``. Deterministic: ids and positions depend only on file contents and
     paths. ``spans`` (batched runs, ``thresher.io.split``): read only those position ranges
-    instead of whole ``files``; positions and ids stay those of whole-file reads. Each file is
+    instead of whole ``files``; positions and ids stay those of whole-file reads;
+    ``earlier_ids`` (batched runs with ``id_field``): the ids files of earlier batches, whose
+    ids this batch's records cannot keep, and the output ``ids`` holds the ids kept here. Each
+    file is
     read with its record kind (``input.record``, or the first matching ``input.per_file``
     entry): ``chat`` and ``instruction`` records become conversations
     (``thresher.io.chat``; see docs/reading-conversations.md).
@@ -278,10 +338,12 @@ class ReadCorpus(beam.PTransform):
         files: Sequence[InputFile],
         cfg: InputConfig,
         spans: Sequence[tuple[str, int, int | None, int]] | None = None,
+        earlier_ids: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
         self._paths: list[Any] = [f.path for f in files] if spans is None else list(spans)
         self._cfg = cfg
+        self._earlier_ids = None if earlier_ids is None else list(earlier_ids)
         # Options per file, resolved here (``input.per_file`` matches published names, which
         # only the launcher knows); only those that differ travel with the DoFn.
         self._opts = read_options(cfg)
@@ -298,14 +360,29 @@ class ReadCorpus(beam.PTransform):
             >> beam.ParDo(_ReadFileFn(self._opts, self._per_path)).with_outputs(DEAD, main=MAIN)
         )
         docs, dead = read[MAIN], read[DEAD]
-        if self._cfg.id_field is not None:
-            resolved = (
-                (docs, dead)
-                | "DocumentsAndDeadLetters" >> beam.Flatten()
-                | "KeyById" >> beam.Map(lambda d: (d.id, d))
-                | "GroupById" >> beam.GroupByKey()
-                | "ResolveIdCollisions"
-                >> beam.ParDo(_ResolveIdCollisionsFn()).with_outputs(DEAD, main=MAIN)
+        if self._cfg.id_field is None:
+            return {MAIN: docs, DEAD: dead}
+        keyed = (
+            (docs, dead)
+            | "DocumentsAndDeadLetters" >> beam.Flatten()
+            | "KeyById" >> beam.Map(lambda d: (d.id, d))
+        )
+        if self._earlier_ids:
+            current = keyed | "CurrentIds" >> beam.Map(lambda kv: kv[0])
+            earlier = (
+                pbegin
+                | "EarlierIdFiles" >> beam.Create(self._earlier_ids)
+                | "ReadEarlierIds" >> beam.ParDo(_ReadEarlierIdsFn(), beam.pvalue.AsList(current))
             )
-            docs, dead = resolved[MAIN], resolved[DEAD]
-        return {MAIN: docs, DEAD: dead}
+            keyed = (keyed, earlier) | "WithEarlierIds" >> beam.Flatten()
+        emit = self._earlier_ids is not None
+        resolved = (
+            keyed
+            | "GroupById" >> beam.GroupByKey()
+            | "ResolveIdCollisions"
+            >> beam.ParDo(_ResolveIdCollisionsFn(emit)).with_outputs(DEAD, IDS, main=MAIN)
+        )
+        out = {MAIN: resolved[MAIN], DEAD: resolved[DEAD]}
+        if emit:
+            out[IDS] = resolved[IDS]
+        return out
