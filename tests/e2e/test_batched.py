@@ -1,5 +1,6 @@
 """Batched local runs and resume, through the real CLI on ``sample_data/`` (every input format,
-malformed and chat files included; 855 positions cut into 4 batches of 250, so large files are cut too).
+malformed and chat files included; 855 positions cut into 4 batches of 250, so large files are
+cut too).
 
 - A batched run gives the unbatched run's records, lineage, dead letters and books, except
   which member of a duplicate cluster that spans batches is kept (the one in the earliest

@@ -55,6 +55,8 @@ def test_could_hold_name(segment, expected):
         ("Ann, and the rest", "Ann", []),  # a stop word is not a name
         ("Ann met Bob", "Ann", []),  # not a list
         ("Dr. Samuel Okafor, Pager #4471", "Samuel Okafor", []),  # a field label, not a name
+        ("Thanks, Dana Whitfield.", "Dana Whitfield", []),  # a greeting, not a name
+        ("Hello, Ann and Bob", "Ann", ["Bob"]),
     ],
 )
 def test_propagate_person_lists(text, seed, added):

@@ -43,6 +43,14 @@ _LABEL_WORDS_TEXT = (
     "ssn address room ward unit bed"
 )
 _LABEL_WORDS = frozenset(_LABEL_WORDS_TEXT.split())
+# Greetings and discourse words that stand before a name with a comma ("Thanks, Dana.",
+# "Hello, Mr Reyes"): common in conversations, never a name themselves.
+_GREETING_WORDS_TEXT = (
+    "thanks thank hello hi hey dear sorry yes no okay ok sure please welcome regards cheers "
+    "goodbye bye congratulations congrats great well oh ah absolutely certainly indeed alright "
+    "morning afternoon evening night greetings howdy yeah yep nope right note"
+)
+_NOT_LISTED_NAMES = _LABEL_WORDS | frozenset(_GREETING_WORDS_TEXT.split())
 
 _LABEL_LINE = regex.compile(
     r"^[ \t]*(?:[>•*?\-]{1,3}[ \t]*)?"
@@ -118,7 +126,8 @@ def propagate_person_lists(text: str, dets: Sequence[Detection], stop: set[str])
     while frontier:
         d = frontier.pop()
         for s, e in _listed_next_to(text, d):
-            if (s, e) in seen or text[s:e].lower() in stop or text[s:e].lower() in _LABEL_WORDS:
+            word = text[s:e].lower()
+            if (s, e) in seen or word in stop or word in _NOT_LISTED_NAMES:
                 continue
             seen.add((s, e))
             new = Detection(s, e, "PERSON", _LIST_SCORE)
