@@ -173,3 +173,17 @@ def test_explain_names_the_turn_and_never_quotes_it(sample_run):
     proc = run_cli("explain", str(out), "chat-refusal")
     assert "reason 'refusal'" in proc.stdout and "turn 1" in proc.stdout
     assert "sorry" not in proc.stdout.lower()
+
+
+def test_datasets_loads_the_messages_column_as_trl_reads_it(sample_run, tmp_path):
+    """``datasets.load_dataset(DIR)`` through the card: ``messages`` is a list of
+    ``{role, content}`` dicts (TRL's conversational format), None for documents."""
+    import datasets
+
+    out, _ = sample_run
+    ds = datasets.load_dataset(str(out), split="train", cache_dir=str(tmp_path / "cache"))
+    chats = ds.filter(lambda r: r["messages"] is not None)
+    assert 0 < chats.num_rows < ds.num_rows
+    first = chats[0]["messages"]
+    assert all(set(t) == {"role", "content"} for t in first)
+    assert any(t["role"] == "assistant" for t in first)
