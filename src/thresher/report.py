@@ -393,6 +393,17 @@ def _timings(m: Mapping[str, Any]) -> str:
     )
 
 
+def _pii_roles(roles: Mapping[str, Mapping[str, int]]) -> str:
+    """Conversations: findings per turn role and entity type (empty without conversations)."""
+    if not roles:
+        return ""
+    types = sorted({t for counts in roles.values() for t in counts})
+    rows = [(role, *(roles[role].get(t, 0) for t in types)) for role in sorted(roles)]
+    return "<p>Findings in conversations, by the role of the turn:</p>" + table(
+        ["role", *types], rows, set(range(1, len(types) + 1))
+    )
+
+
 def _pii(m: Mapping[str, Any]) -> str:
     p = m.get("pii")
     if not p:
@@ -415,6 +426,7 @@ def _pii(m: Mapping[str, Any]) -> str:
         bar_chart([(e, n) for e, n in entities], "findings by entity type"),
         table(["entity", "findings", "operator"], rows, {1}),
         "</div>",
+        _pii_roles(p.get("roles") or {}),
     ]
     audit = m.get("audit")
     if audit:

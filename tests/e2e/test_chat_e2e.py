@@ -187,3 +187,11 @@ def test_datasets_loads_the_messages_column_as_trl_reads_it(sample_run, tmp_path
     first = chats[0]["messages"]
     assert all(set(t) == {"role", "content"} for t in first)
     assert any(t["role"] == "assistant" for t in first)
+
+
+def test_report_shows_conversations_and_pii_by_role_without_values(sample_run):
+    out, _ = sample_run
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Findings in conversations, by the role of the turn" in html
+    assert "Conversations" in html and "refusal" in html
+    assert not any(v in html for v in CHAT["pii_across_turns"]["values"].values())
