@@ -16,6 +16,9 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import PCollection, TaggedOutput
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 
 from thresher import progress
 from thresher.config import DecontaminationConfig
@@ -56,17 +59,29 @@ class _Decider:
         self._kept = Metrics.counter(STAGE, "kept")
         self._dropped = Metrics.counter(STAGE, f"dropped.{REASON}")
         self._annotated = Metrics.counter(STAGE, "annotated")
+        self.checked = 0
+
+    def start_bundle(self) -> None:
+        self.checked = 0
+
+    def finish_bundle(self) -> Iterator[Any]:
+        """The bundle's checked records as one stats element: a clean record emits none (most
+        records are clean, and every element costs the runner a step)."""
+        if self.checked:
+            stat = (((STATS_PREFIX + "checked", self.checked),), ())
+            yield TaggedOutput(STATS, WindowedValue(stat, MIN_TIMESTAMP, (GlobalWindow(),)))
+        self.checked = 0
 
     def decide(self, doc: Document, overlaps: Sequence[Overlap]) -> Iterator[Any]:
         self._total.inc()
         progress.tick(STAGE)
-        benches = sorted({o.benchmark for o in overlaps})
-        keys = [STATS_PREFIX + "checked"]
+        self.checked += 1
         if overlaps:
-            keys.append(STATS_PREFIX + "contaminated")
+            benches = sorted({o.benchmark for o in overlaps})
+            keys = [STATS_PREFIX + "contaminated"]
             keys += [f"{STATS_PREFIX}{b}.records" for b in benches]
-        found = tuple((o.benchmark, o.item_id, doc.id) for o in overlaps)
-        yield TaggedOutput(STATS, (tuple(keys), found))
+            found = tuple((o.benchmark, o.item_id, doc.id) for o in overlaps)
+            yield TaggedOutput(STATS, (tuple((k, 1) for k in keys), found))
         detail = details(overlaps, self._n, with_turns=len(segments(doc)) > 1) if overlaps else {}
         if overlaps and not self._annotate:
             self._dropped.inc()
@@ -100,6 +115,12 @@ class _MatchFn(beam.DoFn):
         self._roles = tuple(roles)
         self._wholes = wholes
         self._decider = _Decider(n, action)
+
+    def start_bundle(self) -> None:
+        self._decider.start_bundle()
+
+    def finish_bundle(self) -> Iterator[Any]:
+        yield from self._decider.finish_bundle()
 
     def process(self, doc: Document, index: BenchmarkIndex) -> Iterator[Any]:
         keys = record_keys(segments(doc), self._n, self._roles, self._wholes)
@@ -144,6 +165,12 @@ class _ApplyFn(beam.DoFn):
     def __init__(self, n: int, action: str) -> None:
         self._decider = _Decider(n, action)
 
+    def start_bundle(self) -> None:
+        self._decider.start_bundle()
+
+    def finish_bundle(self) -> Iterator[Any]:
+        yield from self._decider.finish_bundle()
+
     def process(self, element: tuple[str, tuple[Document, tuple[Overlap, ...]]]) -> Iterator[Any]:
         _id, (doc, overlaps) = element
         yield from self._decider.decide(doc, overlaps)
@@ -154,7 +181,8 @@ _Acc = tuple[Counter[str], dict[str, tuple[set[str], list[str]]]]
 
 
 class _StatsFn(beam.CombineFn):
-    """Per record ``(stats keys, found (benchmark, item id, record id) triples)`` -> the stage's
+    """Per contaminated record (and per bundle, for the records checked) ``((stats key, count)
+    pairs, found (benchmark, item id, record id) triples)`` -> the stage's
     stats pairs: the keys counted, per benchmark the number of distinct items found and the
     first ``EXAMPLES`` item and record ids (``.example_item.<id>``, ``.example_record.<id>``).
     One combine for all of it (each is a shuffle on batch
@@ -164,9 +192,10 @@ class _StatsFn(beam.CombineFn):
     def create_accumulator(self) -> _Acc:
         return Counter(), {}
 
-    def add_input(self, acc: _Acc, element: tuple[tuple[str, ...], Any]) -> _Acc:
+    def add_input(self, acc: _Acc, element: tuple[tuple[tuple[str, int], ...], Any]) -> _Acc:
         keys, found = element
-        acc[0].update(keys)
+        for key, count in keys:
+            acc[0][key] += count
         for bench, item, record in found:
             items, records = acc[1].setdefault(bench, (set(), []))
             items.add(item)
