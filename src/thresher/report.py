@@ -524,6 +524,29 @@ def _disparity_note(disp: Mapping[str, Any], too_few: int, by_chance: int) -> st
     return head + f'<p class="muted">{rule} {" ".join(notes)}</p>'
 
 
+def _bias_roles(roles: Mapping[str, Mapping[str, Any]]) -> str:
+    """Conversations: toxicity and identity terms per turn role (empty without conversations)."""
+    if not roles:
+        return ""
+    groups = sorted({g for v in roles.values() for g in v.get("groups", {})})
+    rows = [
+        (
+            role,
+            v.get("turns", 0),
+            v.get("toxic_turns", 0),
+            f"{100 * (v.get('toxic_share') or 0):.2f}%",
+            v.get("toxicity_terms", 0),
+            v.get("identity_terms", 0),
+            *(f"{100 * (v.get('groups', {}).get(g, {}).get('share') or 0):.1f}%" for g in groups),
+        )
+        for role, v in sorted(roles.items())
+    ]
+    head = ["role", "turns", "toxic turns", "toxic share", "toxicity terms", "identity terms"]
+    return "<p>Conversations, per turn role (share of turns mentioning each group):</p>" + table(
+        [*head, *groups], rows, {1, 2, 4, 5}
+    )
+
+
 def _bias(m: Mapping[str, Any]) -> str:
     b = m.get("bias")
     if not b:
@@ -556,6 +579,7 @@ def _bias(m: Mapping[str, Any]) -> str:
         "<section><h2>Bias</h2>"
         f"<p>Toxic records: {_n(rep.get('toxic_records', 0))} of {_n(rep.get('records', 0))}.</p>"
         + table(["identity group", "records mentioning", "share"], rep_rows, {1})
+        + _bias_roles(b.get("roles") or {})
         + "<h2>Filter disparity</h2>"
         + _disparity_note(disp, too_few, by_chance)
         + table(

@@ -193,5 +193,6 @@ def test_report_shows_conversations_and_pii_by_role_without_values(sample_run):
     out, _ = sample_run
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Findings in conversations, by the role of the turn" in html
+    assert "Conversations, per turn role" in html
     assert "Conversations" in html and "refusal" in html
     assert not any(v in html for v in CHAT["pii_across_turns"]["values"].values())
