@@ -59,7 +59,8 @@ def test_planted_bad_records_are_dead_lettered(sample_run):
             assert any(g[0] == bad["file"] and g[2] == bad["error_type"] for g in got), bad
         else:
             assert (bad["file"], bad["position"], bad["error_type"]) in got, bad
-    assert len(dead) == len(PLANTED["bad_records"])
+    # the chat files' bad records: tests/e2e/test_chat_e2e.py
+    assert len(dead) == len(PLANTED["bad_records"]) + len(PLANTED["chat"]["bad_records"])
     # records before the gzip break were kept
     kept_ids = {r["id"] for r in read_parquet_dir(out / "data")}
     assert "trunc-00" in kept_ids and "mal-good-0" in kept_ids and "mal-good-1" in kept_ids
@@ -85,7 +86,8 @@ def test_planted_exact_duplicates_are_removed_and_named(sample_run):
         # exact dedup keeps both; near dedup (case-folded shingles) keeps one of them
         assert lineage[a]["stage"] != "exact_dedup" and lineage[b]["stage"] != "exact_dedup"
         assert sorted((lineage[a]["fate"], lineage[b]["fate"])) == ["duplicate", "kept"]
-    expected_dups = sum(len(g) - 1 for g in PLANTED["exact_duplicate_groups"])
+    groups = PLANTED["exact_duplicate_groups"] + PLANTED["chat"]["exact_duplicates"]
+    expected_dups = sum(len(g) - 1 for g in groups)
     by_reason = load_manifest(out)["counts"]["duplicate_by_reason"]
     assert by_reason["exact_duplicate"] == expected_dups
 

@@ -14,16 +14,13 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.conftest import load_manifest, read_parquet_dir
-from thresher import pipeline as pipeline_mod
 from thresher.config import load_config
 from thresher.core import statkeys
 from thresher.core.profile import size_bucket
-from thresher.io.read import ReadCorpus
 from thresher.records import Document, Fate, Turn, chat_document
 from thresher.report import render
 from thresher.run import execute
 from thresher.stages import chat_profile
-from thresher.stages._common import MAIN
 
 CHAT = chat_document(
     "c1",
@@ -152,29 +149,6 @@ def test_no_section_without_conversations():
 # --- a real run -------------------------------------------------------------------------------
 
 
-class _ChatReadCorpus(beam.PTransform):
-    """The real ``ReadCorpus``, then a record whose meta holds ``messages`` becomes a
-    conversation (the chat reader is another change of this issue; the profile is tested on
-    real conversations through every other real stage)."""
-
-    def __init__(self, files, cfg, spans=None):
-        super().__init__()
-        self._read = ReadCorpus(files, cfg, spans)
-
-    def expand(self, pbegin):
-        read = pbegin | "Real" >> self._read
-        return {**read, MAIN: read[MAIN] | "AsChat" >> beam.Map(_as_chat)}
-
-
-def _as_chat(doc: Document) -> Document:
-    messages = doc.meta.get("messages")
-    if not messages:
-        return doc
-    meta = {k: v for k, v in doc.meta.items() if k != "messages"}
-    turns = tuple(Turn(m["role"], m["content"]) for m in messages)
-    return chat_document(doc.id, doc.source, doc.position, turns, meta)
-
-
 def _chat_line(i: int, turns: int) -> dict:
     messages = []
     for t in range(turns):
@@ -187,14 +161,17 @@ def _chat_line(i: int, turns: int) -> dict:
 @pytest.fixture(scope="module")
 def chat_run(tmp_path_factory):
     d = tmp_path_factory.mktemp("conv")
+    (d / "in").mkdir()
     lines = [_chat_line(i, 1 + i % 3) for i in range(10)]
     lines.append(dict(lines[4]))  # an exact duplicate conversation
-    lines += [{"text": f"plain document number {i} with a few words"} for i in range(3)]
-    (d / "in.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    (d / "in" / "chat.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    docs = [{"text": f"plain document number {i} with a few words"} for i in range(3)]
+    (d / "in" / "docs.jsonl").write_text("".join(json.dumps(x) + "\n" for x in docs))
     cfg = load_config(
         None,
         [
-            f"input.paths=[{d / 'in.jsonl'}]",
+            f"input.paths=[{d / 'in'}]",
+            "input.per_file=[{match: chat.jsonl, record: chat}]",
             f"output.path={d / 'out'}",
             "filters.enabled=false",
             "bias.enabled=false",
@@ -202,12 +179,7 @@ def chat_run(tmp_path_factory):
             "dedup.near.enabled=false",
         ],
     )
-    mp = pytest.MonkeyPatch()
-    mp.setattr(pipeline_mod, "ReadCorpus", _ChatReadCorpus)
-    try:
-        outcome = execute(cfg, ["--direct_num_workers", "1"])
-    finally:
-        mp.undo()
+    outcome = execute(cfg, ["--direct_num_workers", "1"])
     assert outcome.succeeded
     return d / "out"
 
