@@ -31,6 +31,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 # --- the rule sets' settings ------------------------------------------------------------------
@@ -198,8 +199,14 @@ def _is_symbol_char(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "PSCZ"
 
 
+_ASCII_WORD_CHAR = re.compile(r"[A-Za-z0-9]")
+
+
 def is_symbol(token: str) -> bool:
     """A token made only of punctuation, symbols or control characters."""
+    if token.isascii():
+        # ASCII letters and digits are the only ASCII characters outside P, S, C and Z.
+        return _ASCII_WORD_CHAR.search(token) is None
     return all(_is_symbol_char(c) for c in token)
 
 
@@ -318,13 +325,17 @@ def gopher_quality(
     r = _Rules(stop_at_first)
     words = tokenize(text) if tokens is None else tokens
     n_tokens = len(words)
-    real = [w for w in words if not is_symbol(w)]
-    n_words = r.put("gopher_word_count", len(real))
+    # Every count below is a sum over tokens: count each distinct token once, times its count.
+    counts = Counter(words)
+    real = {w: c for w, c in counts.items() if not is_symbol(w)}
+    n_real = sum(real.values())
+    n_words = r.put("gopher_word_count", n_real)
     if r.below("gopher_word_count_low", n_words, cfg.min_doc_words) or r.above(
         "gopher_word_count_high", n_words, cfg.max_doc_words
     ):
         return r.decision()
-    mean = r.put("gopher_mean_word_length", _ratio(sum(map(len, real)), len(real)))
+    real_chars = sum(len(w) * c for w, c in real.items())
+    mean = r.put("gopher_mean_word_length", _ratio(real_chars, n_real))
     if real and (
         r.below("gopher_mean_word_length_low", mean, cfg.min_avg_word_length)
         or r.above("gopher_mean_word_length_high", mean, cfg.max_avg_word_length)
@@ -346,14 +357,14 @@ def gopher_quality(
     ell_frac = r.put("gopher_ellipsis_lines_frac", _ratio(trailing, len(lines)))
     if r.above("gopher_ellipsis_lines", ell_frac, cfg.max_ellipsis_lines_ratio):
         return r.decision()
-    alpha = sum(1 for w in words if any(c.isalpha() for c in w))
+    alpha = sum(c for w, c in counts.items() if w.isalpha() or any(ch.isalpha() for ch in w))
     alpha_frac = r.put("gopher_alpha_words_frac", _ratio(alpha, n_tokens))
     if r.below("gopher_alpha_words", alpha_frac, cfg.min_alpha_words_ratio):
         return r.decision()
     if cfg.stop_words_case_sensitive:
-        present = set(cfg.stop_words).intersection(words)
+        present = set(cfg.stop_words).intersection(counts)
     else:
-        present = {w.lower() for w in cfg.stop_words}.intersection(w.lower() for w in words)
+        present = {w.lower() for w in cfg.stop_words}.intersection(w.lower() for w in counts)
     stops = r.put("gopher_stop_words", len(present))
     r.below("gopher_stop_words", stops, cfg.min_stop_words)
     return r.decision()
@@ -383,27 +394,70 @@ def _ids(words: Sequence[str]) -> list[int]:
     return [table.setdefault(w, len(table)) for w in words]
 
 
-def _top_ngram_chars(ids: list[int], lengths: list[int], n: int) -> int | None:
+class _Grams:
+    """The word n-grams of one text as integers: the n word ids as digits in base (distinct
+    words), so two n-grams get the same key exactly when they are the same words (no hash
+    collisions). Keys for n are built from those for n - 1, one multiply-add per position."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self._ids = ids
+        self._base = max(ids, default=0) + 1
+        self._keys: dict[int, list[int]] = {1: ids}
+        self._unique_from: int | None = None  # smallest n known to have no repeated n-gram
+
+    def keys(self, n: int) -> list[int]:
+        """Key of the n-gram starting at each position (``len(ids) - n + 1`` of them)."""
+        k = max(m for m in self._keys if m <= n)
+        keys = self._keys[k]
+        while k < n:
+            k += 1
+            base = self._base
+            keys = [key * base + w for key, w in zip(keys, self._ids[k - 1 :], strict=False)]
+            self._keys[k] = keys
+        return keys
+
+    def repeats(self, n: int) -> bool:
+        """Whether some n-gram occurs twice. When no n-gram repeats, no longer one does (its
+        first n words would repeat), so those are answered without building their keys."""
+        if self._unique_from is not None and n >= self._unique_from:
+            return False
+        keys = self.keys(n)
+        if len(set(keys)) == len(keys):
+            self._unique_from = n
+            return False
+        return True
+
+
+def _top_ngram_chars(grams: _Grams, lengths: list[int], n: int) -> int | None:
     """Characters of the most frequent n-gram (words joined by one space) times its count;
     ties go to the n-gram seen first, as ``Counter.most_common`` does."""
-    if len(ids) < n:
+    if len(lengths) < n:
         return None
-    grams = list(zip(*(ids[i:] for i in range(n)), strict=False))
-    gram, count = max(Counter(grams).items(), key=lambda kv: kv[1])
-    start = grams.index(gram)
+    keys = grams.keys(n)
+    counts = Counter(keys)
+    if len(counts) == len(keys):  # no n-gram repeats: the first one, once
+        gram, count = keys[0], 1
+    else:
+        gram, count = max(counts.items(), key=itemgetter(1))  # the first of the most frequent
+    start = keys.index(gram)
     return (sum(lengths[start : start + n]) + n - 1) * count
 
 
-def _dup_ngram_chars(ids: list[int], prefix: list[int], n: int) -> int:
+def _dup_ngram_chars(grams: _Grams | list[int], prefix: list[int], n: int) -> int:
     """Characters covered by repeated n-grams, counted greedily left to right: a repeat
-    claims its n words and the scan jumps past them (Rae et al. 2021, as in datatrove)."""
-    grams = list(zip(*(ids[i:] for i in range(n)), strict=False))
-    seen: set[tuple[int, ...]] = set()
+    claims its n words and the scan jumps past them (Rae et al. 2021, as in datatrove).
+    ``grams``: the text's ``_Grams``, or its word ids (``_ids``)."""
+    if not isinstance(grams, _Grams):
+        grams = _Grams(grams)
+    if not grams.repeats(n):  # nothing to claim
+        return 0
+    keys = grams.keys(n)
+    seen: set[int] = set()
     repeated = 0
     i = 0
-    end = len(grams)
+    end = len(keys)
     while i < end:
-        g = grams[i]
+        g = keys[i]
         if g in seen:
             repeated += prefix[i + n] - prefix[i]
             i += n
@@ -449,10 +503,10 @@ def gopher_repetition(
         return r.decision()
 
     words = tokenize(text) if tokens is None else tokens
-    ids = _ids(words)
+    grams = _Grams(_ids(words))
     lengths = [len(w) for w in words]
     for n, limit in cfg.top_ngram_char_frac.items():
-        top = _top_ngram_chars(ids, lengths, n)
+        top = _top_ngram_chars(grams, lengths, n)
         if top is None:
             continue
         v = r.put(f"gopher_top_{n}_gram_char_frac", top / n_chars)
@@ -462,7 +516,7 @@ def gopher_repetition(
     for k in lengths:
         prefix.append(prefix[-1] + k)
     for n, limit in cfg.dup_ngram_char_frac.items():
-        v = r.put(f"gopher_dup_{n}_gram_char_frac", _dup_ngram_chars(ids, prefix, n) / n_chars)
+        v = r.put(f"gopher_dup_{n}_gram_char_frac", _dup_ngram_chars(grams, prefix, n) / n_chars)
         if r.above(f"gopher_dup_{n}_gram", v, limit):
             return r.decision()
     return r.decision()
@@ -505,7 +559,7 @@ def _c4_line_shape(raw: str, cfg: C4Rules) -> str | None:
     no terminal punctuation or an ellipsis, too few words)."""
     line = raw.strip()
     words = line.split()
-    if cfg.max_word_length is not None and any(len(w) > cfg.max_word_length for w in words):
+    if cfg.max_word_length is not None and max(map(len, words), default=0) > cfg.max_word_length:
         return None
     if cfg.remove_citations:
         line = _CITATION.sub("", line)
