@@ -31,6 +31,8 @@ from thresher.pii.gates import GATES, gate
         ("IP_ADDRESS", "version 1.2", False),
         ("URL", "example.org", True),
         ("URL", "no dot here", False),
+        ("URL", "See no. 4. The end.", False),  # a dot, but no host and domain around it
+        ("URL", "WWW.EXAMPLE.COM", True),
         ("API_KEY", "sk_live-abc", True),
         ("API_KEY", "plain words", False),
         ("PASSWORD", "password=hunter", True),
