@@ -13,6 +13,7 @@ from thresher.pii.presidio_compat import load_presidio
 load_presidio()
 
 from presidio_analyzer.predefined_recognizers import (  # noqa: E402
+    IpRecognizer,
     PhoneRecognizer,
     UrlRecognizer,
 )
@@ -104,3 +105,18 @@ def test_url_gate_passes_wherever_presidio_finds_a_url(text: str) -> None:
     found = UrlRecognizer().analyze(text, ["URL"])
     if found:
         assert GATES["URL"](text, sum(c.isdigit() for c in text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "from 10.1.2.3 and 192.168.0.1/24",
+        "::1 and fe80::1ff:fe23:4567:890a and ::ffff:10.0.0.1",
+        "no. 4, 13 May 2022. Version 1.2.",
+        *TEXTS,
+    ],
+)
+def test_ip_gate_passes_wherever_presidio_finds_an_address(text: str) -> None:
+    found = IpRecognizer().analyze(text, ["IP_ADDRESS"])
+    if found:
+        assert GATES["IP_ADDRESS"](text, sum(c.isdigit() for c in text))

@@ -29,6 +29,10 @@ PHONEISH = _PHONEISH  # also read by recognizers.line_phone
 # first letter of a top-level domain; same engine and flags as the recognizer's patterns.
 _URLISH = regex.compile(r"[a-z0-9.\-][.][a-z]", regex.DOTALL | regex.MULTILINE | regex.IGNORECASE)
 
+# Every IPv4 pattern of Presidio's ``IpRecognizer`` has an ASCII digit, a dot and a digit (IPv6
+# ones a colon).
+_DIGIT_DOT_DIGIT = re.compile(r"[0-9]\.[0-9]")
+
 # entity type -> (segment text, number of digits in it) -> may the type occur?
 GATES: dict[str, Callable[[str, int], bool]] = {
     "EMAIL_ADDRESS": lambda s, n: "@" in s,
@@ -44,7 +48,7 @@ GATES: dict[str, Callable[[str, int], bool]] = {
     "US_ITIN": lambda s, n: n >= 9,
     "UK_NHS": lambda s, n: n >= 10,
     "IBAN_CODE": lambda s, n: n >= 2,
-    "IP_ADDRESS": lambda s, n: (n >= 4 and "." in s) or ":" in s,
+    "IP_ADDRESS": lambda s, n: (n >= 4 and _DIGIT_DOT_DIGIT.search(s) is not None) or ":" in s,
     "URL": lambda s, n: _URLISH.search(s) is not None,
     "CRYPTO": lambda s, n: n >= 1,
     "MEDICAL_LICENSE": lambda s, n: n >= 1,
