@@ -23,6 +23,7 @@ Write one to disk (JSON lines; a directory of gzip shards for ``scale`` and ``sp
 
     .venv/bin/python -m benchmarks.corpus mixed-quality 3000 corpus.jsonl --seed 7
     .venv/bin/python -m benchmarks.corpus clustered 1500 corpus.jsonl --seed 42
+    .venv/bin/python -m benchmarks.corpus long 12 long12.jsonl --seed 16
     .venv/bin/python -m benchmarks.corpus scale 10000 corpus/
 """
 
@@ -962,7 +963,10 @@ def long_corpus(n: int, seed: int = 16) -> list[str]:
 
 
 def _jsonl_rows(kind: str, size: int, seed: int) -> Iterator[dict]:
-    if kind == "mixed-quality":
+    if kind == "long":
+        for i, text in enumerate(long_corpus(size, seed)):
+            yield {"id": str(i), "text": text}
+    elif kind == "mixed-quality":
         yield from mixed_quality_corpus(size, seed)
     else:
         for i, text, family, recipe in clustered_corpus(seed, size):
@@ -971,10 +975,12 @@ def _jsonl_rows(kind: str, size: int, seed: int) -> Iterator[dict]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("kind", choices=["mixed-quality", "clustered", "scale", "spine"])
+    ap.add_argument("kind", choices=["mixed-quality", "clustered", "long", "scale", "spine"])
     ap.add_argument("size", type=int, help="documents (clustered: originals)")
     ap.add_argument("path", help="a JSONL file; a directory for scale and spine")
-    ap.add_argument("--seed", type=int, default=7, help="mixed-quality and clustered only")
+    ap.add_argument(
+        "--seed", type=int, default=7, help="mixed-quality, clustered and long (bench: 16) only"
+    )
     a = ap.parse_args(argv)
     if a.kind in ("scale", "spine"):
         Path(a.path).mkdir(parents=True, exist_ok=True)
