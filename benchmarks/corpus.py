@@ -14,12 +14,16 @@ bytes, so benchmark numbers stay comparable between versions. Kinds:
   lines, lorem ipsum and noisy prose, amounts drawn so that many documents land near the quality
   filters' thresholds (bench_filters);
 - ``clustered_corpus``: template prose with families of edited copies at controlled edit rates
-  (bench_near_dedup).
+  (bench_near_dedup);
+- ``long_document``: 20-60 K-character documents in the style of court judgments and clinical
+  nursing notes (capitalised names, courts, places, facilities; all-capital note blocks; phone,
+  pager, record and case numbers, dates), all invented (bench_pii speed --long).
 
 Write one to disk (JSON lines; a directory of gzip shards for ``scale`` and ``spine``)::
 
     .venv/bin/python -m benchmarks.corpus mixed-quality 3000 corpus.jsonl --seed 7
     .venv/bin/python -m benchmarks.corpus clustered 1500 corpus.jsonl --seed 42
+    .venv/bin/python -m benchmarks.corpus long 12 long12.jsonl --seed 16
     .venv/bin/python -m benchmarks.corpus scale 10000 corpus/
 """
 
@@ -839,8 +843,130 @@ def clustered_corpus(
 # ------------------------------------------------------------------------------------ command
 
 
+# ------------------------------------------------------------------------- long documents
+
+_FIRST = _words(
+    """
+    Tomasz Brenda Henrik Marta Sanjay Claire Ebere Gareth Fatima Derek Linda Karen Peter Maria
+    Alistair Eileen Yusuf Ingrid Pavel Aoife Rajesh Mirela Olusegun Beatriz Kenji Siobhan Dmitri
+    """
+)
+_LAST = _words(
+    """
+    Wrobel Kowalczyk Solberg Quintero Bhattacharya Fontaine Obi Llewellyn Holm Baker Okafor Novak
+    Gonzalez McGregor Fox Demir Lindqvist Horvat Byrne Menon Petrescu Adeyemi Carvalho Tanaka
+    Brennan Volkov Whitfield
+    """
+)
+_TOWNS = _words(
+    """
+    Ghent Bergen Leeds Toledo Tallinn Hobart Porto Cusco Dakar Perth Lublin Cork Aarhus Graz
+    Bratislava Tampere Braga Cluj Split Kaunas
+    """
+)
+_LEGAL = [
+    "The applicant, {name}, was born in {year} and lives in {town}.",
+    "On {date} the {town} District Court dismissed the claim brought by {title} {last}.",
+    "{title} {name} appealed to the {town} Regional Court, which upheld the judgment on {date}.",
+    "The Government, represented by their Agent, {name}, of the Ministry of Justice, argued "
+    "that the complaint was inadmissible under Article {n} of the Convention.",
+    "In a letter of {date}, counsel for the applicant, {title} {last}, asked the {town} City "
+    "Council to disclose the records of case no. {case}.",
+    "The Court notes that the {town} police headquarters opened criminal proceedings against "
+    "{name} on {date} (application no. {case}).",
+    "Witnesses, among them {name} and {name2}, stated that the applicant had been held in the "
+    "{town} detention facility for {n} days.",
+    "The Supreme Court of Justice, sitting in {town}, quashed that decision and remitted the case "
+    "to the Court of Appeal, which on {date} awarded {title} {last} EUR {n},000 in respect of "
+    "non-pecuniary damage.",
+    "According to the expert report drawn up by Professor {name} of the University of {town}, "
+    "the injuries were consistent with the applicant's account.",
+    "The Chamber, composed of Judges {name}, {name2} and {last}, deliberated in private on "
+    "{date} and delivered the following judgment.",
+]
+_CLINICAL = [
+    "PT SEEN BY DR {LAST} ON ROUNDS. C/O CHEST PAIN {n}/10, RADIATING TO L ARM.",
+    "NOK: {NAME} ({REL}), CONTACT {phone}. AWARE OF ADMISSION.",
+    "MRN {mrn}. ADMITTED TO {TOWN} MEMORIAL FROM ED ON {DATE}.",
+    "BP {n}0/{n}5, HR {n}8, SPO2 9{n}% ON RA. AFEBRILE. LUNGS CLEAR BILAT.",
+    "DISCUSSED WITH DR {NAME}, PAGER #{pager}. PLAN: SERIAL TROPONINS, ECG IN AM.",
+    "FAMILY ({NAME2}) AT BEDSIDE, UPDATED BY RN {LAST}.",
+    "TRANSFERRED TO {TOWN} GENERAL HOSPITAL ICU FOR FURTHER MGMT. REPORT GIVEN TO {NAME}.",
+    "MEDS GIVEN AS CHARTED. PAIN CONTROLLED WITH PRN ANALGESIA. NO ACUTE DISTRESS NOTED.",
+    "FOLLOW UP WITH DR {LAST} AT {TOWN} CLINIC IN {n} WEEKS. FAX SUMMARY TO {phone}.",
+    "PT AMBULATING WITH ASSIST X1. TOLERATING DIET. VOIDING QS.",
+]
+_MONTHS = _words("January February March April May June July August September October November")
+_RELS = _words("WIFE HUSBAND SON DAUGHTER BROTHER SISTER MOTHER FATHER")
+_TITLES = _words("Mr Mrs Ms Dr")
+
+
+def _fill(rng: random.Random, template: str) -> str:
+    name = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
+    name2 = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
+    last, town = rng.choice(_LAST), rng.choice(_TOWNS)
+    date = f"{rng.randint(1, 28)} {rng.choice(_MONTHS)} {rng.randint(1995, 2024)}"
+    values = {
+        "name": name,
+        "name2": name2,
+        "last": last,
+        "town": town,
+        "date": date,
+        "NAME": name.upper(),
+        "NAME2": name2.upper(),
+        "LAST": last.upper(),
+        "TOWN": town.upper(),
+        "DATE": date.upper(),
+        "REL": rng.choice(_RELS),
+        "title": rng.choice(_TITLES),
+        "year": str(rng.randint(1940, 2000)),
+        "n": str(rng.randint(1, 9)),
+        "case": f"{rng.randint(1000, 99999)}/{rng.randint(10, 24)}",
+        "mrn": str(rng.randint(10_000_000, 99_999_999)),
+        "pager": str(rng.randint(1000, 9999)),
+        "phone": f"({rng.randint(200, 989)}) {rng.randint(200, 989)}-{rng.randint(1000, 9999)}",
+    }
+    return template.format(**values)
+
+
+def long_document(rng: random.Random, min_chars: int = 20_000, max_chars: int = 60_000) -> str:
+    """One long document (``min_chars``..``max_chars`` characters, all invented): a court
+    judgment in numbered paragraphs, with blocks of all-capital clinical notes and topic prose
+    between them, so it holds many capitalised words, names, places, facilities, phone and
+    pager numbers, record and case numbers and dates."""
+    target = rng.randint(min_chars, max_chars)
+    parts: list[str] = []
+    size = 0
+    number = 1
+    while size < target:
+        kind = rng.random()
+        if kind < 0.55:
+            sents = [_fill(rng, rng.choice(_LEGAL)) for _ in range(rng.randint(2, 6))]
+            part = f"{number}. " + " ".join(sents)
+            number += 1
+        elif kind < 0.85:
+            lines = [_fill(rng, rng.choice(_CLINICAL)) for _ in range(rng.randint(4, 12))]
+            part = f"NURSING NOTE {rng.randint(1, 23):02d}:{rng.randint(0, 59):02d}\n" + "\n".join(
+                lines
+            )
+        else:
+            part = paragraph(rng, rng.choice(sorted(TOPICS)), rng.randint(3, 6))
+        parts.append(part)
+        size += len(part) + 2
+    return "\n\n".join(parts)
+
+
+def long_corpus(n: int, seed: int = 16) -> list[str]:
+    """``n`` long documents (``long_document``), the same for the same seed."""
+    rng = random.Random(seed)
+    return [long_document(rng) for _ in range(n)]
+
+
 def _jsonl_rows(kind: str, size: int, seed: int) -> Iterator[dict]:
-    if kind == "mixed-quality":
+    if kind == "long":
+        for i, text in enumerate(long_corpus(size, seed)):
+            yield {"id": str(i), "text": text}
+    elif kind == "mixed-quality":
         yield from mixed_quality_corpus(size, seed)
     else:
         for i, text, family, recipe in clustered_corpus(seed, size):
@@ -849,10 +975,12 @@ def _jsonl_rows(kind: str, size: int, seed: int) -> Iterator[dict]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("kind", choices=["mixed-quality", "clustered", "scale", "spine"])
+    ap.add_argument("kind", choices=["mixed-quality", "clustered", "long", "scale", "spine"])
     ap.add_argument("size", type=int, help="documents (clustered: originals)")
     ap.add_argument("path", help="a JSONL file; a directory for scale and spine")
-    ap.add_argument("--seed", type=int, default=7, help="mixed-quality and clustered only")
+    ap.add_argument(
+        "--seed", type=int, default=7, help="mixed-quality, clustered and long (bench: 16) only"
+    )
     a = ap.parse_args(argv)
     if a.kind in ("scale", "spine"):
         Path(a.path).mkdir(parents=True, exist_ok=True)

@@ -29,8 +29,11 @@ from thresher.pii.gates import GATES, gate
         ("IP_ADDRESS", "10.1.2.3", True),
         ("IP_ADDRESS", "fe80::1", True),
         ("IP_ADDRESS", "version 1.2", False),
+        ("IP_ADDRESS", "no. 4, 13 May 2022.", False),  # digits and dots, never digit.digit
         ("URL", "example.org", True),
         ("URL", "no dot here", False),
+        ("URL", "See no. 4. The end.", False),  # a dot, but no host and domain around it
+        ("URL", "WWW.EXAMPLE.COM", True),
         ("API_KEY", "sk_live-abc", True),
         ("API_KEY", "plain words", False),
         ("PASSWORD", "password=hunter", True),

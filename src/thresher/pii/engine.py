@@ -106,6 +106,7 @@ def build_registry(cfg: PiiConfig, nlp_engine: Any | None = None) -> Any:
         registry.load_predefined_recognizers(languages=[cfg.language], nlp_engine=nlp_engine)
     registry.remove_recognizer("NhsRecognizer")
     registry.add_recognizer(UsPhoneAwareNhsRecognizer(cfg.language))
+    _run_phones_by_line(registry)
     for recognizer in presidio_extra_recognizers(cfg.language, registry):
         registry.add_recognizer(recognizer)
     for recognizer in thresher_recognizers(
@@ -115,6 +116,23 @@ def build_registry(cfg: PiiConfig, nlp_engine: Any | None = None) -> Any:
     if cfg.recognizers_file:
         add_yaml_recognizers(registry, cfg.recognizers_file)
     return registry
+
+
+def _run_phones_by_line(registry: Any) -> None:
+    """Swap Presidio's ``PhoneRecognizer`` for ``LinePhoneRecognizer`` (same numbers, same
+    offsets, only the lines that can hold one are parsed), keeping its place and settings."""
+    from thresher.pii.recognizers.line_phone import LinePhoneRecognizer
+
+    for i, r in enumerate(registry.recognizers):
+        if type(r).__name__ == "PhoneRecognizer":
+            registry.recognizers[i] = LinePhoneRecognizer(
+                context=r.context,
+                supported_language=r.supported_language,
+                supported_regions=r.supported_regions,
+                supported_entity=r.supported_entities[0],
+                leniency=r.leniency,
+                name=r.name,
+            )
 
 
 # Presidio recognizers that ship disabled (not in its default registry) and that the HIPAA

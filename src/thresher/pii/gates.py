@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+import regex
+
 _DIGITS = re.compile(r"\d")
 # Seven digits with at most three separator characters between neighbours: every phone
 # number any of the phone recognizers accepts has such a run.
@@ -19,6 +21,17 @@ _PHONEISH = re.compile(r"(?:\d[\s().\-/]{0,3}){6}\d")
 _PHONE_CUE = re.compile(
     r"(?i:pager|beeper|bleep|pgr|fax|facsimile|ext|extn|extension)|PG|Pg|\d[ \t]?[xX][ \t]?\d"
 )
+
+PHONEISH = _PHONEISH  # also read by recognizers.line_phone
+
+
+# A URL (every pattern of Presidio's ``UrlRecognizer``) has a host character, a dot and the
+# first letter of a top-level domain; same engine and flags as the recognizer's patterns.
+_URLISH = regex.compile(r"[a-z0-9.\-][.][a-z]", regex.DOTALL | regex.MULTILINE | regex.IGNORECASE)
+
+# Every IPv4 pattern of Presidio's ``IpRecognizer`` has an ASCII digit, a dot and a digit (IPv6
+# ones a colon).
+_DIGIT_DOT_DIGIT = re.compile(r"[0-9]\.[0-9]")
 
 # entity type -> (segment text, number of digits in it) -> may the type occur?
 GATES: dict[str, Callable[[str, int], bool]] = {
@@ -35,8 +48,8 @@ GATES: dict[str, Callable[[str, int], bool]] = {
     "US_ITIN": lambda s, n: n >= 9,
     "UK_NHS": lambda s, n: n >= 10,
     "IBAN_CODE": lambda s, n: n >= 2,
-    "IP_ADDRESS": lambda s, n: (n >= 4 and "." in s) or ":" in s,
-    "URL": lambda s, n: "." in s,
+    "IP_ADDRESS": lambda s, n: (n >= 4 and _DIGIT_DOT_DIGIT.search(s) is not None) or ":" in s,
+    "URL": lambda s, n: _URLISH.search(s) is not None,
     "CRYPTO": lambda s, n: n >= 1,
     "MEDICAL_LICENSE": lambda s, n: n >= 1,
     "API_KEY": lambda s, n: n >= 1 or "_" in s or "-" in s,
