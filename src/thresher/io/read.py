@@ -20,6 +20,7 @@ from thresher import progress
 from thresher.config import FileRecordConfig, InputConfig
 from thresher.errors import InputError
 from thresher.io.chat import ChatMapping, InstructionMapping
+from thresher.io.earlier import ReadEarlierRowsFn
 from thresher.io.formats import STAGE, WHOLE, ReadOptions, Window, read_file
 from thresher.records import DeadLetter, Document, derived_id
 from thresher.tags import DEAD, MAIN
@@ -196,24 +197,8 @@ class _Earlier:
     position: int
 
 
-class _ReadEarlierIdsFn(beam.DoFn):
-    """An ids file of an earlier batch -> (id, ``_Earlier``) for the ids this batch holds
-    (the side input), so what flows is bounded by the batch, not by the earlier batches."""
-
-    def __init__(self) -> None:
-        self._wanted: tuple[int, pa.Array] | None = None
-
-    def process(self, path: str, current: list[str]) -> Iterator[tuple[str, _Earlier]]:
-        import pyarrow.compute as pc
-
-        from thresher.output import fs
-
-        if self._wanted is None or self._wanted[0] != id(current):
-            self._wanted = (id(current), pa.array(sorted(set(current)), type=pa.string()))
-        table = fs.read_table(path, columns=["id", "source", "position"])
-        hit = table.filter(pc.is_in(table["id"], value_set=self._wanted[1]))
-        for row in hit.to_pylist():
-            yield row["id"], _Earlier(row["source"], row["position"])
+def _earlier(row: dict) -> _Earlier:
+    return _Earlier(row["source"], row["position"])
 
 
 def _duplicate_id(doc: Document, holder: Document | DeadLetter | _Earlier) -> DeadLetter:
@@ -372,7 +357,11 @@ class ReadCorpus(beam.PTransform):
             earlier = (
                 pbegin
                 | "EarlierIdFiles" >> beam.Create(self._earlier_ids)
-                | "ReadEarlierIds" >> beam.ParDo(_ReadEarlierIdsFn(), beam.pvalue.AsList(current))
+                | "ReadEarlierIds"
+                >> beam.ParDo(
+                    ReadEarlierRowsFn("id", ["id", "source", "position"], _earlier),
+                    beam.pvalue.AsList(current),
+                )
             )
             keyed = (keyed, earlier) | "WithEarlierIds" >> beam.Flatten()
         emit = self._earlier_ids is not None

@@ -14,6 +14,7 @@ from apache_beam.pvalue import PCollection, TaggedOutput
 from thresher import progress
 from thresher.config import ExactDedupConfig
 from thresher.core.hashing import content_key, conversation_key
+from thresher.io.earlier import ReadEarlierRowsFn
 from thresher.records import Document, duplicate_fate
 from thresher.stages._common import FATES, apply_guarded
 
@@ -29,24 +30,8 @@ class _Previous:
     id: str
 
 
-class _ReadPreviousKeysFn(beam.DoFn):
-    """A keys file of an earlier batch -> (key, ``_Previous``) for the keys this batch holds
-    (the side input), so what flows is bounded by the batch, not by the earlier batches."""
-
-    def __init__(self) -> None:
-        self._wanted: tuple[int, pa.Array] | None = None
-
-    def process(self, path: str, current: list[str]) -> Iterator[tuple[str, _Previous]]:
-        import pyarrow.compute as pc
-
-        from thresher.output import fs
-
-        if self._wanted is None or self._wanted[0] != id(current):
-            self._wanted = (id(current), pa.array(sorted(set(current)), type=pa.string()))
-        table = fs.read_table(path, columns=["key", "id"])
-        hit = table.filter(pc.is_in(table["key"], value_set=self._wanted[1]))
-        for key, rid in zip(hit["key"].to_pylist(), hit["id"].to_pylist(), strict=True):
-            yield key, _Previous(rid)
+def _previous(row: dict) -> _Previous:
+    return _Previous(row["id"])
 
 
 def _rank(policy: str):
@@ -149,7 +134,10 @@ class DropExactDuplicates(beam.PTransform):
                 docs.pipeline
                 | "PreviousKeyFiles" >> beam.Create(self._previous)
                 | "ReadPreviousKeys"
-                >> beam.ParDo(_ReadPreviousKeysFn(), beam.pvalue.AsList(current))
+                >> beam.ParDo(
+                    ReadEarlierRowsFn("key", ["key", "id"], _previous),
+                    beam.pvalue.AsList(current),
+                )
             )
             keyed = (keyed, previous) | "WithPreviousKeys" >> beam.Flatten()
         grouped = keyed | "GroupByContent" >> beam.GroupByKey()
