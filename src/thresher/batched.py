@@ -32,6 +32,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from thresher import progress
 from thresher.config import PipelineConfig
+from thresher.core.statkeys import is_per_run
 from thresher.errors import OutputError
 from thresher.io.read import IDS, InputFile, read_options, resolve_inputs
 from thresher.io.split import BatchPlan, plan_batches
@@ -223,7 +224,8 @@ def _run(
     )
     plan: list[StageSpec] = stage_plan(config, carried.erased)
     outcome = finish(config, options, files, plan, ran, carried, recipe_path, started)
-    fs.delete([layout.path(out, layout.BATCHES)])
+    # _staging holds only what batches shared (the decontamination index file)
+    fs.delete([layout.path(out, layout.BATCHES), layout.path(out, layout.STAGING)])
     return outcome
 
 
@@ -242,15 +244,19 @@ def _sum_msecs(parts: Iterable[Mapping[str, int]]) -> dict[str, int]:
 
 
 def sum_counts(raws: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """The batches' ``counts.json`` as one: counters and stats summed, the examples of each
-    reason merged (the smallest ids, as an unbatched run picks them)."""
+    """The batches' ``counts.json`` as one: counters and stats summed (per-run stats,
+    ``statkeys.per_run``, by maximum), the examples of each reason merged (the smallest ids, as
+    an unbatched run picks them)."""
     counters: Counter[str] = Counter()
     stats: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}
     for raw in raws:
         for key, value in raw.items():
             if key == "stats":
-                stats.update(value)
+                for name, number in value.items():  # summed; per-run numbers: the largest
+                    stats[name] = (
+                        max(stats[name], number) if is_per_run(name) else (stats[name] + number)
+                    )
             elif key == "examples":
                 for reason, ids in value.items():
                     examples.setdefault(reason, []).extend(ids)

@@ -20,6 +20,7 @@ import apache_beam as beam
 
 from thresher.config import PipelineConfig
 from thresher.core.quality import RULE_SETS
+from thresher.output import layout
 
 READ_LABEL = "ReadCorpus"
 READ_STAGE = "read"
@@ -66,7 +67,10 @@ def _exact(c: PipelineConfig) -> beam.PTransform:
 def _decontaminate(c: PipelineConfig) -> beam.PTransform:
     from thresher.stages.decontaminate import Decontaminate
 
-    return Decontaminate(c.decontamination)
+    # the index file the workers load: under the run's staging, removed with it
+    return Decontaminate(
+        c.decontamination, layout.path(c.output.path, layout.STAGING, "decontamination")
+    )
 
 
 def _batched_exact(earlier: Earlier) -> Callable[[PipelineConfig], beam.PTransform]:

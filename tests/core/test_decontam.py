@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,6 +24,7 @@ from thresher.core.decontam import (
     summarize,
     word_hashes,
 )
+from thresher.io.benchmarks import read_index, write_index
 
 N = 13
 QUESTION = (
@@ -99,6 +101,45 @@ def test_ngram_hashes_need_n_words():
     assert len(ngram_hashes(h, 3)) == 1 and len(ngram_hashes(h, 1)) == 3
     # order matters: the same words in another order are another n-gram
     assert ngram_hashes(h, 3)[0] != ngram_hashes(word_hashes([b"c", b"b", b"a"]), 3)[0]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    hashes=st.lists(st.integers(0, 2**64 - 1), max_size=60),
+    n=st.integers(1, 20),
+)
+def test_property_ngram_hashes_are_the_polynomial_of_each_window(hashes, n):
+    # the prefix-sum computation against the definition, one window at a time in Python ints
+    mask, prime = (1 << 64) - 1, 0x100000001B3
+
+    def fmix(x):
+        x ^= x >> 33
+        x = (x * 0xFF51AFD7ED558CCD) & mask
+        return x ^ (x >> 33)
+
+    expected = [
+        fmix(
+            sum(h * pow(prime, n - 1 - j, 1 << 64) for j, h in enumerate(hashes[i : i + n])) & mask
+        )
+        for i in range(len(hashes) - n + 1)
+    ]
+    assert ngram_hashes(np.array(hashes, dtype=np.uint64), n).tolist() == expected
+
+
+def test_index_saved_and_loaded_matches_the_same(tmp_path, index):
+    path = write_index(index, str(tmp_path / "work"))
+    assert write_index(index, str(tmp_path / "work")) == path  # content-addressed: same file
+    loaded = read_index(path)
+    assert (loaded.ngrams, loaded.nbytes, loaded.refs) == (index.ngrams, index.nbytes, index.refs)
+    for segments in (
+        [(None, QUESTION.upper())],
+        [("user", QUESTION[:80]), ("assistant", QUESTION[80:] + " " + ANSWER)],
+        [(None, "intro\n" + SHORT)],
+        [(None, BOILER)],
+    ):
+        keys = record_keys(segments, N)
+        assert loaded.match(keys) == index.match(keys)
+    assert len(list(tmp_path.joinpath("work").iterdir())) == 1
 
 
 def test_index_counts_items_and_ngrams(index):
@@ -277,14 +318,13 @@ def test_details_and_manifest_section():
     stats = {
         "decontamination.checked": 10,
         "decontamination.contaminated": 2,
-        "decontamination.gsm8k.items": 4,
-        "decontamination.gsm8k.items_found": 1,
+        "run.decontamination.gsm8k.items": 4,
         "decontamination.gsm8k.records": 2,
         "decontamination.gsm8k.example_record.doc.2": 1,
         "decontamination.gsm8k.example_record.doc.1": 1,
-        "decontamination.gsm8k.example_item.test.jsonl:1": 1,
-        "decontamination.index_ngrams": 30,
-        "decontamination.index_bytes": 9000,
+        "decontamination.gsm8k.found.test.jsonl:1": 1,
+        "run.decontamination.index_ngrams": 30,
+        "run.decontamination.index_bytes": 9000,
     }
     assert section(stats, ["gsm8k", "trivia"], N, "drop") == {
         "ngram": N,

@@ -124,6 +124,25 @@ def test_join_path_with_two_workers_gives_the_same_output(side_input_run, join_t
     assert load_manifest(join_two_worker_run)["counts"] == load_manifest(side_input_run)["counts"]
 
 
+def test_batched_run_drops_the_same_records_and_leaves_no_index_file(side_input_run, tmp_path):
+    # four batches load one index file written at launch; the run removes it at the end
+    batched = _run(tmp_path / "out", "--batch-records", "250")
+    assert load_manifest(batched)["batching"]["batches"] > 1
+
+    def contaminated(out: Path) -> set[str]:
+        rows = read_parquet_dir(out / "lineage")
+        return {r["id"] for r in rows if r["reason"] == "contaminated"}
+
+    assert contaminated(batched) == contaminated(side_input_run) != set()
+    assert (
+        load_manifest(batched)["decontamination"]["benchmarks"]
+        == (load_manifest(side_input_run)["decontamination"]["benchmarks"])
+    )
+    for out in (batched, side_input_run):
+        assert not (out / "_staging").exists() and not (out / "_batches").exists()
+        assert not list(out.rglob("benchmark-index-*"))
+
+
 def test_annotate_keeps_the_record_and_explain_shows_the_detail(tmp_path):
     q1 = ITEMS["planted-q1"]["question"]
     corpus = tmp_path / "corpus.jsonl"

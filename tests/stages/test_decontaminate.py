@@ -134,17 +134,15 @@ EXPECTED_DETAILS = {
 EXPECTED_STATS = {
     "decontamination.checked": 5,
     "decontamination.contaminated": 4,
-    "decontamination.gsm8k.items": 2,
-    "decontamination.gsm8k.items_found": 1,
+    "run.decontamination.gsm8k.items": 2,
     "decontamination.gsm8k.records": 2,
-    "decontamination.gsm8k.example_item." + GSM_ID: 1,
+    "decontamination.gsm8k.found." + GSM_ID: 1,
     "decontamination.gsm8k.example_record.d-answer": 1,
     "decontamination.gsm8k.example_record.d-verbatim": 1,
-    "decontamination.mmlu.items": 2,
-    "decontamination.mmlu.items_found": 2,
+    "run.decontamination.mmlu.items": 2,
     "decontamination.mmlu.records": 2,
-    "decontamination.mmlu.example_item.astro-2": 1,
-    "decontamination.mmlu.example_item.bio-1": 1,
+    "decontamination.mmlu.found.astro-2": 1,
+    "decontamination.mmlu.found.bio-1": 1,
     "decontamination.mmlu.example_record.d-caps": 1,
     "decontamination.mmlu.example_record.d-short": 1,
 }
@@ -197,8 +195,8 @@ def test_drop_outputs_exactly_on_both_paths(bench_files, limit):
         )
         if limit == 1:
             expected_index = [
-                ("decontamination.join", 1),
-                ("decontamination.index_ngrams", Q_GRAMS + A_GRAMS + OTHER_GRAMS + MMLU_GRAMS),
+                ("run.decontamination.join", 1),
+                ("run.decontamination.index_ngrams", Q_GRAMS + A_GRAMS + OTHER_GRAMS + MMLU_GRAMS),
             ]
             assert_that(index, equal_to(expected_index), "index")
         else:
@@ -206,8 +204,8 @@ def test_drop_outputs_exactly_on_both_paths(bench_files, limit):
                 index | "Names" >> beam.Map(lambda kv: (kv[0], kv[1] > 0)),
                 equal_to(
                     [
-                        ("decontamination.index_ngrams", True),
-                        ("decontamination.index_bytes", True),
+                        ("run.decontamination.index_ngrams", True),
+                        ("run.decontamination.index_bytes", True),
                     ]
                 ),
                 "index",

@@ -30,7 +30,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import functools
+import json
 import re
 import unicodedata
 from collections import defaultdict
@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 import xxhash
+
+from thresher.core.statkeys import per_run
 
 WORD_SEED = 0x746872657368  # "thresh": word hashes; fixed so every worker and run agree
 WHOLE_SEED = 0x6465636F6E74  # "decont": whole-string hashes of short items (another key space)
@@ -79,7 +81,18 @@ def match_words(text: str) -> list[str]:
     return [w.decode("utf-8") for w in match_tokens(text)]
 
 
-_WORD_CACHE: dict[bytes, int] = {}
+class _WordCache(dict[bytes, int]):
+    """Word -> its hash, remembering the first ``_WORD_CACHE_MAX`` distinct words: a lookup of
+    a known word stays in C, a new one is hashed by ``__missing__``."""
+
+    def __missing__(self, word: bytes) -> int:
+        h = xxhash.xxh3_64_intdigest(word, WORD_SEED)
+        if len(self) < _WORD_CACHE_MAX:
+            self[word] = h
+        return h
+
+
+_WORD_CACHE = _WordCache()
 _WORD_CACHE_MAX = 1 << 20  # distinct words remembered per process (~100 MB at most)
 
 
@@ -87,49 +100,45 @@ def word_hashes(words: Sequence[bytes]) -> np.ndarray:
     """xxh3-64 of each word (seeded), as ``uint64``. Words repeat (Zipf), so each process
     remembers the hashes of the first million distinct words it sees: a pure function of the
     word, so the cache never changes a result."""
-    hashes = list(map(_WORD_CACHE.get, words))
-    if None in hashes:
-        for i, h in enumerate(hashes):
-            if h is None:
-                w = words[i]
-                hashes[i] = h = xxhash.xxh3_64_intdigest(w, WORD_SEED)
-                if len(_WORD_CACHE) < _WORD_CACHE_MAX:
-                    _WORD_CACHE[w] = h
-    return np.array(hashes, dtype=np.uint64)
+    return np.fromiter(map(_WORD_CACHE.__getitem__, words), np.uint64, len(words))
 
 
-@functools.cache
-def _power(k: int) -> np.uint64:
-    return np.uint64(pow(int(_PRIME), k, 1 << 64))
+_INVERSE = pow(int(_PRIME), -1, 1 << 64)  # P is odd, so it has an inverse mod 2^64
+_POWERS: np.ndarray = np.ones(1, dtype=np.uint64)  # P^t, t = 0 .. len - 1 (grown on demand)
+_INVERSES: np.ndarray = np.ones(1, dtype=np.uint64)  # P^-t
+
+
+def _powers(length: int) -> tuple[np.ndarray, np.ndarray]:
+    """``P^t`` and ``P^-t`` mod 2^64 for ``t < length`` (at least): cached, grown by doubling."""
+    global _POWERS, _INVERSES
+    if len(_POWERS) < length:
+        size = 1 << max(10, (length - 1).bit_length())
+        _POWERS, _INVERSES = (
+            np.cumprod(np.append(np.uint64(1), np.full(size - 1, x, np.uint64)))  # wraps
+            for x in (_PRIME, np.uint64(_INVERSE))
+        )
+    return _POWERS, _INVERSES
 
 
 def ngram_hashes(hashes: np.ndarray, n: int) -> np.ndarray:
     """One ``uint64`` per run of ``n`` consecutive word hashes (none when fewer than ``n``).
 
     ``sum(h[i+j] * P^(n-1-j)) mod 2^64`` followed by MurmurHash3's fmix64, so every bit of the
-    result depends on every word. Vectorised by doubling: runs of 2^k words are combined from
-    runs of 2^(k-1), and ``n``'s binary digits joined left to right (about 2 log2(n) array
-    operations per text instead of 2n).
+    result depends on every word. Computed with prefix sums, since P is invertible mod 2^64:
+    ``sum(h[i+j] P^(n-1-j)) = P^(n-1+i) * (S[i+n] - S[i])`` with ``S[k] = sum(h[t] P^-t, t < k)``
+    (a fixed number of array operations, whatever ``n``; uint64 arithmetic wraps, as intended).
     """
+    if n < 1:
+        raise ValueError("n must be at least 1")
     length = len(hashes)
     if length < n:
         return np.empty(0, dtype=np.uint64)
-    blocks = [hashes]  # blocks[k][i]: the polynomial of words i .. i + 2^k - 1
-    while 1 << len(blocks) <= n:
-        half = 1 << (len(blocks) - 1)
-        b = blocks[-1]
-        blocks.append(b[:-half] * _power(half) + b[half:])  # wraps mod 2^64, as intended
-    acc: np.ndarray | None = None
-    done = 0
-    for k in range(len(blocks) - 1, -1, -1):
-        size = 1 << k
-        if not n & size:
-            continue
-        tail = blocks[k][done : done + length - n + 1]
-        acc = tail.copy() if acc is None else acc * _power(size) + tail
-        done += size
-    if acc is None:  # n >= 1, so some binary digit is set
-        raise ValueError("n must be at least 1")
+    powers, inverses = _powers(length + n)
+    prefix = np.empty(length + 1, dtype=np.uint64)
+    prefix[0] = 0
+    np.cumsum(hashes * inverses[:length], out=prefix[1:])
+    acc = prefix[n:] - prefix[: length - n + 1]
+    acc *= powers[n - 1 : length]
     acc ^= acc >> np.uint64(33)
     acc *= _MIX
     acc ^= acc >> np.uint64(33)
@@ -200,10 +209,11 @@ class RecordKeys:
         return out
 
 
-def _segment_words(text: str) -> tuple[list[bytes], list[list[bytes]]]:
-    """The words of a segment and, when it has several lines, of each line (NFKC never joins
-    characters across a newline, so a line's words are ``match_tokens`` of the line)."""
-    if "\n" not in text:
+def _segment_words(text: str, by_line: bool) -> tuple[list[bytes], list[list[bytes]]]:
+    """The words of a segment and, when ``by_line`` and it has several lines, of each line
+    (NFKC never joins characters across a newline, so a line's words are ``match_tokens`` of
+    the line)."""
+    if not by_line or "\n" not in text:
         return match_tokens(text), []
     lines = [match_tokens(line) for line in text.split("\n")]
     return [w for line in lines for w in line], lines
@@ -249,7 +259,7 @@ def record_keys(
         if role is not CHECKED_ALWAYS and role not in checked:
             prev = None
             continue
-        words, lines = _segment_words(text)
+        words, lines = _segment_words(text, wholes)
         g = ngram_hashes(word_hashes(words), n)
         grams.append(g)
         turns.append(np.full(len(g), turn, dtype=np.int64))
@@ -265,6 +275,8 @@ def record_keys(
         prev = (role, words)
     if not grams:
         return RecordKeys(np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64), ())
+    if len(grams) == 1:  # a text record: nothing to join
+        return RecordKeys(grams[0], turns[0], tuple(sorted(set(whole_keys))))
     return RecordKeys(
         np.concatenate(grams),
         np.concatenate(turns).astype(np.int64),
@@ -354,6 +366,41 @@ class BenchmarkIndex:
         self._whole = {k: tuple(v) for k, v in whole.items()}
         self._bits_shift, self._bits = _bitmap(self._keys)
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The index as plain arrays (``from_arrays`` restores it): what ``np.savez`` stores,
+        with no pickled object."""
+        whole = sorted(self._whole.items())
+        names = json.dumps([[r.benchmark, r.item_id] for r in self.refs]).encode("utf-8")
+        return {
+            "n": np.array([self.n, self._bits_shift], dtype=np.int64),
+            "refs": np.frombuffer(names, dtype=np.uint8),
+            "ref_ngrams": np.array([r.ngrams for r in self.refs], dtype=np.int64),
+            "keys": self._keys,
+            "postings": self._postings,
+            "offsets": self._offsets,
+            "bits": self._bits,
+            "whole_keys": np.array([k for k, _ in whole], dtype=np.uint64),
+            "whole_sizes": np.array([len(v) for _, v in whole], dtype=np.int64),
+            "whole_owners": np.array([o for _, v in whole for o in v], dtype=np.int64),
+        }
+
+    @classmethod
+    def from_arrays(cls, a: Mapping[str, np.ndarray]) -> BenchmarkIndex:
+        index = cls.__new__(cls)
+        index.n, index._bits_shift = (int(x) for x in a["n"])
+        names = json.loads(a["refs"].tobytes().decode("utf-8"))
+        index.refs = tuple(
+            ItemRef(b, i, c) for (b, i), c in zip(names, a["ref_ngrams"].tolist(), strict=True)
+        )
+        index._keys, index._postings = a["keys"], a["postings"]
+        index._offsets, index._bits = a["offsets"], a["bits"]
+        owners = iter(a["whole_owners"].tolist())
+        index._whole = {
+            k: tuple(next(owners) for _ in range(size))
+            for k, size in zip(a["whole_keys"].tolist(), a["whole_sizes"].tolist(), strict=True)
+        }
+        return index
+
     @property
     def ngrams(self) -> int:
         """Distinct n-gram keys in the index."""
@@ -372,17 +419,17 @@ class BenchmarkIndex:
             b = q >> np.uint64(self._bits_shift)
             maybe = (self._bits[(b >> np.uint64(3)).astype(np.intp)] >> (b & np.uint64(7))) & 1
             cand = np.flatnonzero(maybe)
-            pos = np.searchsorted(self._keys, q[cand])
+            near = q[cand]
+            pos = np.searchsorted(self._keys, near)
             pos[pos == len(self._keys)] = 0
-            found = self._keys[pos] == q[cand]
-            for p, key, turn in zip(
-                pos[found].tolist(),
-                q[cand][found].tolist(),
-                keys.ngram_turns[cand][found].tolist(),
-                strict=True,
-            ):
-                for owner in self._postings[self._offsets[p] : self._offsets[p + 1]].tolist():
-                    yield self.refs[owner], key, turn
+            found = self._keys[pos] == near
+            if found.any():  # most records: none (a few bitmap false positives at most)
+                turns = keys.ngram_turns[cand][found].tolist()
+                for p, key, turn in zip(
+                    pos[found].tolist(), near[found].tolist(), turns, strict=True
+                ):
+                    for owner in self._postings[self._offsets[p] : self._offsets[p + 1]].tolist():
+                        yield self.refs[owner], key, turn
         for key, turn in keys.wholes:
             for owner in self._whole.get(key, ()):
                 yield self.refs[owner], key, turn
@@ -449,6 +496,9 @@ def details(overlaps: Sequence[Overlap], n: int, with_turns: bool = False) -> di
 
 
 STATS_PREFIX = "decontamination."
+FOUND = "found"  # decontamination.<benchmark>.found.<item id>: one key per item found
+EXAMPLE_RECORD = "example_record"
+EXAMPLES = 5
 
 
 def section(
@@ -456,35 +506,40 @@ def section(
 ) -> dict[str, Any]:
     """The manifest's ``decontamination`` section from the run's summed stats: per benchmark,
     records dropped (or annotated), items in the benchmark, items found in this corpus, the
-    benchmark's contamination rate (found / items), and up to five example record and item ids.
+    benchmark's contamination rate (found / items), and up to five example record and item ids
+    (the smallest). Found items and example records are keys, so summing the stats of a batched
+    run's pipelines gives the union; benchmark sizes are per-run (``run.decontamination.``).
     """
 
     def get(key: str) -> int:
         return int(stats.get(STATS_PREFIX + key, 0))
 
+    def fixed(key: str) -> int:
+        return int(stats.get(per_run(STATS_PREFIX + key), 0))
+
     out: dict[str, Any] = {}
     for name in benchmarks:
-        items, found = get(f"{name}.items"), get(f"{name}.items_found")
         prefix = f"{STATS_PREFIX}{name}."
-        examples: dict[str, list[str]] = {"example_record": [], "example_item": []}
+        ids: dict[str, list[str]] = {FOUND: [], EXAMPLE_RECORD: []}
         for key in stats:
-            for kind, ids in examples.items():
+            for kind, found_ids in ids.items():
                 if key.startswith(f"{prefix}{kind}."):
-                    ids.append(key[len(prefix) + len(kind) + 1 :])
+                    found_ids.append(key[len(prefix) + len(kind) + 1 :])
+        items, found = fixed(f"{name}.items"), len(ids[FOUND])
         out[name] = {
             "items": items,
             "items_found": found,
             "contamination_rate": round(found / items, 6) if items else 0.0,
             "records": get(f"{name}.records"),
-            "example_records": sorted(examples["example_record"]),
-            "example_items": sorted(examples["example_item"]),
+            "example_records": sorted(ids[EXAMPLE_RECORD])[:EXAMPLES],
+            "example_items": sorted(ids[FOUND])[:EXAMPLES],
         }
     return {
         "ngram": n,
         "action": action,
-        "method": "join" if get("join") else "side_input",
+        "method": "join" if fixed("join") else "side_input",
         "records_checked": get("checked"),
         "records_contaminated": get("contaminated"),
-        "index": {"ngrams": get("index_ngrams"), "bytes": get("index_bytes")},
+        "index": {"ngrams": fixed("index_ngrams"), "bytes": fixed("index_bytes")},
         "benchmarks": out,
     }

@@ -11,6 +11,10 @@ Formats (``bucket`` labels come from :mod:`thresher.core.profile`):
 ``conversations.<phase>`` (records), ``hist.chat.<measure>.<phase>.<bucket>`` (``CHAT_MEASURES``)
 and ``chat_dropped.<reason>.<role>``. Signal names and buckets may hold dots (``0.3``); phases,
 measures, reasons and roles never do.
+
+Every statistic is summed, except the *per-run* ones (``run.<key>``, built by :func:`per_run`):
+numbers fixed at launch (a benchmark's size), which every pipeline of a batched run reports
+once and which are merged by taking the largest, never summed.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ _BYTES = "bytes."
 _CHAT = "hist.chat."
 _CONVERSATIONS = "conversations."
 _CHAT_DROP = "chat_dropped."
+_PER_RUN = "run."
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,15 @@ def conversations(phase: str) -> str:
 
 def chat_dropped(reason: str, role: str) -> str:
     return f"{_CHAT_DROP}{reason}.{role}"
+
+
+def per_run(key: str) -> str:
+    """The key of a per-run number (merged by maximum across a batched run's pipelines)."""
+    return f"{_PER_RUN}{key}"
+
+
+def is_per_run(key: str) -> bool:
+    return key.startswith(_PER_RUN)
 
 
 def _chat(rest: str) -> StatKey | None:

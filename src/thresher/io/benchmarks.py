@@ -11,14 +11,17 @@ items. Messages never quote item text.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import io
 import os
 from collections.abc import Iterator, Sequence
 
+import numpy as np
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from thresher.config import BenchmarkConfig
-from thresher.core.decontam import BenchmarkItem, match_tokens
+from thresher.core.decontam import BenchmarkIndex, BenchmarkItem, match_tokens
 from thresher.errors import InputError
 from thresher.io.formats import ReadOptions, Row, read_rows
 from thresher.io.read import resolve_inputs
@@ -137,13 +140,25 @@ def read_items(source: BenchmarkSource, path: str) -> Iterator[BenchmarkItem]:
             )
 
 
-def scan(sources: Sequence[BenchmarkSource], n: int) -> list[BenchmarkSummary]:
-    """Read every benchmark once at launch: check it and count its items and n-grams.
+@dataclasses.dataclass(frozen=True)
+class Scan:
+    """The launch-time scan: a summary per benchmark and, when every benchmark together has at
+    most ``keep`` n-grams (the side-input case), their items (read once, indexed at launch)."""
+
+    summaries: list[BenchmarkSummary]
+    items: list[BenchmarkItem] | None
+
+
+def scan(sources: Sequence[BenchmarkSource], n: int, keep: int = 0) -> Scan:
+    """Read every benchmark once at launch: check it and count its items and n-grams; keep the
+    items while their n-grams stay within ``keep``.
 
     Raises ``InputError`` naming the benchmark for bad records, missing fields, repeated item
     ids and benchmarks without any item.
     """
     out = []
+    items: list[BenchmarkItem] | None = []
+    total = 0
     for source in sources:
         ids: set[str] = set()
         grams = short = 0
@@ -159,10 +174,42 @@ def scan(sources: Sequence[BenchmarkSource], n: int) -> list[BenchmarkSummary]:
                 count = sum(max(0, len(match_tokens(t)) - n + 1) for t in item.texts)
                 grams += count
                 short += not count
+                total += count
+                if items is not None:
+                    items.append(item)
+                    if total > keep:
+                        items = None
         if not ids:
             raise InputError(
                 f"{source.key}.paths: the benchmark has no items (files: "
                 f"{', '.join(source.files)}); point it at its evaluation file"
             )
         out.append(BenchmarkSummary(source.name, len(ids), grams, short))
-    return out
+    return Scan(out, items)
+
+
+INDEX_PREFIX = "benchmark-index-"
+
+
+def write_index(index: BenchmarkIndex, directory: str) -> str:
+    """Save ``index`` under ``directory`` (any Beam path) as ``benchmark-index-<sha256>.npz``
+    (no pickles) and return its path. The name is the content's digest, so a file already
+    there (a batched run's earlier batch) is the same index and is left as it is."""
+    buf = io.BytesIO()
+    np.savez(buf, allow_pickle=False, **index.to_arrays())
+    data = buf.getvalue()
+    path = FileSystems.join(directory, f"{INDEX_PREFIX}{hashlib.sha256(data).hexdigest()[:32]}.npz")
+    if not FileSystems.exists(path):
+        tmp = f"{path}.tmp-{os.getpid()}"
+        with FileSystems.create(tmp, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+            fh.write(data)
+        FileSystems.rename([tmp], [path])
+    return path
+
+
+def read_index(path: str) -> BenchmarkIndex:
+    """The index ``write_index`` saved at ``path``."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+        data = fh.read()
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        return BenchmarkIndex.from_arrays({k: arrays[k] for k in arrays.files})

@@ -1,14 +1,18 @@
 """``Decontaminate``: keep benchmark items out of the data, and count how much was in.
 
 The matching logic is ``thresher.core.decontam``; benchmark files are found, checked and read by
-``thresher.io.benchmarks``. This module wires it: the benchmark index travels to every worker as
-a side input, or, above ``decontamination.max_side_input_ngrams``, meets the records' n-grams in
-a join on the n-gram hash. Both give the same decisions (a test runs both).
+``thresher.io.benchmarks``. This module wires it: the benchmark index is built at launch from
+the same read that checks the benchmarks, saved once as a file every worker loads (the
+"side-input" path: no runner broadcast, no second read), or, above
+``decontamination.max_side_input_ngrams``, meets the records' n-grams in a join on the n-gram
+hash. Both give the same decisions (a test runs both).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import tempfile
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -23,6 +27,9 @@ from apache_beam.utils.windowed_value import WindowedValue
 from thresher import progress
 from thresher.config import DecontaminationConfig
 from thresher.core.decontam import (
+    EXAMPLE_RECORD,
+    EXAMPLES,
+    FOUND,
     STATS_PREFIX,
     BenchmarkIndex,
     ItemRef,
@@ -32,13 +39,13 @@ from thresher.core.decontam import (
     record_keys,
     summarize,
 )
-from thresher.io.benchmarks import BenchmarkSource, read_items, resolve_benchmarks, scan
+from thresher.core.statkeys import per_run
+from thresher.io.benchmarks import read_index, read_items, resolve_benchmarks, scan, write_index
 from thresher.records import Document, dropped_fate
 from thresher.stages._common import DEAD, FATES, MAIN, STATS, apply_guarded, errors_to_dead_letters
 
 STAGE = "decontaminate"
 REASON = "contaminated"
-EXAMPLES = 5
 
 
 def segments(doc: Document) -> list[tuple[str | None, str]]:
@@ -103,18 +110,32 @@ class _Decider:
         yield dataclasses.replace(doc, **changes)
 
 
-def _build_index(sources: Sequence[BenchmarkSource], n: int) -> BenchmarkIndex:
-    return BenchmarkIndex((i for s in sources for f in s.files for i in read_items(s, f)), n)
+_LOADED: dict[str, BenchmarkIndex] = {}  # index file -> index: one copy per worker process
+_LOADING = threading.Lock()
+
+
+def _load_index(path: str) -> BenchmarkIndex:
+    with _LOADING:
+        if path not in _LOADED:
+            _LOADED.clear()  # one run's index at a time
+            _LOADED[path] = read_index(path)
+        return _LOADED[path]
 
 
 class _MatchFn(beam.DoFn):
-    """Side-input path: look each record's keys up in the whole index."""
+    """Index-file path: look each record's keys up in the whole index, loaded once per worker
+    process from the file written at launch."""
 
-    def __init__(self, n: int, roles: Sequence[str], action: str, wholes: bool) -> None:
+    def __init__(self, n: int, roles: Sequence[str], action: str, wholes: bool, index: str):
         self._n = n
         self._roles = tuple(roles)
         self._wholes = wholes
+        self._path = index
         self._decider = _Decider(n, action)
+        self._index: BenchmarkIndex | None = None
+
+    def setup(self) -> None:
+        self._index = _load_index(self._path)
 
     def start_bundle(self) -> None:
         self._decider.start_bundle()
@@ -122,7 +143,8 @@ class _MatchFn(beam.DoFn):
     def finish_bundle(self) -> Iterator[Any]:
         yield from self._decider.finish_bundle()
 
-    def process(self, doc: Document, index: BenchmarkIndex) -> Iterator[Any]:
+    def process(self, doc: Document) -> Iterator[Any]:
+        index = self._index if self._index is not None else _load_index(self._path)
         keys = record_keys(segments(doc), self._n, self._roles, self._wholes)
         yield from self._decider.decide(doc, index.match(keys))
 
@@ -183,11 +205,11 @@ _Acc = tuple[Counter[str], dict[str, tuple[set[str], list[str]]]]
 class _StatsFn(beam.CombineFn):
     """Per contaminated record (and per bundle, for the records checked) ``((stats key, count)
     pairs, found (benchmark, item id, record id) triples)`` -> the stage's
-    stats pairs: the keys counted, per benchmark the number of distinct items found and the
-    first ``EXAMPLES`` item and record ids (``.example_item.<id>``, ``.example_record.<id>``).
-    One combine for all of it (each is a shuffle on batch
-    runners). The accumulator holds the found item ids: bounded by the benchmarks' size, never
-    by the corpus."""
+    stats pairs: the keys counted, per benchmark one ``.found.<item id>`` key per distinct item
+    found (a set that survives summing across a batched run's pipelines) and the first
+    ``EXAMPLES`` record ids (``.example_record.<id>``). One combine for all of it (each is a
+    shuffle on batch runners). The accumulator holds the found item ids: bounded by the
+    benchmarks' size, never by the corpus."""
 
     def create_accumulator(self) -> _Acc:
         return Counter(), {}
@@ -218,9 +240,8 @@ class _StatsFn(beam.CombineFn):
         pairs: list[tuple[str, float]] = sorted(acc[0].items())
         for bench, (items, records) in sorted(acc[1].items()):
             prefix = f"{STATS_PREFIX}{bench}."
-            pairs.append((prefix + "items_found", len(items)))
-            pairs += [(f"{prefix}example_item.{i}", 1) for i in sorted(items)[:EXAMPLES]]
-            pairs += [(f"{prefix}example_record.{r}", 1) for r in records]
+            pairs += [(f"{prefix}{FOUND}.{i}", 1) for i in sorted(items)]
+            pairs += [(f"{prefix}{EXAMPLE_RECORD}.{r}", 1) for r in records]
         return pairs
 
 
@@ -236,35 +257,52 @@ class Decontaminate(beam.PTransform):
     n-grams matched, the item's n-grams and the fraction; at most five), never text. With
     ``action: annotate`` every record is kept with signals ``contaminated`` (0/1) and
     ``contamination_fraction`` (the highest item fraction), and a contaminated one carries the
-    same details into its lineage row. The index is a side input while its n-grams stay under
-    ``max_side_input_ngrams`` (each worker holds it: about 24 bytes per n-gram), else it is
-    joined with the records' n-gram hashes (CoGroupByKey): same decisions either way.
+    same details into its lineage row. While the benchmarks' n-grams stay under
+    ``max_side_input_ngrams`` the index is built at launch and saved under ``work_dir`` (any
+    Beam path the workers can read; the run passes ``OUTPUT/_staging/decontamination``, a
+    local temporary directory when ``None``), and every worker process loads it once (about
+    24 bytes per n-gram); else it is joined with the records' n-gram hashes (CoGroupByKey):
+    same decisions either way.
     Deterministic. Output can hold raw PII. Metrics (namespace ``decontaminate``): ``total``,
     ``kept``, ``dropped.contaminated``, ``annotated``, ``dead_letter``. Stats
-    (``decontamination.``): ``checked``, ``contaminated``, per benchmark ``<name>.items``,
-    ``.items_found``, ``.records`` and up to five ``.example_record.<id>`` and
-    ``.example_item.<id>``; ``index_ngrams``, ``index_bytes``, ``join``.
+    (``decontamination.``): ``checked``, ``contaminated``, per benchmark ``<name>.records``,
+    ``.found.<item id>`` for every item found and up to five ``.example_record.<id>``; per run
+    (``run.decontamination.``, never summed across batches): ``<name>.items``,
+    ``index_ngrams``, ``index_bytes``, ``join``.
 
     Example::
 
         out = docs | "Decontaminate" >> Decontaminate(config.decontamination)
     """
 
-    def __init__(self, cfg: DecontaminationConfig) -> None:
+    def __init__(self, cfg: DecontaminationConfig, work_dir: str | None = None) -> None:
         super().__init__()
         self._cfg = cfg
+        self._work_dir = work_dir
 
     def expand(self, docs: PCollection) -> dict[str, PCollection]:
         cfg = self._cfg
         sources = resolve_benchmarks(cfg.benchmarks)
-        summaries = scan(sources, cfg.ngram)
-        total_ngrams = sum(s.ngrams for s in summaries)
+        found = scan(sources, cfg.ngram, keep=cfg.max_side_input_ngrams)
+        summaries = found.summaries
         wholes = any(s.short for s in summaries)  # else no record needs whole-form keys
         sizes: list[tuple[str, float]] = [
-            (f"{STATS_PREFIX}{s.name}.items", s.items) for s in summaries
+            (per_run(f"{STATS_PREFIX}{s.name}.items"), s.items) for s in summaries
         ]
-        if total_ngrams <= cfg.max_side_input_ngrams:
-            out, fixed = self._side_input(docs, sources, wholes, sizes)
+        if found.items is not None:
+            index = BenchmarkIndex(found.items, cfg.ngram)
+            work_dir = self._work_dir or tempfile.mkdtemp(prefix="thresher-decontamination-")
+            out = apply_guarded(
+                docs,
+                "MatchBenchmarks",
+                _MatchFn(cfg.ngram, cfg.roles, cfg.action, wholes, write_index(index, work_dir)),
+                STAGE,
+                extra=(STATS,),
+            )
+            sizes += [
+                (per_run(STATS_PREFIX + "index_ngrams"), index.ngrams),
+                (per_run(STATS_PREFIX + "index_bytes"), index.nbytes),
+            ]
         else:
             items = (
                 docs.pipeline
@@ -272,8 +310,12 @@ class Decontaminate(beam.PTransform):
                 | "ReadBenchmarkItems" >> beam.FlatMapTuple(read_items)
             )
             out = self._join(docs, items, wholes)
-            sizes += [(STATS_PREFIX + "join", 1), (STATS_PREFIX + "index_ngrams", total_ngrams)]
-            fixed = docs.pipeline | "BenchmarkSizes" >> beam.Create(sizes)
+            total_ngrams = sum(s.ngrams for s in summaries)
+            sizes += [
+                (per_run(STATS_PREFIX + "join"), 1),
+                (per_run(STATS_PREFIX + "index_ngrams"), total_ngrams),
+            ]
+        fixed = docs.pipeline | "BenchmarkSizes" >> beam.Create(sizes)
         # without_defaults: an empty input adds no stats (and saves the runner the stages
         # that inject a default); the launch-time numbers come from `fixed`
         counted = (
@@ -283,38 +325,6 @@ class Decontaminate(beam.PTransform):
         )
         out[STATS] = (counted, fixed) | "AllDecontaminationStats" >> beam.Flatten()
         return out
-
-    def _side_input(
-        self,
-        docs: PCollection,
-        sources: Sequence[BenchmarkSource],
-        wholes: bool,
-        sizes: Sequence[tuple[str, float]],
-    ) -> tuple[dict[str, PCollection], PCollection]:
-        cfg = self._cfg
-        # one worker reads every benchmark file and builds the index: it is bounded by
-        # max_side_input_ngrams, and every worker holds it anyway
-        index = (
-            docs.pipeline
-            | "ListBenchmarks" >> beam.Create([tuple(sources)])
-            | "BuildIndex" >> beam.Map(_build_index, cfg.ngram)
-        )
-        index_stats = index | "IndexSize" >> beam.FlatMap(
-            lambda ix: [
-                *sizes,
-                (STATS_PREFIX + "index_ngrams", ix.ngrams),
-                (STATS_PREFIX + "index_bytes", ix.nbytes),
-            ]
-        )
-        out = apply_guarded(
-            docs,
-            "MatchBenchmarks",
-            _MatchFn(cfg.ngram, cfg.roles, cfg.action, wholes),
-            STAGE,
-            extra=(STATS,),
-            side_inputs=(beam.pvalue.AsSingleton(index),),
-        )
-        return out, index_stats
 
     def _join(self, docs: PCollection, items: PCollection, wholes: bool) -> dict[str, PCollection]:
         cfg = self._cfg
