@@ -445,12 +445,19 @@ class FineWebFilterConfig(_Section):
 
 
 class LanguageFilterConfig(_Section):
-    """Language identification with lingua (models ship in the wheel; nothing downloads)."""
+    """Language identification, offline (models ship in installed wheels; nothing downloads):
+    lingua (default) or fastText's lid.176."""
 
     enabled: bool = Field(True, description="Run this rule set.")
+    backend: Literal["lingua", "fasttext"] = Field(
+        "lingua",
+        description="`lingua`: accurate on short texts, ~6 ms per 1.3 KB document. `fasttext`: "
+        "lid.176 (FineWeb's identifier), ~0.3 ms, 176 languages; other labels and scores.",
+    )
     languages: list[str] = Field(
         default_factory=lambda: ["en"],
-        description="ISO 639-1 codes to keep; empty keeps every language (annotate only).",
+        description="Language codes to keep (ISO 639-1; fasttext also knows a few 639-2/3 "
+        "codes such as ceb); empty keeps every language (annotate only).",
     )
     min_confidence: float = Field(
         0.65,
@@ -467,16 +474,20 @@ class LanguageFilterConfig(_Section):
 
     @field_validator("languages")
     @classmethod
-    def _known_codes(cls, value: list[str]) -> list[str]:
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [c.lower() for c in value]
+
+    @model_validator(mode="after")
+    def _known_codes(self) -> LanguageFilterConfig:
         from thresher.core.language import unknown_codes
 
-        bad = unknown_codes(value)
+        bad = unknown_codes(self.languages, self.backend)
         if bad:
             raise ValueError(
-                f"unknown ISO 639-1 code(s) {', '.join(bad)}; use lowercase two-letter codes "
-                "that lingua supports, e.g. en, de, fr"
+                f"unknown language code(s) {', '.join(bad)} for backend {self.backend}; use "
+                "lowercase ISO 639-1 codes that the backend supports, e.g. en, de, fr"
             )
-        return [c.lower() for c in value]
+        return self
 
 
 class ChatFilterConfig(_Section):

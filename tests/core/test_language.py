@@ -5,13 +5,19 @@ from __future__ import annotations
 import pytest
 
 from thresher.config import load_config
-from thresher.core.language import cached_detector, identify, unknown_codes
+from thresher.core.language import (
+    BACKENDS,
+    cached_detector,
+    fasttext_model_path,
+    identify,
+    unknown_codes,
+)
 from thresher.errors import ConfigError
 
 
-@pytest.fixture(scope="module")
-def detector():
-    return cached_detector(True)
+@pytest.fixture(scope="module", params=BACKENDS)
+def detector(request):
+    return cached_detector(True, request.param)
 
 
 @pytest.mark.parametrize(
@@ -21,7 +27,7 @@ def detector():
         ("Der Ausschuss prüfte den Vorschlag und fand, dass er Vorzüge hatte.", "de"),
         ("Le comité a examiné la proposition et a constaté qu'elle avait du mérite.", "fr"),
         ("El comité revisó la propuesta y encontró que tenía mérito.", "es"),
-        ("12345 678 -- !!", None),  # no letters: lingua cannot tell
+        ("12345 678 -- !!", None),  # no letters: nothing to tell a language by
         ("", None),
     ],
 )
@@ -43,15 +49,33 @@ def test_identify_reads_only_max_chars(detector):
 
 def test_detector_is_built_once_per_process():
     assert cached_detector(True) is cached_detector(True)
+    assert cached_detector(True, "fasttext") is cached_detector(True, "fasttext")
+
+
+def test_fasttext_reads_the_installed_model_and_several_lines():
+    assert fasttext_model_path().name == "lid.176.ftz" and fasttext_model_path().is_file()
+    lines = "The committee reviewed the proposal.\nIt found that the plan had merit.\n"
+    code, score = identify(cached_detector(True, "fasttext"), lines * 3, max_chars=10_000)
+    assert code == "en" and 0.65 < score <= 1.0
+    assert score == round(score, 6)
 
 
 def test_unknown_codes():
     assert unknown_codes(["en", "DE", "xx", "english"]) == ["xx", "english"]
+    # Cebuano: lid.176 has it, lingua does not
+    assert unknown_codes(["ceb", "en"], "lingua") == ["ceb"]
+    assert unknown_codes(["ceb", "en", "xx"], "fasttext") == ["xx"]
 
 
 def test_recipe_rejects_unknown_language_code():
-    with pytest.raises(ConfigError, match=r"filters\.language\.languages.*unknown ISO 639-1.*xx"):
+    with pytest.raises(ConfigError, match=r"filters\.language.*unknown language code.*xx"):
         load_config(None, ["filters.language.languages=[en, xx]"])
+    with pytest.raises(ConfigError, match=r"ceb for backend lingua"):
+        load_config(None, ["filters.language.languages=[ceb]"])
+    cfg = load_config(
+        None, ["filters.language.languages=[CEB, en]", "filters.language.backend=fasttext"]
+    )
+    assert cfg.filters.language.languages == ["ceb", "en"]
 
 
 @pytest.mark.parametrize(

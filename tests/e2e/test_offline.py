@@ -67,3 +67,26 @@ def test_default_run_inside_a_namespace_without_network(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert load_manifest(out)["accounting"]["balanced"]
+
+
+HOOKED_FASTTEXT = (
+    HOOKED_RUN.split("from thresher.cli import main")[0]
+    + r"""
+from thresher.core.language import build_detector, known_codes
+code = build_detector(True, "fasttext").identify("The committee met on Tuesday.", 10_000)[0]
+open(sys.argv[1], "w").write(json.dumps({"code": code, "known": len(known_codes("fasttext")),
+                                         "calls": calls}))
+"""
+)
+
+
+def test_fasttext_backend_loads_its_model_without_network(tmp_path):
+    report = tmp_path / "report.json"
+    proc = subprocess.run(
+        [sys.executable, "-c", HOOKED_FASTTEXT, str(report)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(report.read_text()) == {"code": "en", "known": 176, "calls": []}

@@ -14,6 +14,7 @@ from thresher.config import (
     GopherQualityConfig,
     IdentityToxicityConfig,
 )
+from thresher.core.language import BACKENDS
 from thresher.records import Document
 from thresher.stages._common import DEAD, FATES, MAIN, STATS
 from thresher.stages.bias import FlagBias
@@ -91,9 +92,11 @@ def _main_view(d: Document):
     )
 
 
-def test_chain_drop_mode_outputs_exactly():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_chain_drop_mode_outputs_exactly(backend):
+    language = FILTERS.language.model_copy(update={"backend": backend})
     with TestPipeline(runner="FnApiRunner") as p:
-        main, fates, dead, stats = chain(p, FILTERS, BIAS)
+        main, fates, dead, stats = chain(p, FILTERS.model_copy(update={"language": language}), BIAS)
         assert_that(
             main | "MainView" >> beam.Map(_main_view),
             equal_to(

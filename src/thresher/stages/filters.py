@@ -230,7 +230,7 @@ class FilterLowQuality(beam.PTransform):
 
 
 class _DetectorHolder:
-    """Weak-referenceable holder for Beam's ``Shared`` (lingua's detector is not)."""
+    """Weak-referenceable holder for Beam's ``Shared``, one per process and backend."""
 
     def __init__(self, detector: Any) -> None:
         self.detector = detector
@@ -248,11 +248,11 @@ class _LanguageFn(beam.DoFn):
         self._kept = Metrics.counter(LANGUAGE_STAGE, "kept")
 
     def setup(self) -> None:
-        low = self._cfg.low_accuracy
+        low, backend = self._cfg.low_accuracy, self._cfg.backend
         # Shared keeps only a weak reference: hold the holder itself, or it is collected after
-        # setup and the next DoFn instance pays lingua's lazy model loading again.
+        # setup and the next DoFn instance pays the model loading again.
         self._holder = self._shared.acquire(
-            lambda: _DetectorHolder(build_detector(low)), tag=f"lingua-low={low}"
+            lambda: _DetectorHolder(build_detector(low, backend)), tag=f"{backend}-low={low}"
         )
         self._detector = self._holder.detector
         if self._track:
@@ -298,13 +298,15 @@ class _LanguageFn(beam.DoFn):
 
 
 class FilterLanguage(beam.PTransform):
-    """Identify every record's language with lingua and keep the recipe's languages.
+    """Identify every record's language (``filters.language.backend``: lingua or fastText's
+    lid.176) and keep the recipe's languages.
 
     Input ``PCollection[Document]``; output ``{"main", "fates", "dead_letter", "stats"}``.
-    Every kept record gets ``language`` (ISO 639-1, or null when lingua cannot tell) and
-    ``language_score`` (lingua's confidence). ``filters.mode: drop`` with a non-empty
-    ``filters.language.languages``: a record in another language leaves as ``dropped``
-    (``language_not_allowed``), one below ``min_confidence`` as ``language_low_confidence``;
+    Every kept record gets ``language`` (ISO 639-1, or null when the text holds no letter or
+    lingua cannot tell) and ``language_score`` (the backend's confidence).
+    ``filters.mode: drop`` with a non-empty ``filters.language.languages``: a record in another
+    language leaves as ``dropped`` (``language_not_allowed``), one below ``min_confidence`` as
+    ``language_low_confidence``;
     ``details`` hold the language, score and settings. ``annotate``: nothing is dropped and
     ``signals["language_pass"]`` says whether it would have been. The detector is built once
     per worker process (``Shared``). Deterministic. Output can hold raw PII. Metrics
