@@ -51,6 +51,7 @@ RULE_SETS = (
     "fineweb",
     "chain",
 )
+LANGUAGE_CHAINS = ("language+chain (lingua)", "language+chain (fasttext)")
 
 _DT_REASONS = {
     "gopher_short_doc": "gopher_word_count_low",
@@ -147,7 +148,26 @@ def datatrove_filters(cfg: FiltersConfig) -> dict[str, Any]:
 Decision = tuple[bool, str | None, str | None]  # keep, reason, rewritten text (C4)
 
 
+def _language_then_chain(cfg: FiltersConfig, backend: str) -> Callable[[str], Decision]:
+    from thresher.core.language import cached_detector
+
+    detector = cached_detector(True, backend)  # type: ignore[arg-type]
+    lang = cfg.language
+
+    def decide(text: str) -> Decision:
+        code, score = detector.identify(text, lang.max_chars)
+        if code not in lang.languages or score < lang.min_confidence:
+            return False, "language", text
+        d = quality.evaluate(text, cfg).decision
+        return d.keep, ours_reason(d.reason), d.text if d.text is not None else text
+
+    return decide
+
+
 def run_ours(name: str, texts: list[str], cfg: FiltersConfig) -> list[Decision]:
+    if name in LANGUAGE_CHAINS:
+        decide = _language_then_chain(cfg, name.split("(")[1].rstrip(")"))
+        return [decide(t) for t in texts]
     anycase = cfg.gopher_quality.model_copy(update={"stop_words_case_sensitive": False})
     fns: dict[str, Callable[[str], quality.KeepDecision]] = {
         "gopher_quality": lambda t: quality.gopher_quality(t, cfg.gopher_quality),
@@ -166,14 +186,37 @@ def run_ours(name: str, texts: list[str], cfg: FiltersConfig) -> list[Decision]:
     return out
 
 
+def _lid176_for_datatrove() -> None:
+    """Put thresher's lid.176.ftz where datatrove's FT176LID looks for lid.176.bin."""
+    import shutil
+
+    from datatrove.io import cached_assets_path, strip_protocol
+    from datatrove.utils.lid import FT176LID
+
+    from thresher.core.language import fasttext_model_path
+
+    folder = cached_assets_path(library_name="datatrove", namespace="lid", subfolder="ft176")
+    target = Path(folder, strip_protocol(FT176LID.MODEL_URL).replace("/", "_"))
+    if not Path(f"{target}.completed").exists():
+        shutil.copyfile(fasttext_model_path(), target)
+        Path(f"{target}.completed").touch()
+
+
 def run_datatrove(name: str, texts: list[str], filters: dict[str, Any]) -> list[Decision]:
     from datatrove.data import Document
 
-    steps = (
-        [filters["gopher_repetition"], filters["gopher_quality"], filters["c4"], filters["fineweb"]]
-        if name == "chain"
-        else [filters[name.removesuffix("_anycase")]]
-    )
+    chain = [
+        filters["gopher_repetition"],
+        filters["gopher_quality"],
+        filters["c4"],
+        filters["fineweb"],
+    ]
+    if name == "chain":
+        steps = chain
+    elif name == "language+chain":
+        steps = [filters["language"], *chain]
+    else:
+        steps = [filters[name.removesuffix("_anycase")]]
     docs = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
     out: list[Decision] = []
     for doc in docs:
@@ -182,7 +225,12 @@ def run_datatrove(name: str, texts: list[str], filters: dict[str, Any]) -> list[
             res = step.filter(doc)
             if res is not True:
                 keep = False
-                reason = dt_reason(res[1] if isinstance(res, tuple) else "dropped")
+                language = step is filters.get("language")
+                reason = (
+                    "language"
+                    if language
+                    else dt_reason(res[1] if isinstance(res, tuple) else "dropped")
+                )
                 break
         out.append((keep, reason, doc.text))
     return out
@@ -221,7 +269,9 @@ def compare(name, kinds, ours: list[Decision], dt: list[Decision]) -> dict[str, 
     both_drop = [(o[1], d[1]) for o, d in zip(ours, dt, strict=True) if not o[0] and not d[0]]
     same_reason = sum(1 for a, b in both_drop if a == b)
     both_keep = [(o[2], d[2]) for o, d in zip(ours, dt, strict=True) if o[0] and d[0]]
-    same_text = sum(1 for a, b in both_keep if a.strip() == b.strip())
+    # the same words in order: thresher's C4 keeps a blank line between kept paragraphs,
+    # datatrove joins every kept line with one newline
+    same_text = sum(1 for a, b in both_keep if a.split() == b.split())
     disagreements = Counter(
         (kind, o[1] or "keep", d[1] or "keep")
         for kind, o, d in zip(kinds, ours, dt, strict=True)
@@ -250,6 +300,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--repeat", type=int, default=2, help="timing runs; the best is kept")
     ap.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    ap.add_argument(
+        "--language", action="store_true", help="also language + chain rows (see the docstring)"
+    )
     args = ap.parse_args()
 
     corpus = mixed_quality_corpus(args.docs, args.seed)
@@ -268,6 +321,20 @@ def main() -> None:
     filters = datatrove_filters(cfg)
     run_datatrove("chain", texts[:50], filters)  # warm up: spaCy loads on first use
     run_ours("chain", texts[:50], cfg)
+    names: tuple[str, ...] = RULE_SETS
+    if args.language:
+        from datatrove.pipeline.filters import LanguageFilter
+
+        _lid176_for_datatrove()
+        lang = LanguageFilterConfig()  # the default recipe: English, score >= 0.65
+        cfg = cfg.model_copy(update={"language": lang})
+        filters["language"] = LanguageFilter(
+            languages=lang.languages, language_threshold=lang.min_confidence, backend="ft176"
+        )
+        run_datatrove("language+chain", texts[:50], filters)
+        for name in LANGUAGE_CHAINS:
+            run_ours(name, texts[:50], cfg)
+        names = (*RULE_SETS, *LANGUAGE_CHAINS)
 
     chars = sum(map(len, texts))
     print(
@@ -277,13 +344,14 @@ def main() -> None:
     print(f"machine: {platform.machine()}, Python {platform.python_version()}\n")
     results = []
     header = (
-        f"{'rule set':<24}{'kappa':>7}{'both keep':>10}{'both drop':>10}{'ours keep':>10}"
+        f"{'rule set':<27}{'kappa':>7}{'both keep':>10}{'both drop':>10}{'ours keep':>10}"
         f"{'dt keep':>9}{'reason=':>8}{'text=':>7}{'ours doc/s':>11}{'dt doc/s':>10}{'ratio':>7}"
     )
     print(header)
-    for name in RULE_SETS:
+    for name in names:
+        dt_name = "language+chain" if name in LANGUAGE_CHAINS else name
         ours, t_ours = timed(lambda n=name: run_ours(n, texts, cfg), args.repeat)
-        dt, t_dt = timed(lambda n=name: run_datatrove(n, texts, filters), args.repeat)
+        dt, t_dt = timed(lambda n=dt_name: run_datatrove(n, texts, filters), args.repeat)
         r = compare(name, kinds, ours, dt)
         r.update(
             ours_docs_per_s=round(len(texts) / t_ours, 1),
@@ -293,10 +361,10 @@ def main() -> None:
         results.append(r)
         c = r["confusion"]
         print(
-            f"{name:<24}{r['kappa']:>7.3f}{c['both_keep']:>10}{c['both_drop']:>10}"
+            f"{name:<27}{r['kappa']:>7.3f}{c['both_keep']:>10}{c['both_drop']:>10}"
             f"{c['ours_keep_dt_drop']:>10}{c['ours_drop_dt_keep']:>9}"
             f"{(r['reason_agreement'] or 0):>8.3f}"
-            f"{(r['text_agreement'] if name in ('c4', 'chain') else 1.0) or 0:>7.3f}"
+            f"{(r['text_agreement'] if 'c4' in name or 'chain' in name else 1.0) or 0:>7.3f}"
             f"{r['ours_docs_per_s']:>11,.0f}{r['datatrove_docs_per_s']:>10,.0f}"
             f"{r['speed_ratio']:>7.2f}"
         )

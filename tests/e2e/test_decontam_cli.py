@@ -124,6 +124,23 @@ def test_join_path_with_two_workers_gives_the_same_output(side_input_run, join_t
     assert load_manifest(join_two_worker_run)["counts"] == load_manifest(side_input_run)["counts"]
 
 
+def test_index_file_loaded_by_two_worker_processes_gives_the_same_output(side_input_run, tmp_path):
+    two = _run(
+        tmp_path / "out",
+        "--direct_num_workers",
+        "2",
+        "--direct_running_mode",
+        "multi_processing",
+    )
+    for kind in ("data", "lineage", "dead_letter"):
+        rows = [
+            sorted(json.dumps(r, sort_keys=True, default=str) for r in read_parquet_dir(o / kind))
+            for o in (side_input_run, two)
+        ]
+        assert rows[0] == rows[1], kind
+    assert load_manifest(two)["decontamination"] == load_manifest(side_input_run)["decontamination"]
+
+
 def test_batched_run_drops_the_same_records_and_leaves_no_index_file(side_input_run, tmp_path):
     # four batches load one index file written at launch; the run removes it at the end
     batched = _run(tmp_path / "out", "--batch-records", "250")
