@@ -50,6 +50,11 @@ def read_parquet_dir(path: Path) -> list[dict]:
     return rows
 
 
+def sorted_rows(out: Path, kind: str) -> list[str]:
+    """Every row of ``out/kind`` as sorted JSON: two outputs compare whatever their sharding."""
+    return sorted(json.dumps(r, sort_keys=True, default=str) for r in read_parquet_dir(out / kind))
+
+
 def load_manifest(out: Path) -> dict:
     return json.loads((out / "manifest.json").read_text())
 

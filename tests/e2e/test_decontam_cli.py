@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, load_manifest, read_parquet_dir, run_cli
+from tests.conftest import REPO, load_manifest, read_parquet_dir, run_cli, sorted_rows
 
 PLANTED = json.loads((REPO / "sample_data" / "_planted.json").read_text())["decontamination"]
 ITEMS = {
@@ -108,15 +108,7 @@ def test_report_card_and_explain_show_it_without_text(side_input_run):
 
 def test_join_path_with_two_workers_gives_the_same_output(side_input_run, join_two_worker_run):
     for kind in ("data", "lineage", "dead_letter"):
-        a = sorted(
-            json.dumps(r, sort_keys=True, default=str)
-            for r in read_parquet_dir(side_input_run / kind)
-        )
-        b = sorted(
-            json.dumps(r, sort_keys=True, default=str)
-            for r in read_parquet_dir(join_two_worker_run / kind)
-        )
-        assert a == b, kind
+        assert sorted_rows(side_input_run, kind) == sorted_rows(join_two_worker_run, kind), kind
     one = load_manifest(side_input_run)["decontamination"]
     two = load_manifest(join_two_worker_run)["decontamination"]
     assert two["method"] == "join"
@@ -133,11 +125,7 @@ def test_index_file_loaded_by_two_worker_processes_gives_the_same_output(side_in
         "multi_processing",
     )
     for kind in ("data", "lineage", "dead_letter"):
-        rows = [
-            sorted(json.dumps(r, sort_keys=True, default=str) for r in read_parquet_dir(o / kind))
-            for o in (side_input_run, two)
-        ]
-        assert rows[0] == rows[1], kind
+        assert sorted_rows(side_input_run, kind) == sorted_rows(two, kind), kind
     assert load_manifest(two)["decontamination"] == load_manifest(side_input_run)["decontamination"]
 
 

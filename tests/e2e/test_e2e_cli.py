@@ -4,7 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.conftest import REPO, load_manifest, read_parquet_dir, run_cli
+from tests.conftest import REPO, load_manifest, read_parquet_dir, run_cli, sorted_rows
 
 PLANTED = json.loads((REPO / "sample_data" / "_planted.json").read_text())
 
@@ -117,12 +117,7 @@ def test_output_is_readable_and_normalized(sample_run):
 def test_same_records_with_two_workers(sample_run, two_worker_run):
     one, _ = sample_run
     for kind in ("data", "lineage", "dead_letter", "index"):
-        a = sorted(json.dumps(r, sort_keys=True, default=str) for r in read_parquet_dir(one / kind))
-        b = sorted(
-            json.dumps(r, sort_keys=True, default=str)
-            for r in read_parquet_dir(two_worker_run / kind)
-        )
-        assert a == b, kind
+        assert sorted_rows(one, kind) == sorted_rows(two_worker_run, kind), kind
     # shard layout is deterministic too
     assert [p.name for p in sorted((one / "data").iterdir())] == [
         p.name for p in sorted((two_worker_run / "data").iterdir())

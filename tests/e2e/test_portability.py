@@ -23,7 +23,7 @@ from apache_beam.options.pipeline_options import (
 )
 from apache_beam.portability.api import beam_runner_api_pb2
 
-from tests.conftest import REPO, read_parquet_dir, run_cli
+from tests.conftest import REPO, run_cli, sorted_rows
 from thresher.config import load_config
 from thresher.io.read import InputFile
 from thresher.pipeline import build_pipeline
@@ -78,10 +78,6 @@ def job_service():
     proc.wait(timeout=30)
 
 
-def _records(out, kind):
-    return sorted(json.dumps(r, sort_keys=True, default=str) for r in read_parquet_dir(out / kind))
-
-
 def test_portable_runner_matches_fnapi_record_for_record(tmp_path, job_service):
     ref, port = tmp_path / "fnapi", tmp_path / "portable"
     assert run_cli("run", "--output", str(ref), "--quiet").returncode == 0
@@ -99,7 +95,7 @@ def test_portable_runner_matches_fnapi_record_for_record(tmp_path, job_service):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     for kind in ("data", "lineage", "dead_letter"):
-        assert _records(port, kind) == _records(ref, kind), kind
+        assert sorted_rows(port, kind) == sorted_rows(ref, kind), kind
     m = json.loads((port / "manifest.json").read_text())
     assert m["runner"] == "PortableRunner" and m["accounting"]["balanced"]
 
