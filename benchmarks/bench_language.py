@@ -1,5 +1,6 @@
-"""Language identification: lingua (the default backend) against fastText's lid.176
-(``filters.language.backend: fasttext``) on text no one here wrote.
+"""Language identification: the three backends (``filters.language.backend``: ``cascade``, the
+default, fastText's lid.176 backed by lingua; ``lingua``; ``fasttext``) on text no one here
+wrote.
 
 - English prose: the package descriptions and docs shipped in the installed wheels
   (``bench_pii.speed_corpus``: READMEs, changelogs; ~1.2 KB documents with names, URLs, code),
@@ -7,10 +8,14 @@
 - Short sentences in ~60 languages: spaCy's example sentences (``spacy/lang/<code>/examples.py``,
   written by spaCy's contributors), labelled by their language directory.
 
+- The same sentences four at a time (paragraphs of one language, real text over 100 characters,
+  where the cascade lets fastText decide).
+
 Reported per backend: CPU milliseconds per document (one process, the detector built once;
-the best of ``--repeat`` timings), and on the English documents how often the two backends agree
-on the default recipe's decision (keep when the language is ``en`` with score >= 0.65); on the
-sentences, the share each backend labels with its language (languages both backends know).
+the best of ``--repeat`` timings), and on the English documents how often each backend agrees
+with lingua on the default recipe's decision (keep when the language is ``en`` with score >=
+0.65); on the sentences and paragraphs, the share each backend labels with its language
+(languages both backends know).
 
     .venv/bin/python -m benchmarks.bench_language --docs 1000 --repeat 3
 """
@@ -29,6 +34,8 @@ import spacy
 from benchmarks.bench_pii import speed_corpus
 from benchmarks.corpus import document
 from thresher.core.language import BACKENDS, build_detector, known_codes
+
+PARAGRAPH = 4  # sentences per paragraph
 
 MIN_CONFIDENCE = 0.65
 MAX_CHARS = 10_000
@@ -88,22 +95,37 @@ def main() -> None:
             results[name, backend] = res
             kept = sum(map(keep, res))
             print(f"  {backend:9s} {ms:6.3f} ms/document, kept as English {kept}/{len(res)}")
-        pairs = zip(results[name, "lingua"], results[name, "fasttext"], strict=True)
-        agree = sum(keep(x) == keep(y) for x, y in pairs)
-        print(f"  decision agreement {agree}/{len(texts)} = {agree / max(1, len(texts)):.4f}")
-    print(
-        f"spaCy example sentences: {len(labelled)} in {len({c for c, _ in labelled})} languages "
-        f"both backends know ({len(examples)} in all)"
-    )
-    for backend, det in detectors.items():
-        res, ms = timed(
-            lambda t, d=det: d.identify(t, MAX_CHARS), [t for _, t in labelled], a.repeat
-        )
-        right = sum(r[0] == code for r, (code, _) in zip(res, labelled, strict=True))
+        for backend in BACKENDS:
+            if backend != "lingua":
+                pairs = zip(results[name, "lingua"], results[name, backend], strict=True)
+                agree = sum(keep(x) == keep(y) for x, y in pairs)
+                print(
+                    f"  {backend} decision agreement with lingua {agree}/{len(texts)} = "
+                    f"{agree / max(1, len(texts)):.4f}"
+                )
+    by_language: dict[str, list[str]] = {}
+    for code, text in labelled:
+        by_language.setdefault(code, []).append(text)
+    paragraphs = [
+        (code, " ".join(texts[i : i + PARAGRAPH]))
+        for code, texts in by_language.items()
+        for i in range(0, len(texts), PARAGRAPH)
+    ]
+    for title, items in (("sentences", labelled), ("paragraphs", paragraphs)):
+        chars = sum(len(t) for _, t in items) / max(1, len(items))
         print(
-            f"  {backend:9s} {ms:6.3f} ms/sentence, own language {right}/{len(labelled)} = "
-            f"{right / max(1, len(labelled)):.3f}"
+            f"spaCy example {title}: {len(items)} in {len({c for c, _ in items})} languages both "
+            f"backends know ({len(examples)} sentences in all), {chars:,.0f} characters on average"
         )
+        for backend, det in detectors.items():
+            res, ms = timed(
+                lambda t, d=det: d.identify(t, MAX_CHARS), [t for _, t in items], a.repeat
+            )
+            right = sum(r[0] == code for r, (code, _) in zip(res, items, strict=True))
+            print(
+                f"  {backend:9s} {ms:6.3f} ms each, own language {right}/{len(items)} = "
+                f"{right / max(1, len(items)):.3f}"
+            )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ import pytest
 from thresher.config import load_config
 from thresher.core.language import (
     BACKENDS,
+    CASCADE_MIN_CHARS,
+    CASCADE_SURE,
+    build_detector,
     cached_detector,
     fasttext_model_path,
     identify,
@@ -47,6 +50,41 @@ def test_identify_reads_only_max_chars(detector):
     assert identify(detector, text, max_chars=10_000)[0] == "en"
 
 
+PROSE = (
+    "The committee reviewed the proposal and found that it had merit, although several "
+    "members raised concerns about the cost."
+)
+# English that fastText is unsure of (markup and identifiers), and a short sentence
+TECHNICAL = (
+    "Returns: dict[str, int] -- counts per key; raises KeyError if the key is missing from "
+    "cfg.keys (see utils.py line 42)."
+)
+SHORT = "The committee met on Tuesday."
+
+
+def test_cascade_keeps_sure_fasttext_verdicts_and_asks_lingua_for_the_rest():
+    fast, lingua = cached_detector(True, "fasttext"), cached_detector(True, "lingua")
+    cascade = build_detector(True, "cascade")
+    assert len(PROSE) >= CASCADE_MIN_CHARS and len(TECHNICAL) >= CASCADE_MIN_CHARS
+    assert fast.identify(PROSE, 10_000)[1] >= CASCADE_SURE
+    assert fast.identify(TECHNICAL, 10_000)[1] < CASCADE_SURE
+    assert len(SHORT) < CASCADE_MIN_CHARS
+    assert cascade.identify(PROSE, 10_000) == fast.identify(PROSE, 10_000)
+    assert cascade.identify(TECHNICAL, 10_000) == lingua.identify(TECHNICAL, 10_000)
+    assert cascade.identify(SHORT, 10_000) == lingua.identify(SHORT, 10_000)
+    # the cut-off follows max_chars: a long text read for fewer characters goes to lingua
+    assert cascade.identify(PROSE, 50) == lingua.identify(PROSE, 50)
+    # a stricter `sure` (a recipe min_confidence above CASCADE_SURE) sends more to lingua
+    strict = build_detector(True, "cascade", sure=0.999)
+    assert strict.identify(PROSE, 10_000) == lingua.identify(PROSE, 10_000)
+
+
+def test_cascade_codes_are_those_both_backends_know():
+    assert unknown_codes(["ceb", "en"], "cascade") == ["ceb"]
+    with pytest.raises(ConfigError, match=r"ceb for backend cascade"):
+        load_config(None, ["filters.language.languages=[ceb]"])
+
+
 def test_detector_is_built_once_per_process():
     assert cached_detector(True) is cached_detector(True)
     assert cached_detector(True, "fasttext") is cached_detector(True, "fasttext")
@@ -71,7 +109,7 @@ def test_recipe_rejects_unknown_language_code():
     with pytest.raises(ConfigError, match=r"filters\.language.*unknown language code.*xx"):
         load_config(None, ["filters.language.languages=[en, xx]"])
     with pytest.raises(ConfigError, match=r"ceb for backend lingua"):
-        load_config(None, ["filters.language.languages=[ceb]"])
+        load_config(None, ["filters.language.languages=[ceb]", "filters.language.backend=lingua"])
     cfg = load_config(
         None, ["filters.language.languages=[CEB, en]", "filters.language.backend=fasttext"]
     )

@@ -142,7 +142,7 @@ def test_chain_drop_mode_outputs_exactly(backend):
         )
         assert_that(
             dead | "DeadView" >> beam.Map(lambda d: (d.id, d.stage, d.error_type)),
-            equal_to([("d5", "filter_quality", "TypeError")]),
+            equal_to([("d5", "filter_quality", "AttributeError")]),
             label="Dead",
         )
         assert_that(

@@ -93,6 +93,8 @@ class Lexicons:
     phrase_starts: frozenset[str]
     max_phrase: int
     versions: Mapping[str, str]
+    toxic_words: frozenset[str] = frozenset()  # the one-word toxic terms
+    identity_words: Mapping[str, str] = dataclasses.field(default_factory=dict)  # one-word terms
 
 
 def _read_tsv(name: str) -> list[tuple[str, str]]:
@@ -148,6 +150,8 @@ def load_lexicons() -> Lexicons:
         phrase_starts=frozenset(p[0] for p in (*toxic, *identity) if len(p) > 1),
         max_phrase=max(len(p) for p in (*toxic, *identity)),
         versions={k: v["version"] for k, v in sidecar["files"].items()},
+        toxic_words=frozenset(singles),
+        identity_words={p[0]: g for p, g in identity.items() if len(p) == 1},
     )
 
 
@@ -159,11 +163,13 @@ def _plain(word: str) -> str:
 
 def words_of(text: str) -> list[str]:
     """Lowercased, accent-free words with edge punctuation stripped (leet marks kept)."""
+    if text.isascii():  # most text: lowercasing first is the same, and nothing to decompose
+        return [w for chunk in _CHUNK.findall(text.lower()) if (w := chunk.strip(".,?'"))]
     out = []
     for chunk in _CHUNK.findall(text):
         w = chunk.strip("'’.,?")
         if w:
-            out.append(_plain(w))
+            out.append(w.lower() if w.isascii() else _plain(w))
     return out
 
 
@@ -259,6 +265,10 @@ def scan(text: str, lex: Lexicons) -> BiasScan:
     n = len(words)
     tally = _Tally([], [], dict.fromkeys(GROUPS, 0), dict.fromkeys(GROUPS, 0))
     spaced = _spaced_runs(words)
+    # A plain word is toxic only when listed or when it holds a run of three letters
+    # (elongation); no word does when the words joined by spaces hold no run.
+    runs = _RUN3.search(" ".join(words)) is not None
+    toxic_words, identity_words, starts = lex.toxic_words, lex.identity_words, lex.phrase_starts
     i = 0
     while i < n:
         end = spaced.get(i)
@@ -267,12 +277,12 @@ def scan(text: str, lex: Lexicons) -> BiasScan:
             i = end
             continue
         w = words[i]
-        if w in lex.phrase_starts:
+        if w in starts:
             _phrases_at(words, i, lex, tally)
-        group = lex.identity.get((w,))
+        group = identity_words.get(w)
         if group is not None:
             tally.identity(group, i)
-        elif _toxic_word(w, lex):
+        elif w in toxic_words or ((runs or not w.isalpha()) and _toxic_word(w, lex)):
             tally.toxic.append(i)
         i += 1
     return BiasScan(n, tuple(tally.toxic), tally.counts, tuple(tally.ident_pos))

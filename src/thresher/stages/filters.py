@@ -24,7 +24,7 @@ from thresher.config import ChatFilterConfig, FiltersConfig, LanguageFilterConfi
 from thresher.core import bias as core_bias
 from thresher.core import chat_quality
 from thresher.core.chat_quality import ChatRules, RefusalMatcher, evaluate_chat
-from thresher.core.language import build_detector, identify
+from thresher.core.language import CASCADE_SURE, build_detector, identify
 from thresher.core.quality import RULE_SETS, QualityRules, evaluate
 from thresher.errors import ConfigError
 from thresher.records import Document, dropped_fate
@@ -249,10 +249,12 @@ class _LanguageFn(beam.DoFn):
 
     def setup(self) -> None:
         low, backend = self._cfg.low_accuracy, self._cfg.backend
+        sure = max(CASCADE_SURE, self._cfg.min_confidence)
         # Shared keeps only a weak reference: hold the holder itself, or it is collected after
         # setup and the next DoFn instance pays the model loading again.
         self._holder = self._shared.acquire(
-            lambda: _DetectorHolder(build_detector(low, backend)), tag=f"{backend}-low={low}"
+            lambda: _DetectorHolder(build_detector(low, backend, sure)),
+            tag=f"{backend}-low={low}-sure={sure}",
         )
         self._detector = self._holder.detector
         if self._track:
@@ -298,12 +300,12 @@ class _LanguageFn(beam.DoFn):
 
 
 class FilterLanguage(beam.PTransform):
-    """Identify every record's language (``filters.language.backend``: lingua or fastText's
-    lid.176) and keep the recipe's languages.
+    """Identify every record's language (``filters.language.backend``: fastText's lid.176
+    backed by lingua, lingua or fastText alone) and keep the recipe's languages.
 
     Input ``PCollection[Document]``; output ``{"main", "fates", "dead_letter", "stats"}``.
     Every kept record gets ``language`` (ISO 639-1, or null when the text holds no letter or
-    lingua cannot tell) and ``language_score`` (the backend's confidence).
+    lingua cannot tell) and ``language_score`` (the confidence of the model that decided).
     ``filters.mode: drop`` with a non-empty ``filters.language.languages``: a record in another
     language leaves as ``dropped`` (``language_not_allowed``), one below ``min_confidence`` as
     ``language_low_confidence``;
