@@ -14,7 +14,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
 
-from thresher.accounting import CountKeys, SumStats, fate_keys, write_json
+from thresher.accounting import CountKeys, SumStatGroups, SumStats, fate_keys, write_json
 from thresher.config import PipelineConfig
 from thresher.core import statkeys
 from thresher.core.profile import length_bucket, signal_stats, size_bucket
@@ -72,10 +72,19 @@ def _profile(read_docs: PCollection, kept: PCollection, lineage: PCollection) ->
         | "ClusterStats"
         >> beam.Map(lambda kv: (statkeys.cluster_size(kv[0][0], size_bucket(kv[1] + 1)), 1))
     )
+    # one element per record (its pairs), summed here: not one element per pair
+    per_record = (
+        (
+            read_docs | "InputLengths" >> beam.Map(lambda d: list(_length_stats(d, "input"))),
+            kept | "KeptProfile" >> beam.Map(lambda d: list(_kept_stats(d))),
+            lineage | "DroppedSignals" >> beam.Map(lambda f: list(_decided_stats(f))),
+        )
+        | "RecordProfiles" >> beam.Flatten()
+        | "SumRecordProfiles" >> beam.CombineGlobally(SumStatGroups())
+        | "RecordProfileItems" >> beam.FlatMap(lambda totals: sorted(totals.items()))
+    )
     return (
-        read_docs | "InputLengths" >> beam.FlatMap(_length_stats, "input"),
-        kept | "KeptProfile" >> beam.FlatMap(_kept_stats),
-        lineage | "DroppedSignals" >> beam.FlatMap(_decided_stats),
+        per_record,
         clusters,
         (read_docs, kept, lineage) | "ProfileConversations" >> ProfileConversations(),
     ) | "ProfileStats" >> beam.Flatten()

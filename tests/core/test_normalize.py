@@ -1,13 +1,17 @@
 """Unit tests of core.normalize and core.hashing (tier a)."""
 
+import re
 import unicodedata
+from unittest import mock
 
+import ftfy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from thresher.core import normalize
 from thresher.core.hashing import content_key, fold_text, stable_bucket
-from thresher.core.normalize import NormalizeOptions, normalize_text
+from thresher.core.normalize import _FTFY_ASCII_WORK, NormalizeOptions, normalize_text
 
 
 @pytest.mark.parametrize(
@@ -57,6 +61,25 @@ def test_normalize_idempotent(text):
     assert normalize_text(once) == once
     assert once == unicodedata.normalize("NFC", once)
     assert "\r" not in once and "\x00" not in once
+
+
+# ASCII with words, HTML-entity-like runs, terminal escapes and every control character
+_ASCII_PIECES = st.one_of(
+    st.text(alphabet=st.characters(max_codepoint=127), max_size=20),
+    st.sampled_from(["&amp;", "&lt;", "&#39;", "&hellip;", "\x1b[31m", "<b>", "\r\n", " \t\n"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_ASCII_PIECES, max_size=12).map("".join))
+def test_ascii_text_that_skips_ftfy_is_what_ftfy_leaves_unchanged(text):
+    text = text.replace("\r", "\n")  # normalize_text turns \r into \n before ftfy
+    if _FTFY_ASCII_WORK.search(text) is None:
+        assert ftfy.fix_text(text, normalization=None, fix_line_breaks=True) == text
+    # and the skip never changes what normalize_text returns
+    with mock.patch.object(normalize, "_FTFY_ASCII_WORK", re.compile("")):  # ftfy always
+        always = normalize_text(text)
+    assert normalize_text(text) == always
 
 
 @settings(max_examples=100, deadline=None)

@@ -23,6 +23,10 @@ _CONTROL = re.compile(
 _HSPACE = re.compile(r"[^\S\n]+")  # any whitespace except newline
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 _MAX_PASSES = 4
+# ftfy repairs non-ASCII characters, HTML entities, terminal escapes and control characters:
+# on ASCII text holding no "&" and no control character but tab and newline, it changes
+# nothing (a property test compares), so such text skips it.
+_FTFY_ASCII_WORK = re.compile(r"[&\x00-\x08\x0b-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ class NormalizeOptions:
 
 def _one_pass(text: str, opts: NormalizeOptions) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if opts.fix_mojibake:
+    if opts.fix_mojibake and not (text.isascii() and _FTFY_ASCII_WORK.search(text) is None):
         # normalization=None: the Unicode form is ours to choose below.
         text = ftfy.fix_text(text, normalization=None, fix_line_breaks=True)
     text = unicodedata.normalize(opts.unicode_form, text)
