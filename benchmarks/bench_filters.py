@@ -51,7 +51,11 @@ RULE_SETS = (
     "fineweb",
     "chain",
 )
-LANGUAGE_CHAINS = ("language+chain (lingua)", "language+chain (fasttext)")
+LANGUAGE_CHAINS = (
+    "language+chain (cascade)",
+    "language+chain (lingua)",
+    "language+chain (fasttext)",
+)
 
 _DT_REASONS = {
     "gopher_short_doc": "gopher_word_count_low",

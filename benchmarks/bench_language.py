@@ -3,8 +3,10 @@ default, fastText's lid.176 backed by lingua; ``lingua``; ``fasttext``) on text 
 wrote.
 
 - English prose: the package descriptions and docs shipped in the installed wheels
-  (``bench_pii.speed_corpus``: READMEs, changelogs; ~1.2 KB documents with names, URLs, code),
-  and the generated corpus of the scale benchmarks (``benchmarks.corpus.document``).
+  (``bench_pii.speed_corpus``: READMEs, changelogs; ~1.5 KB documents with names, URLs, code),
+  the docstrings of 600 characters or more in the installed packages' Python files (every
+  k-th of them in path order: prose with code examples and parameter tables), and the
+  generated corpus of the scale benchmarks (``benchmarks.corpus.document``).
 - Short sentences in ~60 languages: spaCy's example sentences (``spacy/lang/<code>/examples.py``,
   written by spaCy's contributors), labelled by their language directory.
 
@@ -28,12 +30,20 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import spacy
 
 from benchmarks.bench_pii import speed_corpus
 from benchmarks.corpus import document
-from thresher.core.language import BACKENDS, build_detector, known_codes
+from thresher.core.language import (
+    BACKENDS,
+    CASCADE_MIN_CHARS,
+    CASCADE_SURE,
+    build_detector,
+    known_codes,
+    prose_lines,
+)
 
 PARAGRAPH = 4  # sentences per paragraph
 
@@ -59,6 +69,35 @@ def spacy_examples() -> list[tuple[str, str]]:
     return out
 
 
+def docstrings(n: int, min_chars: int = 600) -> list[str]:
+    """``n`` distinct docstrings of at least ``min_chars`` characters from the installed
+    packages' modules, classes and functions, spread evenly over them in path order."""
+    found: list[str] = []
+    seen: set[str] = set()
+    root = Path(spacy.__file__).parent.parent  # site-packages
+    for path in sorted(root.rglob("*.py")):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                doc = ast.get_docstring(node)
+                if doc and len(doc) >= min_chars and doc not in seen:
+                    seen.add(doc)
+                    found.append(doc)
+    step = max(1, len(found) // max(1, n))
+    return found[::step][:n]
+
+
+def fasttext_decides(text: str, fasttext: Any) -> bool:
+    """Whether the cascade keeps fastText's verdict on ``text`` (else it asks lingua)."""
+    prose = prose_lines(text[:MAX_CHARS])
+    if len(text) < CASCADE_MIN_CHARS or len(prose) < CASCADE_MIN_CHARS:
+        return False
+    return bool(fasttext.identify(prose, MAX_CHARS)[1] >= CASCADE_SURE)
+
+
 def timed(fn: Callable[[str], tuple[str | None, float]], texts: list[str], repeat: int):
     best, results = float("inf"), []
     for _ in range(repeat):
@@ -80,6 +119,7 @@ def main() -> None:
     rng = random.Random(3)
     corpora = {
         "package docs (real, English)": speed_corpus(a.docs),
+        "docstrings (real, English)": docstrings(a.docs),
         "generated prose": [document(rng, 60, 260) for _ in range(a.docs)],
     }
     examples = spacy_examples()
@@ -95,6 +135,8 @@ def main() -> None:
             results[name, backend] = res
             kept = sum(map(keep, res))
             print(f"  {backend:9s} {ms:6.3f} ms/document, kept as English {kept}/{len(res)}")
+        fast = sum(fasttext_decides(t, detectors["fasttext"]) for t in texts)
+        print(f"  cascade: fastText decided {fast}/{len(texts)}, lingua the rest")
         for backend in BACKENDS:
             if backend != "lingua":
                 pairs = zip(results[name, "lingua"], results[name, backend], strict=True)

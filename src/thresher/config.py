@@ -451,9 +451,10 @@ class LanguageFilterConfig(_Section):
     enabled: bool = Field(True, description="Run this rule set.")
     backend: Literal["cascade", "lingua", "fasttext"] = Field(
         "cascade",
-        description="`cascade`: fastText decides texts of 100+ characters it scores >= 0.8 "
-        "(or >= min_confidence if higher), lingua the rest; same decisions as lingua on 99.7%+ "
-        "of real text, fastText's speed on clean prose. `lingua`: accurate on short texts, "
+        description="`cascade`: fastText reads the prose lines and decides where they hold "
+        "100+ characters and it scores >= 0.7 (or >= min_confidence if higher), lingua the "
+        "rest; lingua's decisions on 99.7%+ of real text at a fraction of its cost. `lingua`: "
+        "accurate on short texts, "
         "~6 ms per 1.3 KB document. `fasttext`: lid.176 (FineWeb's identifier), ~0.3 ms, 176 "
         "languages; drops more English with code or markup.",
     )

@@ -13,6 +13,7 @@ from thresher.core.language import (
     cached_detector,
     fasttext_model_path,
     identify,
+    prose_lines,
     unknown_codes,
 )
 from thresher.errors import ConfigError
@@ -60,20 +61,46 @@ TECHNICAL = (
     "cfg.keys (see utils.py line 42)."
 )
 SHORT = "The committee met on Tuesday."
+# prose around a code block and a table: fastText is unsure of the whole, sure of the prose
+README = """Install the package and run the pipeline on your own files.
+```
+pip install thresher==1.2.0
+thresher run --input data/*.jsonl --output out/ --set pii.enabled=false
+```
+The command writes Parquet shards, a manifest and a dataset card into the output folder.
+| key | default |
+|---|---|
+| dedup.near.threshold | 0.8 |
+"""
+
+
+def test_prose_lines_set_code_tables_and_short_lines_aside():
+    assert prose_lines(README).splitlines() == [
+        "Install the package and run the pipeline on your own files.",
+        "The command writes Parquet shards, a manifest and a dataset card into the output folder.",
+    ]
+    assert prose_lines("  Le comité a examiné la proposition.  \n{}\n") == (
+        "Le comité a examiné la proposition."
+    )
+    assert prose_lines("x = [1, 2, 3]  # a list\nok") == ""
 
 
 def test_cascade_keeps_sure_fasttext_verdicts_and_asks_lingua_for_the_rest():
     fast, lingua = cached_detector(True, "fasttext"), cached_detector(True, "lingua")
     cascade = build_detector(True, "cascade")
-    assert len(PROSE) >= CASCADE_MIN_CHARS and len(TECHNICAL) >= CASCADE_MIN_CHARS
     assert fast.identify(PROSE, 10_000)[1] >= CASCADE_SURE
-    assert fast.identify(TECHNICAL, 10_000)[1] < CASCADE_SURE
-    assert len(SHORT) < CASCADE_MIN_CHARS
     assert cascade.identify(PROSE, 10_000) == fast.identify(PROSE, 10_000)
+    # the prose lines of a README decide, not the code and the table around them
+    assert fast.identify(README, 10_000)[1] < CASCADE_SURE
+    sure = fast.identify(prose_lines(README), 10_000)
+    assert sure[1] >= CASCADE_SURE and cascade.identify(README, 10_000) == sure
+    # unsure of the prose: lingua decides on the whole text
+    assert fast.identify(prose_lines(TECHNICAL), 10_000)[1] < CASCADE_SURE
     assert cascade.identify(TECHNICAL, 10_000) == lingua.identify(TECHNICAL, 10_000)
+    # too little text (or too little prose) for fastText: lingua
+    assert len(SHORT) < CASCADE_MIN_CHARS
     assert cascade.identify(SHORT, 10_000) == lingua.identify(SHORT, 10_000)
-    # the cut-off follows max_chars: a long text read for fewer characters goes to lingua
-    assert cascade.identify(PROSE, 50) == lingua.identify(PROSE, 50)
+    assert cascade.identify(PROSE, 50) == lingua.identify(PROSE, 50)  # max_chars counts
     # a stricter `sure` (a recipe min_confidence above CASCADE_SURE) sends more to lingua
     strict = build_detector(True, "cascade", sure=0.999)
     assert strict.identify(PROSE, 10_000) == lingua.identify(PROSE, 10_000)
