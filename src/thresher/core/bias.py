@@ -93,8 +93,8 @@ class Lexicons:
     phrase_starts: frozenset[str]
     max_phrase: int
     versions: Mapping[str, str]
-    toxic_words: frozenset[str] = frozenset()  # the one-word toxic terms
-    identity_words: Mapping[str, str] = dataclasses.field(default_factory=dict)  # one-word terms
+    toxic_words: frozenset[str]  # the one-word toxic terms
+    identity_words: Mapping[str, str]  # the one-word identity terms -> group
 
 
 def _read_tsv(name: str) -> list[tuple[str, str]]:
