@@ -11,8 +11,14 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
+# Property tests draw the same examples on every run (the test suite, and so CI, gives the same
+# verdict for the same code); HYPOTHESIS_PROFILE=explore draws new ones, to look for new cases.
+settings.register_profile("default", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # The PII stage creates a key in the user key store on first use: keep tests out of ~/.config,

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from thresher.config import PiiConfig
 from thresher.errors import ConfigError
 from thresher.pii.operators import Detection
+from thresher.pii.recognizers._base import looks_placeholder
 from thresher.pii.segments import segments
 from thresher.pii.spans import resolve
 from thresher.pii.truecase import restore_case
@@ -302,7 +303,13 @@ _PII = st.one_of(
         st.integers(0, 255),
         st.integers(1, 254),
     ),
-    st.builds(lambda t: "ghp_" + t, st.from_regex(r"[A-Za-z0-9]{36}", fullmatch=True)),
+    # a token, not a stand-in such as ghp_000...0 (placeholders are kept on purpose)
+    st.builds(
+        lambda t: "ghp_" + t,
+        st.from_regex(r"[A-Za-z0-9]{36}", fullmatch=True).filter(
+            lambda t: not looks_placeholder(t)
+        ),
+    ),
     st.sampled_from(
         [
             "4111 1111 1111 1111",
