@@ -9,7 +9,6 @@ wrote.
   generated corpus of the scale benchmarks (``benchmarks.corpus.document``).
 - Short sentences in ~60 languages: spaCy's example sentences (``spacy/lang/<code>/examples.py``,
   written by spaCy's contributors), labelled by their language directory.
-
 - The same sentences four at a time (paragraphs of one language, real text over 100 characters,
   where the cascade lets fastText decide).
 
@@ -30,20 +29,12 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import spacy
 
 from benchmarks.bench_pii import speed_corpus
 from benchmarks.corpus import document
-from thresher.core.language import (
-    BACKENDS,
-    CASCADE_MIN_CHARS,
-    CASCADE_SURE,
-    build_detector,
-    known_codes,
-    prose_lines,
-)
+from thresher.core.language import BACKENDS, Cascade, build_detector, known_codes
 
 PARAGRAPH = 4  # sentences per paragraph
 
@@ -90,14 +81,6 @@ def docstrings(n: int, min_chars: int = 600) -> list[str]:
     return found[::step][:n]
 
 
-def fasttext_decides(text: str, fasttext: Any) -> bool:
-    """Whether the cascade keeps fastText's verdict on ``text`` (else it asks lingua)."""
-    prose = prose_lines(text[:MAX_CHARS])
-    if len(text) < CASCADE_MIN_CHARS or len(prose) < CASCADE_MIN_CHARS:
-        return False
-    return bool(fasttext.identify(prose, MAX_CHARS)[1] >= CASCADE_SURE)
-
-
 def timed(fn: Callable[[str], tuple[str | None, float]], texts: list[str], repeat: int):
     best, results = float("inf"), []
     for _ in range(repeat):
@@ -135,7 +118,9 @@ def main() -> None:
             results[name, backend] = res
             kept = sum(map(keep, res))
             print(f"  {backend:9s} {ms:6.3f} ms/document, kept as English {kept}/{len(res)}")
-        fast = sum(fasttext_decides(t, detectors["fasttext"]) for t in texts)
+        cascade = detectors["cascade"]
+        assert isinstance(cascade, Cascade)
+        fast = sum(cascade.sure_verdict(t, MAX_CHARS) is not None for t in texts)
         print(f"  cascade: fastText decided {fast}/{len(texts)}, lingua the rest")
         for backend in BACKENDS:
             if backend != "lingua":

@@ -94,6 +94,8 @@ def test_cascade_keeps_sure_fasttext_verdicts_and_asks_lingua_for_the_rest():
     assert fast.identify(README, 10_000)[1] < CASCADE_SURE
     sure = fast.identify(prose_lines(README), 10_000)
     assert sure[1] >= CASCADE_SURE and cascade.identify(README, 10_000) == sure
+    assert cascade.sure_verdict(README, 10_000) == sure
+    assert cascade.sure_verdict(TECHNICAL, 10_000) is None
     # unsure of the prose: lingua decides on the whole text
     assert fast.identify(prose_lines(TECHNICAL), 10_000)[1] < CASCADE_SURE
     assert cascade.identify(TECHNICAL, 10_000) == lingua.identify(TECHNICAL, 10_000)

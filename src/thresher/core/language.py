@@ -143,7 +143,7 @@ def prose_lines(text: str) -> str:
     return "\n".join(out)
 
 
-class _Cascade:
+class Cascade:
     """fastText where it is sure of enough prose, lingua (built on first need) for the
     rest."""
 
@@ -153,17 +153,25 @@ class _Cascade:
         self._sure = sure
         self._lingua: _Lingua | None = None
 
-    def identify(self, text: str, max_chars: int) -> tuple[str | None, float]:
+    def sure_verdict(self, text: str, max_chars: int) -> tuple[str, float] | None:
+        """fastText's verdict on the prose lines of ``text[:max_chars]`` when it stands (enough
+        prose, score at least ``sure``); None when lingua must decide."""
         head = text[:max_chars]
-        if len(head) >= CASCADE_MIN_CHARS:
-            prose = prose_lines(head)
-            if len(prose) >= CASCADE_MIN_CHARS:
-                language, score = self._fast.identify(prose, max_chars)
-                if language is not None and score >= self._sure:
-                    return language, score
+        if len(head) < CASCADE_MIN_CHARS:
+            return None
+        prose = prose_lines(head)
+        if len(prose) < CASCADE_MIN_CHARS:
+            return None
+        language, score = self._fast.identify(prose, max_chars)
+        return (language, score) if language is not None and score >= self._sure else None
+
+    def identify(self, text: str, max_chars: int) -> tuple[str | None, float]:
+        verdict = self.sure_verdict(text, max_chars)
+        if verdict is not None:
+            return verdict
         if self._lingua is None:
             self._lingua = _Lingua(self._low)
-        return self._lingua.identify(head, max_chars)
+        return self._lingua.identify(text[:max_chars], max_chars)
 
 
 def build_detector(
@@ -181,7 +189,7 @@ def build_detector(
     if backend == "fasttext":
         return _Fasttext()
     if backend == "cascade":
-        return _Cascade(low_accuracy, sure)
+        return Cascade(low_accuracy, sure)
     return _Lingua(low_accuracy)
 
 
