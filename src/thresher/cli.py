@@ -11,8 +11,10 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from importlib import resources
 
 from thresher.errors import (
@@ -290,7 +292,8 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     )
     if not args.quiet and os.environ.get("THRESHER_PROGRESS") is None:
         os.environ["THRESHER_PROGRESS"] = "1"
-    outcome = execute(config, beam_args, overwrite=args.overwrite, recipe_path=args.recipe)
+    with quiet_worker_chatter():
+        outcome = execute(config, beam_args, overwrite=args.overwrite, recipe_path=args.recipe)
     if not args.quiet:
         print_summary(outcome.manifest)
     if not outcome.succeeded:
@@ -298,6 +301,49 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
         return 1
     print(f"wrote {config.output.path}", file=sys.stderr)
     return 0
+
+
+# What Beam's local worker processes print besides thresher's progress: Beam sets their
+# logging to INFO (and the runner passes them no option to change it), so channel set-up,
+# harness state and libraries' INFO lines (``INFO:name:message``) reach the terminal, with a
+# missing GCP client and no semi-persistent directory as warnings. The CLI logs at WARNING;
+# the workers' warnings and errors and thresher's progress lines are kept.
+_WORKER_CHATTER = re.compile(
+    rb"INFO:[\w.\-]+:"
+    rb"|WARNING:root:apitools not found"
+    rb"|WARNING:__main__:No semi_persistent_directory found"
+    rb"|WARNING apache_beam\.runners\.portability\.local_job_service: Worker: severity: WARN"
+    rb" .*No semi_persistent_directory found"
+)
+
+
+@contextlib.contextmanager
+def quiet_worker_chatter(fd: int = 2) -> Iterator[None]:
+    """While the block runs, lines written to ``fd`` (standard error, which local worker
+    processes inherit) pass through a pipe that drops Beam's worker chatter
+    (``_WORKER_CHATTER``) and forwards every other line unchanged, in order."""
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, fd)
+    os.close(write_end)
+
+    def pump() -> None:
+        with os.fdopen(read_end, "rb") as lines:
+            for line in lines:
+                if not _WORKER_CHATTER.match(line):
+                    os.write(saved, line)
+
+    forwarder = threading.Thread(target=pump, name="thresher-stderr", daemon=True)
+    forwarder.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, fd)  # the pipe ends once the workers holding it have exited too
+        forwarder.join(timeout=10)
+        if not forwarder.is_alive():
+            os.close(saved)
 
 
 class _QuietBeamNoise(logging.Filter):

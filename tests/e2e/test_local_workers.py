@@ -5,10 +5,13 @@ says how many workers run."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
 from tests.conftest import run_cli
+from thresher.cli import quiet_worker_chatter
 from thresher.config import PipelineConfig
 from thresher.run import MAX_LOCAL_WORKERS, local_workers, pipeline_options, worker_count
 
@@ -53,6 +56,33 @@ def test_progress_says_how_many_workers_run(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "thresher: FnApiRunner, 2 workers (as the Beam options say)" in proc.stderr
     assert re.search(r"\[thresher pid \d+ of 2 worker\(s\)\] read", proc.stderr)
+    # Beam's worker processes log at INFO; none of that reaches the terminal
+    assert not re.search(r"^INFO:", proc.stderr, re.MULTILINE), proc.stderr[-3000:]
+    assert "semi_persistent_directory" not in proc.stderr
+    assert "apitools" not in proc.stderr
+
+
+def test_worker_chatter_is_dropped_and_everything_else_kept(capfd):
+    """A child process writing to the inherited standard error, as Beam's workers do."""
+    child = "import sys\nfor line in sys.argv[1:]: print(line, file=sys.stderr)\n"
+    lines = [
+        "INFO:apache_beam.runners.worker.sdk_worker:Control channel established.",
+        "[thresher pid 7 of 2 worker(s)] read 10 (5/s)",
+        "INFO:presidio-analyzer:Using device of type: cpu",
+        "WARNING:root:apitools not found, and bigquery client libraries are not available",
+        "ERROR:apache_beam.runners.worker.sdk_worker:Error processing instruction 12",
+        "WARNING:__main__:No semi_persistent_directory found:  User registered objects",
+        "Traceback (most recent call last):",
+    ]
+    with quiet_worker_chatter():
+        subprocess.run([sys.executable, "-c", child, *lines], check=True)
+        print("thresher: parent line", file=sys.stderr)
+    assert capfd.readouterr().err.splitlines() == [
+        "[thresher pid 7 of 2 worker(s)] read 10 (5/s)",
+        "ERROR:apache_beam.runners.worker.sdk_worker:Error processing instruction 12",
+        "Traceback (most recent call last):",
+        "thresher: parent line",
+    ]
 
 
 def test_default_local_run_reports_its_workers(tmp_path):
