@@ -178,7 +178,8 @@ def test_dead_letter_fraction_fails_the_run_but_keeps_the_books(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text('{"text": "good document"}\nnot json\nnot json either\n')
     out = tmp_path / "out"
-    proc = run_cli("run", "--input", str(src), "--output", str(out), "--quiet")
+    fast = ("--set", "pii.enabled=false")  # the dead-letter limit does not involve PII
+    proc = run_cli("run", "--input", str(src), "--output", str(out), "--quiet", *fast)
     assert proc.returncode == 1
     assert "limits.max_dead_letter_fraction" in proc.stderr and "0.6667" in proc.stderr
     m = load_manifest(out)
@@ -194,13 +195,15 @@ def test_dead_letter_fraction_fails_the_run_but_keeps_the_books(tmp_path):
         "--quiet",
         "--set",
         "limits.max_dead_letter_fraction=0.7",
+        *fast,
     )
     assert ok.returncode == 0, ok.stderr
 
 
 def test_shard_caps_from_the_command_line(tmp_path):
     out = tmp_path / "o"
-    proc = run_cli("run", "--output", str(out), "--quiet", "--set", "output.max_rows_per_shard=100")
+    caps = ("--set", "output.max_rows_per_shard=100", "--set", "pii.enabled=false")
+    proc = run_cli("run", "--output", str(out), "--quiet", *caps)
     assert proc.returncode == 0, proc.stderr
     m = load_manifest(out)
     rows = [s["rows"] for s in m["outputs"]["data"]]
