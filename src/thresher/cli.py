@@ -323,7 +323,11 @@ def quiet_worker_chatter(fd: int = 2) -> Iterator[None]:
     processes inherit) pass through a pipe that drops Beam's worker chatter
     (``_WORKER_CHATTER``) and forwards every other line unchanged, in order."""
     sys.stderr.flush()
-    saved = os.dup(fd)
+    try:
+        saved = os.dup(fd)
+    except OSError:  # standard error closed (``2>&-``): nothing to filter
+        yield
+        return
     read_end, write_end = os.pipe()
     os.dup2(write_end, fd)
     os.close(write_end)

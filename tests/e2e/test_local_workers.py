@@ -97,3 +97,15 @@ def test_default_local_run_reports_its_workers(tmp_path):
         if n > 1
         else why == "one free core, or no CPU-heavy stage"
     )
+
+
+def test_worker_chatter_filter_leaves_a_closed_stderr_alone():
+    code = (
+        "import os\n"
+        "os.close(2)\n"
+        "from thresher.cli import quiet_worker_chatter\n"
+        "with quiet_worker_chatter():\n"
+        "    print('ran')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout == "ran\n"
