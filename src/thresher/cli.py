@@ -303,17 +303,22 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     return 0
 
 
-# What Beam's local worker processes print besides thresher's progress: Beam sets their
-# logging to INFO (and the runner passes them no option to change it), so channel set-up,
-# harness state and libraries' INFO lines (``INFO:name:message``) reach the terminal, with a
-# missing GCP client and no semi-persistent directory as warnings. The CLI logs at WARNING;
-# the workers' warnings and errors and thresher's progress lines are kept.
+# Beam warnings that say nothing actionable to a thresher user: a missing GCP client, an
+# undeclared output tag, a worker with no semi-persistent directory.
+_BEAM_NOISE = (
+    "apitools not found",
+    "requested in with_outputs() but not declared",
+    "No semi_persistent_directory found",
+)
+# What Beam's local worker processes write to the standard error they inherit, besides
+# thresher's progress: Beam sets their logging to INFO (the runner passes them no option to
+# change it), so channel set-up, harness state and libraries' INFO lines (``INFO:name:...``)
+# reach the terminal, and the warnings above. The CLI logs at WARNING; the workers' other
+# warnings, their errors and thresher's progress lines are kept.
 _WORKER_CHATTER = re.compile(
-    rb"INFO:[\w.\-]+:"
-    rb"|WARNING:root:apitools not found"
-    rb"|WARNING:__main__:No semi_persistent_directory found"
-    rb"|WARNING apache_beam\.runners\.portability\.local_job_service: Worker: severity: WARN"
-    rb" .*No semi_persistent_directory found"
+    rb"INFO:[\w.\-]+:|WARNING:[\w.\-]+:.*(?:"
+    + b"|".join(re.escape(n.encode()) for n in _BEAM_NOISE)
+    + rb")"
 )
 
 
@@ -351,13 +356,12 @@ def quiet_worker_chatter(fd: int = 2) -> Iterator[None]:
 
 
 class _QuietBeamNoise(logging.Filter):
-    """Drop two Beam warnings that say nothing actionable to a thresher user."""
-
-    _NOISE = ("apitools not found", "requested in with_outputs() but not declared")
+    """Drop ``_BEAM_NOISE`` from this process's log (the job service forwards workers'
+    warnings here too)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         msg = record.getMessage()
-        return not any(n in msg for n in self._NOISE)
+        return not any(n in msg for n in _BEAM_NOISE)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

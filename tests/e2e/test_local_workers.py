@@ -72,6 +72,7 @@ def test_worker_chatter_is_dropped_and_everything_else_kept(capfd):
         "WARNING:root:apitools not found, and bigquery client libraries are not available",
         "ERROR:apache_beam.runners.worker.sdk_worker:Error processing instruction 12",
         "WARNING:__main__:No semi_persistent_directory found:  User registered objects",
+        "WARNING:thresher.pii:a warning worth reading",
         "Traceback (most recent call last):",
     ]
     with quiet_worker_chatter():
@@ -80,6 +81,7 @@ def test_worker_chatter_is_dropped_and_everything_else_kept(capfd):
     assert capfd.readouterr().err.splitlines() == [
         "[thresher pid 7 of 2 worker(s)] read 10 (5/s)",
         "ERROR:apache_beam.runners.worker.sdk_worker:Error processing instruction 12",
+        "WARNING:thresher.pii:a warning worth reading",
         "Traceback (most recent call last):",
         "thresher: parent line",
     ]
