@@ -67,6 +67,11 @@ CASES = [
         ["ST CHRISTOPHER'S HOSPICE"],
     ),
     (FacilityRecognizer, "pt was admitted to mercy hospital last night", ["mercy hospital"]),
+    (
+        FacilityRecognizer,
+        "pt transferred to st. mary's hospital on 3/4",
+        ["st. mary's hospital"],
+    ),
     (FacilityRecognizer, "follow up at the Mayo Clinic", ["Mayo Clinic"]),
     (FacilityRecognizer, "admitted to the hospital", []),
     (FacilityRecognizer, "General Hospital and the Cardiology Clinic", []),

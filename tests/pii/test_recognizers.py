@@ -13,6 +13,7 @@ from thresher.pii.recognizers import (
     GoogleApiKeyRecognizer,
     JwtRecognizer,
     NanpPhoneRecognizer,
+    OfficeTitledPersonRecognizer,
     OpenAiKeyRecognizer,
     PasswordRecognizer,
     PersonContextRecognizer,
@@ -102,6 +103,27 @@ CASES = [
     ),
     (TitledPersonRecognizer, "Dr. Okonkwo agreed.", ["Okonkwo"]),
     (TitledPersonRecognizer, "The U.S. Army and Dr The", []),
+    (
+        OfficeTitledPersonRecognizer,
+        "Before Employment Judge Hargreaves, Lord Justice Underhill and HHJ Walden-Smith.",
+        ["Hargreaves", "Underhill", "Walden-Smith"],
+    ),
+    (
+        OfficeTitledPersonRecognizer,
+        "Detective Inspector Brandt and Sgt. Mulroney met NP Delacroix; Coroner Janet Ridley",
+        ["Brandt", "Mulroney", "Delacroix", "Janet Ridley"],
+    ),
+    (
+        OfficeTitledPersonRecognizer,
+        "Arden LJ gave judgment, with which Popplewell J and Lewison LJJ agreed.",
+        ["Arden", "Popplewell", "Lewison"],
+    ),
+    (
+        OfficeTitledPersonRecognizer,
+        "the Justice Department, the Inspector General, Schedule J, Michael J. Fox, RN AWARE",
+        [],
+    ),
+    (OfficeTitledPersonRecognizer, "Judge for yourself. PC Gamer and DC Comics", []),
     (
         StreetAddressRecognizer,
         "Send it to 1600 Pennsylvania Avenue NW, Washington, DC 20500.",

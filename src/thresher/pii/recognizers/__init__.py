@@ -20,6 +20,7 @@ from thresher.pii.recognizers.google import GoogleApiKeyRecognizer
 from thresher.pii.recognizers.id_number import CuedIdNumberRecognizer
 from thresher.pii.recognizers.jwt import JwtRecognizer
 from thresher.pii.recognizers.nanp_phone import NanpPhoneRecognizer
+from thresher.pii.recognizers.office_person import OfficeTitledPersonRecognizer
 from thresher.pii.recognizers.openai import OpenAiKeyRecognizer
 from thresher.pii.recognizers.person_context import PersonContextRecognizer
 from thresher.pii.recognizers.phone_context import PhoneInContextRecognizer
@@ -45,6 +46,7 @@ __all__ = [
     "GoogleApiKeyRecognizer",
     "JwtRecognizer",
     "NanpPhoneRecognizer",
+    "OfficeTitledPersonRecognizer",
     "OpenAiKeyRecognizer",
     "PasswordRecognizer",
     "PersonContextRecognizer",
@@ -80,6 +82,7 @@ def thresher_recognizers(
             PasswordRecognizer,
             JwtRecognizer,
             TitledPersonRecognizer,
+            OfficeTitledPersonRecognizer,
             PersonContextRecognizer,
             StreetAddressRecognizer,
             CountryRecognizer,

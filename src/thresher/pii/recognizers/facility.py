@@ -2,7 +2,8 @@
 geographic unit smaller than a state for HIPAA Safe Harbor): ``St Mary's Hospital``,
 ``Beth Israel Deaconess Medical Center``, ``transferred to Lakeview Memorial``,
 ``Greenacres Nursing Home``, ``ST CHRISTOPHER'S HOSPICE``, and, in lower-case notes, the
-name after an admission cue (``admitted to mercy hospital``).
+name after an admission cue (``admitted to mercy hospital``, ``transferred to st. mary's
+hospital``).
 
 Generic words (``the``, ``local``, ``psychiatric``, ``University``, ``Cardiology``) do not
 make a name: ``the hospital``, ``General Hospital`` and ``hospital policy`` are not reported."""
@@ -34,7 +35,7 @@ _ADMIT = (
     r"(?i:(?<=\b(?:admitted|transferred|transfer|discharged|sent|taken|brought|presented|"
     r"referred|readmitted|moved|returned|seen|followed)[ \t](?:to|at|from|in|by)[ \t]))"
 )
-_LOWER_NAME = r"(?:(?!the\b|a\b|an\b)[a-z][a-z'’\-]+[ \t]){1,3}"
+_LOWER_NAME = r"(?:(?!the\b|a\b|an\b)(?:st\.|[a-z][a-z'’\-]+)[ \t]){1,3}"
 _GENERIC_TEXT = (
     "the a an this that another other our his her their its same local nearest nearby outside "
     "community general psychiatric mental children's childrens women's university teaching "
