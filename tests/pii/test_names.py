@@ -8,6 +8,7 @@ import pytest
 
 from thresher.pii.names import (
     could_hold_name,
+    join_name_parts,
     mailing_label_names,
     name_like_spans,
     propagate_person_lists,
@@ -148,3 +149,24 @@ class Ent:
 )
 def test_name_like_spans(ent, is_name):
     assert name_like_spans([ent]) == ([D(0, len(ent.text), "PERSON", 0.45)] if is_name else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "found", "expected"),
+    [
+        ("filed by DENNIS T HEALEY on", ["DENNIS", "HEALEY"], ["DENNIS T HEALEY"]),
+        ("on behalf of GUILLERMO DE LA VARA.", ["GUILLERMO", "VARA"], ["GUILLERMO DE LA VARA"]),
+        ("represented by Steven A Wolvek of", ["Steven A"], ["Steven A Wolvek"]),
+        ("Assigned to: BRUCE A. MARKELL | Chapter", ["BRUCE A."], ["BRUCE A. MARKELL"]),
+        ("filed by S. WILLIAM MANERA on", ["WILLIAM MANERA"], ["S. WILLIAM MANERA"]),
+        # not an initial before the name, not joined across a word, no next word to take
+        ("in the U.S. William said", ["William"], ["William"]),
+        ("Ann and Bob met", ["Ann", "Bob"], ["Ann", "Bob"]),
+        ("signed by Anna K. Thanks, all", ["Anna K."], ["Anna K."]),
+    ],
+)
+def test_join_name_parts(text, found, expected):
+    dets = [_person(text, value) for value in found] + [D(0, 2, "LOCATION", 0.9)]
+    out = join_name_parts(text, dets)
+    assert sorted(text[d.start : d.end] for d in out if d.entity_type == "PERSON") == expected
+    assert D(0, 2, "LOCATION", 0.9) in out  # other types pass through

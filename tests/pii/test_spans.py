@@ -83,6 +83,16 @@ NHS_TEXT = "call 401-023-2137 or 9434765919"
             [("PERSON", "Barbara Yudina")],
         ),
         ("to Barbara Yudina now", [D(3, 17, "PERSON", 0.85)], [("PERSON", "Barbara Yudina")]),
+        # no address starts inside a phone number, whatever its score; one after it stays
+        (
+            "602-258-8900 EXT 165 at 12 Elm St",
+            [
+                D(0, 20, "PHONE_NUMBER", 0.4),
+                D(8, 20, "LOCATION", 0.5),
+                D(24, 33, "LOCATION", 0.5),
+            ],
+            [("PHONE_NUMBER", "602-258-8900 EXT 165"), ("LOCATION", "12 Elm St")],
+        ),
     ],
 )
 def test_false_positive_rules(text, dets, expected):

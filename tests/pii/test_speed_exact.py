@@ -31,6 +31,8 @@ TEXTS = [
     "+49 30 901820\n+33 1 42 68 53 00\n+972 2-123-4567\n+91 98765 43210\n+55 11 91234-5678",
     "ids 212 555 0134x12 and 212.555.0134 #55 and (212)5550134 ext 9",
     "page 1234567 of the report, pp. 212-555-0134",
+    # a seven-digit run from a ZIP code over a line break into the phone number below it
+    "Wilmington, DE 19899-0391 \n(302)-571-6600 \nFax : 302-576-3316",
     "",
 ]
 
@@ -39,6 +41,7 @@ def _rng_texts(n: int) -> list[str]:
     """Digit-heavy noise: runs of digits, separators, extension labels and letters."""
     rng = random.Random(16)
     parts = [
+        " \n(",
         "212",
         "555",
         "0134",

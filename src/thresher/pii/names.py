@@ -6,7 +6,9 @@
 - ``propagate_person_lists``: capitalised words listed with a detected person;
 - ``propagate_person_mentions``: the other mentions of a detected name's parts (in the same
   document, or in every turn of a conversation);
-- ``mailing_label_names``: the name line of a mailing label above a street address.
+- ``mailing_label_names``: the name line of a mailing label above a street address;
+- ``join_name_parts``: one name from two detected parts and the initials or particles between
+  them (``DENNIS T HEALEY``, ``GUILLERMO DE LA VARA``).
 
 Names added here carry a modest score, so a stronger detection of another type still wins in
 ``spans.resolve``. Plain functions over text and ``Detection``s (and, for
@@ -241,3 +243,63 @@ def name_like_spans(ents: Iterable[Any]) -> list[Detection]:
         if all(_NAME_WORD.match(w) for w in words) and len(words[-1]) > 2:
             out.append(Detection(ent.start_char, ent.end_char, "PERSON", _NAME_LIKE_SCORE))
     return out
+
+
+# Between two detected parts of one name: middle initials and the particles of family names.
+_NAME_GAP = regex.compile(
+    r"[ \t]+(?:(?:\p{Lu}\.?|(?i:de|la|del|della|de[ \t]la|van|von|der|den|ter|da|di|du|dos|"
+    r"le|bin|ibn|al|el|ben|mac|st\.?))[ \t]+){1,3}"
+)
+
+
+def join_name_parts(text: str, dets: Sequence[Detection]) -> list[Detection]:
+    """Two ``PERSON`` detections separated only by initials or family-name particles are one
+    name: ``DENNIS`` + ``T`` + ``HEALEY``, ``GUILLERMO`` + ``DE LA`` + ``VARA``. spaCy's small
+    model often finds the parts of an all-capital name and leaves the initial between them,
+    which would survive anonymization; the joined span (score of the stronger part) replaces
+    both parts. A name that ends in an initial takes the capitalised word after it (``Steven
+    A`` + ``Wolvek``), and one right after an initial takes the initial (``S. WILLIAM
+    MANERA``)."""
+    persons = sorted((d for d in dets if d.entity_type == "PERSON"), key=lambda d: d.start)
+    if not persons:
+        return list(dets)
+    joined: list[Detection] = []
+    parts: set[Detection] = set()
+    current = persons[0]
+    group = [current]
+    for nxt in persons[1:]:
+        gap = _NAME_GAP.fullmatch(text, current.end, nxt.start) if nxt.start > current.end else None
+        if gap is not None:
+            current = Detection(current.start, nxt.end, "PERSON", max(current.score, nxt.score))
+            group.append(nxt)
+            continue
+        if len(group) > 1:
+            joined.append(current)
+            parts.update(group)
+        current, group = nxt, [nxt]
+    if len(group) > 1:
+        joined.append(current)
+        parts.update(group)
+    kept = [d for d in dets if d not in parts] + joined if joined else list(dets)
+    return [_with_initials(text, d) if d.entity_type == "PERSON" else d for d in kept]
+
+
+# A name that ends in an initial goes on ("Steven A" + " Wolvek"); one that starts after an
+# initial began before it ("S. " + "WILLIAM MANERA").
+_ENDS_IN_INITIAL = regex.compile(r"(?:^|[ \t])\p{Lu}\.?$")
+_NEXT_SURNAME = regex.compile(r"[ \t]+(\p{Lu}(?:\p{Ll}+|\p{Lu}+)(?:[\-'’]\p{Lu}?\p{L}+)?)\b")
+_INITIAL_BEFORE = regex.compile(r"(?:^|(?<=[\s(]))\p{Lu}\.[ \t]+$")
+
+
+def _with_initials(text: str, d: Detection) -> Detection:
+    """``d`` widened over the surname after its trailing initial and over an initial right
+    before it."""
+    start, end = d.start, d.end
+    if _ENDS_IN_INITIAL.search(text, start, end):
+        m = _NEXT_SURNAME.match(text, end)
+        if m and m.group(1).lower() not in _NOT_LISTED_NAMES:
+            end = m.end(1)
+    m = _INITIAL_BEFORE.search(text, max(0, start - 4), start)
+    if m:
+        start = m.start()
+    return d if (start, end) == (d.start, d.end) else Detection(start, end, "PERSON", d.score)

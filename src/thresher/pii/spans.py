@@ -2,7 +2,8 @@
 
 Presidio's recognizers propose overlapping, sometimes wrong spans. ``resolve`` removes the
 known false positives (URLs inside e-mail addresses, DATE_TIME on IP addresses, UK_NHS on
-US-formatted phone numbers, e-mails and URLs that are credentials), merges overlaps of one
+US-formatted phone numbers, e-mails and URLs that are credentials, addresses that start inside
+a phone number), merges overlaps of one
 type, and keeps a non-overlapping set: higher score, then the longer span, then the earlier
 one. Deterministic for any input order; O(n log n), since documents can hold many thousands
 of detections.
@@ -96,6 +97,10 @@ class _FalsePositives:
             return self.ips.overlaps(d) or _IPV4.match(value) is not None  # "10.1.2.3"
         if d.entity_type == "UK_NHS":  # 10 digits in 3-3-4 groups is a US phone number
             return self.phones.overlaps(d) or _US_PHONE.match(value) is not None
+        if d.entity_type == "LOCATION" and d.start > 0:
+            # no address starts inside a phone number ("602-258-8900 EXT 165" read as the
+            # house number 8900 of a street "EXT"): winning on score, it left "602-258-" behind
+            return self.phones.covers(Detection(d.start - 1, d.start + 1, d.entity_type, 0.0))
         return False
 
 

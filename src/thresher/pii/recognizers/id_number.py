@@ -1,6 +1,7 @@
 """Identifying numbers after a cue that names them: medical record numbers (``MRN: 4455123``,
 ``MR# 00923``), case, application, claim and docket numbers (``Case No. 2:19-cv-01234``,
-``application no. 12345/08``), account, licence, policy, member and health-plan numbers,
+``application no. 12345/08``, ``Bankruptcy Petition #: 10-05360``, ``Civil Action No.``,
+``Index No.``, ``Inmate #``), account, licence, policy, member and health-plan numbers,
 and vehicle and device identifiers (``VIN 1HGCM82633A004352``, ``serial no. SN-88412``,
 ``registration no. 4GDX-113``). Reported as ``ID_NUMBER``; the cue is not part of the span.
 
@@ -17,6 +18,7 @@ from thresher.pii.recognizers._base import CASE_SENSITIVE
 # What the number is: one alternative per kind of identifier, case-insensitive.
 _KIND = (
     r"(?:medical[ \t]record|mrn|mr|hospital|patient|unit|chart|case|docket|file|application|"
+    r"petition|proceeding|matter|index|indictment|cause|action|appeal|inmate|prisoner|"
     r"claim|account|acct|a/c|licen[cs]e|lic|policy|member|membership|subscriber|beneficiary|"
     r"health[ \t]plan|insurance|group|reference|ref|record|registration|reg|serial|device|"
     r"vehicle|vin|imei|plate|licen[cs]e[ \t]plate|badge|employee|student|passport|certificate|"

@@ -36,12 +36,17 @@ def phone_windows(text: str) -> list[tuple[int, int]]:
     """
     windows: list[tuple[int, int]] = []
     for m in PHONEISH.finditer(text):
-        if windows and m.start() < windows[-1][1]:
+        if windows and m.end() <= windows[-1][1]:
             continue  # inside the last stretch already
-        before = [b.start() for b in _BOUNDARY.finditer(text, max(0, m.start() - 200), m.start())]
-        start = _last_boundary(text, m.start(), before)
         after = _BOUNDARY.search(text, m.end())
         end = after.end() if after else len(text)
+        if windows and m.start() < windows[-1][1]:
+            # a run that starts in the last stretch and goes on past a line break ("DE
+            # 19899-0391 \n(302)-571-6600"): the stretch goes on with it
+            windows[-1] = (windows[-1][0], end)
+            continue
+        before = [b.start() for b in _BOUNDARY.finditer(text, max(0, m.start() - 200), m.start())]
+        start = _last_boundary(text, m.start(), before)
         if windows and start < windows[-1][1]:
             windows[-1] = (windows[-1][0], end)
         else:
