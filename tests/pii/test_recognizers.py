@@ -135,6 +135,25 @@ CASES = [
         ["Søndergade 52, Brønderslev"],
     ),
     (StreetAddressRecognizer, "We sold 12 apples and 3 pears on the way home.", []),
+    # docket address blocks: capitals, ordinals, bare "#" units, floors, the town before ST ZIP
+    (
+        StreetAddressRecognizer,
+        "1850 N. CENTRAL AVE., #1150\nPHOENIX, AZ 85004",
+        ["1850 N. CENTRAL AVE., #1150\nPHOENIX, AZ 85004"],
+    ),
+    (
+        StreetAddressRecognizer,
+        "1100 15th Street NW, 10th Floor\nWashington, DC 20005",
+        ["1100 15th Street NW, 10th Floor\nWashington, DC 20005"],
+    ),
+    (StreetAddressRecognizer, "4835 LBJ FREEWAY, SUITE 700", ["4835 LBJ FREEWAY, SUITE 700"]),
+    (StreetAddressRecognizer, "moved In Bellevue, WA 98007", ["Bellevue, WA 98007"]),
+    # clinical shorthand in capitals is not a street
+    (
+        StreetAddressRecognizer,
+        "2 VIEW CHEST CT. FOLLOW UP IN 2 WEEKS DR SMITH. 1 IV LINE IN PLACE. 2 LEADS ST ELEV",
+        [],
+    ),
     (
         StreetAddressRecognizer,
         "The bus station is on Villacher Strasse 89",

@@ -16,8 +16,15 @@ _CAP = r"\p{Lu}[\p{L}'’\-]*\.?"
 _TYPE = (
     r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|"
     r"Square|Sq|Terrace|Ter|Parkway|Pkwy|Highway|Hwy|Way|Circle|Cir|Trail|Crescent|Close|Row|"
-    r"Alley|Plaza|Loop|Walk|Gardens|Grove|Mews|Str|Straße|Strasse|Platz|Allee|Gasse)"
+    r"Alley|Plaza|Loop|Walk|Gardens|Grove|Mews|Freeway|Fwy|Str|Straße|Strasse|Platz|Allee|Gasse|"
+    # written in capitals (court dockets, forms); not the abbreviations that are also clinical
+    # shorthand in shouted notes (DR, CT, ST without its dot, PL) nor words of ordinary
+    # phrases ("LINE IN PLACE", "6 MINUTE WALK", "2 HOUR DRIVE")
+    r"STREET|ST\.|AVENUE|AVE|ROAD|RD|BOULEVARD|BLVD|LANE|HIGHWAY|HWY|PARKWAY|PKWY|FREEWAY|"
+    r"PLAZA|CIRCLE|TERRACE|TRAIL)"
 )
+# A word of a street name: a word, or an ordinal ("15th", "3RD")
+_SW = rf"(?:{_W}|\d{{1,3}}(?:st|nd|rd|th|ST|ND|RD|TH)\.?)"
 # Compound street names of northern and central Europe end in their street word.
 _COMPOUND = (
     r"\p{L}+(?:gata|gatan|vägen|väg|vej|gade|vei|veien|veg|vegen|stræde|straße|strasse|weg|"
@@ -52,7 +59,10 @@ _MILITARY = (
     r"(?:usns|usnv|uss|uscgc)[ \t]\p{L}+)[ \t]*,?[ \t]*\n?[ \t]*(?:apo|fpo|dpo)[ \t](?:aa|ae|ap)"
     r"[ \t]\d{5}\b)"
 )
-_UNIT = r"(?:Apt\.?|Apartment|Suite|Ste\.|Flat|PSC|Postbox|P\.?O\.? Box)\s?#?\d{1,5}[A-Za-z]?"
+_UNIT = (
+    r"(?:Apt\.?|Apartment|Suite|Ste\.?|Flat|PSC|Postbox|P\.?O\.? Box|APT\.?|SUITE|STE\.?)"
+    r"\s?#?\d{1,5}[A-Za-z]?"
+)
 _DIRECTION = r"(?:\s(?:NW|NE|SW|SE|N|S|E|W)\b)?"
 _US_STATE = (
     r"(?:AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|"
@@ -61,7 +71,9 @@ _US_STATE = (
 # What may follow an address on the same line or the next: a unit, a town or region written
 # with capitals, a postal code. Stops at sentence punctuation.
 _TAIL_BODY = (
-    rf"(?:{_UNIT}|\p{{Lu}}[\p{{L}}'’\-]+(?:[ \t](?:{_CONNECTOR}[ \t])?"
+    rf"(?:{_UNIT}|\#\d{{1,5}}[A-Za-z]?\b|"
+    rf"\d{{1,3}}(?:st|nd|rd|th|ST|ND|RD|TH)[ \t](?:Floor|FLOOR)\b|"
+    rf"\p{{Lu}}[\p{{L}}'’\-]+(?:[ \t](?:{_CONNECTOR}[ \t])?"
     r"\p{Lu}[\p{L}'’\-]+){0,2}|\d{4,5}(?:-\d{3,4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d)"
 )
 # A quoted or bulleted block repeats its line prefix: "> 12 Main St\n> Springfield".
@@ -77,19 +89,22 @@ _NOT_TAIL_WORDS = (
     "Could Would Please Thanks Thank Is Was Are"
 )
 _NOT_TAIL = frozenset(_NOT_TAIL_WORDS.split())
+_NOT_TAIL_WORD = rf"(?!(?:{'|'.join(sorted(_NOT_TAIL))})\b)"
 
 
 class StreetAddressRecognizer(PatternRecognizer):
-    """House number + street name + street word (US/UK style), compound or prefixed European
-    street names with a house number, postcode + street + number, units (``Apt. 4``), and a
-    US ZIP after a state abbreviation; each match is then extended over a following unit, town
-    and postal code. Entity: ``LOCATION``."""
+    """House number + street name + street word (US/UK style, ordinals and capitals too:
+    ``1100 15th Street NW``, ``300 BOOTH STREET``), compound or prefixed European street names
+    with a house number, postcode + street + number, units (``Apt. 4``), a US ZIP after a state
+    abbreviation and the town before them (``Anchorage, AK 99501``); each match is then
+    extended over a following unit (``#1150``, ``10th Floor``), town and postal code. Entity:
+    ``LOCATION``."""
 
     PATTERNS = [
         Pattern(
             "number_street_type",
             # not "St" as Saint: "in 1998 to St Brigid's Hospital"
-            rf"\b\d{{1,6}}[A-Za-z]?\s(?:{_W}\s){{1,4}}{_TYPE}\b"
+            rf"\b\d{{1,6}}[A-Za-z]?\s(?:{_SW}\s){{1,4}}{_TYPE}(?:\b|(?<=\.))"
             rf"(?!\.?[ \t]\p{{Lu}}\p{{L}}+['’]s\b)\.?{_DIRECTION}",
             0.7,
         ),
@@ -138,6 +153,14 @@ class StreetAddressRecognizer(PatternRecognizer):
             0.6,
         ),
         Pattern("state_zip", rf"(?<=\b{_US_STATE},?\s)\d{{5}}(?:-\d{{4}})?\b", 0.6),
+        # the town of a "Town, ST 12345" line: "Anchorage, AK 99501", "LAS VEGAS, NV 89101"
+        Pattern(
+            "town_state_zip",
+            rf"\b(?:{_NOT_TAIL_WORD}{_CAP}[ \t]){{0,2}}{_NOT_TAIL_WORD}{_CAP}"
+            rf"(?=[ \t]?,[ \t]{{0,2}}{_US_STATE},?[ \t]{{1,2}}"
+            rf"\d{{5}}(?:-\d{{4}})?\b)",
+            0.6,
+        ),
     ]
 
     def __init__(self, supported_language: str = "en") -> None:
@@ -149,6 +172,9 @@ class StreetAddressRecognizer(PatternRecognizer):
             supported_language=supported_language,
             global_regex_flags=CASE_SENSITIVE,
         )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return pattern_text.split(" ")[0] not in _NOT_TAIL
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: Any = None
