@@ -159,6 +159,11 @@ def test_name_like_spans(ent, is_name):
         ("represented by Steven A Wolvek of", ["Steven A"], ["Steven A Wolvek"]),
         ("Assigned to: BRUCE A. MARKELL | Chapter", ["BRUCE A."], ["BRUCE A. MARKELL"]),
         ("filed by S. WILLIAM MANERA on", ["WILLIAM MANERA"], ["S. WILLIAM MANERA"]),
+        ("represented by Arthur J Spector of", ["Arthur"], ["Arthur J Spector"]),
+        ("Trustee: Neil F. Luria, Plan", ["F. Luria"], ["Neil F. Luria"]),
+        ("seen by Dr A. Okafor today", ["A. Okafor"], ["A. Okafor"]),  # not the title
+        ("Ann B. Thanks", ["Ann"], ["Ann"]),
+        ("and then A. Smith left", ["A. Smith"], ["A. Smith"]),  # "then" is a stop word
         # not an initial before the name, not joined across a word, no next word to take
         ("in the U.S. William said", ["William"], ["William"]),
         ("Ann and Bob met", ["Ann", "Bob"], ["Ann", "Bob"]),
@@ -167,6 +172,6 @@ def test_name_like_spans(ent, is_name):
 )
 def test_join_name_parts(text, found, expected):
     dets = [_person(text, value) for value in found] + [D(0, 2, "LOCATION", 0.9)]
-    out = join_name_parts(text, dets)
+    out = join_name_parts(text, dets, STOP)
     assert sorted(text[d.start : d.end] for d in out if d.entity_type == "PERSON") == expected
     assert D(0, 2, "LOCATION", 0.9) in out  # other types pass through

@@ -181,7 +181,7 @@ class PiiAnalyzer:
         if "PERSON" in self.entities:
             parts = set().union(*(person_name_parts(t, d, self._stop) for t, d in pairs))
             pairs = [(t, propagate_person_mentions(t, d, self._stop, parts)) for t, d in pairs]
-            pairs = [(t, join_name_parts(t, d)) for t, d in pairs]
+            pairs = [(t, join_name_parts(t, d, self._stop)) for t, d in pairs]
         out = []
         for text, found in pairs:
             if self.cfg.keep_years and "DATE_TIME" in self.entities:

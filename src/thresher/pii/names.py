@@ -252,14 +252,17 @@ _NAME_GAP = regex.compile(
 )
 
 
-def join_name_parts(text: str, dets: Sequence[Detection]) -> list[Detection]:
+def join_name_parts(
+    text: str, dets: Sequence[Detection], stop: Iterable[str] = ()
+) -> list[Detection]:
     """Two ``PERSON`` detections separated only by initials or family-name particles are one
     name: ``DENNIS`` + ``T`` + ``HEALEY``, ``GUILLERMO`` + ``DE LA`` + ``VARA``. spaCy's small
     model often finds the parts of an all-capital name and leaves the initial between them,
     which would survive anonymization; the joined span (score of the stronger part) replaces
     both parts. A name that ends in an initial takes the capitalised word after it (``Steven
     A`` + ``Wolvek``), and one right after an initial takes the initial (``S. WILLIAM
-    MANERA``)."""
+    MANERA``, ``Neil`` + ``F. Luria``); a stop word (``When A. Smith``) is not a name."""
+    stop = frozenset(stop)
     persons = sorted((d for d in dets if d.entity_type == "PERSON"), key=lambda d: d.start)
     if not persons:
         return list(dets)
@@ -281,25 +284,40 @@ def join_name_parts(text: str, dets: Sequence[Detection]) -> list[Detection]:
         joined.append(current)
         parts.update(group)
     kept = [d for d in dets if d not in parts] + joined if joined else list(dets)
-    return [_with_initials(text, d) if d.entity_type == "PERSON" else d for d in kept]
+    return [_with_initials(text, d, stop) if d.entity_type == "PERSON" else d for d in kept]
 
 
-# A name that ends in an initial goes on ("Steven A" + " Wolvek"); one that starts after an
-# initial began before it ("S. " + "WILLIAM MANERA").
+# A name that ends in an initial goes on ("Steven A" + " Wolvek"), and so does one followed
+# by an initial and a surname ("Arthur" + " J Spector"); one that starts after an initial
+# began before it ("S. " + "WILLIAM MANERA"), and one that starts with an initial began with
+# the given name before it ("Neil " + "F. Luria").
 _ENDS_IN_INITIAL = regex.compile(r"(?:^|[ \t])\p{Lu}\.?$")
-_NEXT_SURNAME = regex.compile(r"[ \t]+(\p{Lu}(?:\p{Ll}+|\p{Lu}+)(?:[\-'’]\p{Lu}?\p{L}+)?)\b")
+_STARTS_WITH_INITIAL = regex.compile(r"\p{Lu}\.?[ \t]")
+_SURNAME = r"(\p{Lu}(?:\p{Ll}+|\p{Lu}+)(?:[\-'’]\p{Lu}?\p{L}+)?)\b"
+_NEXT_SURNAME = regex.compile(rf"[ \t]+{_SURNAME}")
+_NEXT_INITIAL_SURNAME = regex.compile(rf"[ \t]+\p{{Lu}}\.?[ \t]+{_SURNAME}")
 _INITIAL_BEFORE = regex.compile(r"(?:^|(?<=[\s(]))\p{Lu}\.[ \t]+$")
+_GIVEN_NAME_BEFORE = regex.compile(r"(?:^|(?<=[\s(]))(\p{Lu}(?:\p{Ll}+|\p{Lu}+))[ \t]+$")
 
 
-def _with_initials(text: str, d: Detection) -> Detection:
-    """``d`` widened over the surname after its trailing initial and over an initial right
-    before it."""
+def _name_word(word: str, stop: frozenset[str]) -> bool:
+    low = word.lower()
+    return len(word) > 1 and not (low in _NOT_LISTED_NAMES or low in _TITLE_WORDS or low in stop)
+
+
+def _with_initials(text: str, d: Detection, stop: frozenset[str]) -> Detection:
+    """``d`` widened over an initial and the surname after it and over an initial or a given
+    name right before its own initial."""
     start, end = d.start, d.end
-    if _ENDS_IN_INITIAL.search(text, start, end):
-        m = _NEXT_SURNAME.match(text, end)
-        if m and m.group(1).lower() not in _NOT_LISTED_NAMES:
-            end = m.end(1)
+    ahead = _NEXT_SURNAME if _ENDS_IN_INITIAL.search(text, start, end) else _NEXT_INITIAL_SURNAME
+    m = ahead.match(text, end)
+    if m and _name_word(m.group(1), stop):
+        end = m.end(1)
     m = _INITIAL_BEFORE.search(text, max(0, start - 4), start)
     if m:
         start = m.start()
+    elif _STARTS_WITH_INITIAL.match(text, start, end):
+        m = _GIVEN_NAME_BEFORE.search(text, max(0, start - 30), start)
+        if m and _name_word(m.group(1), stop):
+            start = m.start(1)
     return d if (start, end) == (d.start, d.end) else Detection(start, end, "PERSON", d.score)
