@@ -142,18 +142,39 @@ def _strip_possessive(word: str) -> str:
     return word[:-2] if word[-2:] in ("'s", "’s") else word
 
 
+# Words the text also writes in lower case ("filed", "order", "motion") are not propagated as
+# names; nor are the words of company forms ("LLC", "Inc").
+# (a word of prose, between spaces or sentence punctuation: not part of an e-mail address, a
+# URL, a handle or a file name, which write names in lower case)
+_LOWER_WORD = regex.compile(
+    r"(?<![^\s(\"'“‘])\p{Ll}+(?=[\s,;:!?)\"'”’]|\.(?:\s|$)|$)", regex.MULTILINE
+)
+_COMPANY_FORMS_TEXT = (
+    "llc llp pllc plc limited ltd inc corp corporation company group holdings partners associates"
+)
+_COMPANY_FORMS = frozenset(_COMPANY_FORMS_TEXT.split())
+
+
 def person_name_parts(text: str, dets: Iterable[Detection], stop: set[str]) -> set[str]:
     """The parts of the detected names worth looking for elsewhere: three letters or more,
-    not a stop or title word, from persons found with at least the mention score. A
+    not a stop, title or company-form word, never written in lower case in ``text`` (court
+    dockets call a party "Order" or "Filed" once and write "filed" everywhere), from persons
+    found with at least the mention score. A
     conversation unites the parts of all its turns (``propagate_person_mentions``'s
     ``parts``)."""
     parts = set()
+    lower: set[str] | None = None
     for d in dets:
         if d.entity_type != "PERSON" or d.score < _MENTION_SCORE:
             continue
         for m in _NAME_PART.finditer(text, d.start, d.end):
             w = _strip_possessive(m.group(0))
-            if len(w) >= 3 and w.lower() not in stop and w.lower() not in _TITLE_WORDS:
+            low = w.lower()
+            if len(w) < 3 or low in stop or low in _TITLE_WORDS or low in _COMPANY_FORMS:
+                continue
+            if lower is None:
+                lower = set(_LOWER_WORD.findall(text))
+            if low not in lower:  # written in lower case elsewhere: a word, not a name
                 parts.add(w)
     return parts
 

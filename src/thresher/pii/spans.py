@@ -3,7 +3,7 @@
 Presidio's recognizers propose overlapping, sometimes wrong spans. ``resolve`` removes the
 known false positives (URLs inside e-mail addresses, DATE_TIME on IP addresses, UK_NHS on
 US-formatted phone numbers, e-mails and URLs that are credentials, addresses that start inside
-a phone number), merges overlaps of one
+a phone number, names without a letter, numeric dates as places), merges overlaps of one
 type, and keeps a non-overlapping set: higher score, then the longer span, then the earlier
 one. Deterministic for any input order; O(n log n), since documents can hold many thousands
 of detections.
@@ -21,6 +21,7 @@ from thresher.pii.operators import Detection
 
 _US_PHONE = re.compile(r"^\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]\d{4}$")
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_NUMERIC_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{2,4}$")
 _ADDRESS_TAIL = regex.compile(
     r"\s+(?:Apt|Apartment|Suite|Unit|Flat|Street|St|Road|Rd|Avenue|Ave|Lane|Strasse|Straße)\.?$"
 )
@@ -97,6 +98,10 @@ class _FalsePositives:
             return self.ips.overlaps(d) or _IPV4.match(value) is not None  # "10.1.2.3"
         if d.entity_type == "UK_NHS":  # 10 digits in 3-3-4 groups is a US phone number
             return self.phones.overlaps(d) or _US_PHONE.match(value) is not None
+        if d.entity_type == "PERSON" and not any(c.isalpha() for c in value):
+            return True  # "01/27/2010" (spaCy's NER on docket text): a name has letters
+        if d.entity_type == "LOCATION" and _NUMERIC_DATE.match(value):
+            return True  # "01/12/2010"; a ZIP code (digits only) stays a place
         if d.entity_type == "LOCATION" and d.start > 0:
             # no address starts inside a phone number ("602-258-8900 EXT 165" read as the
             # house number 8900 of a street "EXT"): winning on score, it left "602-258-" behind
