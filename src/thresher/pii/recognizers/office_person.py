@@ -16,6 +16,8 @@ from __future__ import annotations
 from presidio_analyzer import Pattern, PatternRecognizer
 
 from thresher.pii.recognizers._base import CASE_SENSITIVE
+from thresher.pii.recognizers.titled_person import _INITIALS
+from thresher.pii.recognizers.titled_person import _NOT_NAMES as _FUNCTION_WORDS
 
 _OFFICE = (
     r"(?:Judge|Justice|Magistrate|Coroner|Registrar|Sheriff|Senator|Congressman|"
@@ -27,27 +29,27 @@ _OFFICE = (
 # (Not the ambiguous abbreviations: PC, DC, DS and DI precede "Gamer", "Comics", "Lite" and
 # "Water" as often as a constable's name.)
 _WORD = r"(?:[A-Z][a-z]+(?:[\-'’][A-Z]?[a-z]+)?)"
-_INITIALS = r"(?:[A-Z]\.\s?){1,3}"
 # Judges' post-nominals: J (a judge), JJ, LJ, LJJ, CJ, JSC, SCJ, JA.
 _POST_NOMINAL = r"(?:J|JJ|LJ|LJJ|CJ|JSC|SCJ|JA)"
 
 # Words after an office title that name a body, a post or a place in a document, not a person.
 _NOT_NAMES_TEXT = (
-    "The A An And Of In On At To For With By From Is Was Our Your My His Her Their This That "
-    "Department Ministry Ministers Minister Secretary Court Courts Division Circuit Chamber "
-    "Chambers Committee Council Commission Office Bureau Board Agency Service Services General "
-    "Act Rules Reform System Centre Center Fund Report Unit Team Station Branch Inquiry "
+    "This That Department Ministry Ministers Minister Secretary Court Courts Division Circuit "
+    "Chamber Chambers Committee Council Commission Office Bureau Board Agency Service Services "
+    "General Act Rules Reform System Centre Center Fund Report Unit Team Station Branch Inquiry "
     "Review Panel Tribunal Registry Law Laws Order Orders Mr Mrs Ms Mx Miss Dr Prof Sir Lord "
     "Lady Schedule Appendix Annex Exhibit Part Section Form Table Figure Plan Block Room Ward "
     "Bed Grade Group Zone Level Wing Building Gate Row Lot Flat Apartment Apt Suite Type Class "
     "Category Model Vitamin Hepatitis Article Paragraph Rule Count Box Line Page Note Notes "
-    "Chief Deputy Assistant Senior Junior Acting District Circuit Employment Magistrates "
-    "Crown County Supreme Federal State National High Appeal Appeals Judges Program Programme "
+    "Chief Deputy Assistant Senior Junior Acting District Circuit Employment Magistrates Crown "
+    "County Supreme Federal State National High Appeal Appeals Judges Program Programme "
     "Certification Licensure Exam Staffing Role Position Student Students"
 )
 # An office word after an office title is a title too ("Detective Inspector Jones"): the name
 # is the word after the last title.
-NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split()) | frozenset(_OFFICE[3:-1].split("|"))
+NOT_NAMES = (
+    frozenset(_NOT_NAMES_TEXT.split()) | _FUNCTION_WORDS | frozenset(_OFFICE[3:-1].split("|"))
+)
 
 
 class OfficeTitledPersonRecognizer(PatternRecognizer):
