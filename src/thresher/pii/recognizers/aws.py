@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
-from thresher.pii.recognizers._base import CASE_SENSITIVE, mixed_alnum, shannon_entropy
+from thresher.pii.recognizers._base import CASE_SENSITIVE, hinted, mixed_alnum, shannon_entropy
 
 
 class AwsKeyRecognizer(PatternRecognizer):
@@ -16,11 +16,14 @@ class AwsKeyRecognizer(PatternRecognizer):
 
     PATTERNS = [
         Pattern("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[A-Z2-7]{16}\b", 0.9),
-        Pattern(
-            "aws_secret_access_key",
-            r"(?i:(?<=aws.{0,20}secret.{0,20}[\"']?\s{0,3}[=:]\s{0,3}[\"']?))"
-            r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])",
-            0.85,
+        hinted(
+            Pattern(
+                "aws_secret_access_key",
+                r"(?i:(?<=aws.{0,20}secret.{0,20}[\"']?\s{0,3}[=:]\s{0,3}[\"']?))"
+                r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])",
+                0.85,
+            ),
+            r"(?i:aws)",
         ),
     ]
     CONTEXT = ["aws", "access", "secret", "key"]

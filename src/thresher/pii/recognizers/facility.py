@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
-from thresher.pii.recognizers._base import CASE_SENSITIVE
+from thresher.pii.recognizers._base import CASE_SENSITIVE, hinted
 
 _FACILITY = (
     r"(?i:hospital|hosp\.|clinic|medical[ \t]cent(?:er|re)|health[ \t]cent(?:er|re)|"
@@ -55,10 +55,16 @@ class FacilityRecognizer(PatternRecognizer):
     The whole name is reported, facility word included. Entity: ``LOCATION``."""
 
     PATTERNS = [
-        Pattern("named_facility", rf"\b{_NAME}[ \t]{_FACILITY}\b", 0.7),
+        hinted(
+            Pattern("named_facility", rf"\b{_NAME}[ \t]{_FACILITY}\b", 0.7),
+            rf"[ \t]{_FACILITY}\b",
+        ),
         Pattern("facility_of_place", rf"\b{_FACILITY}[ \t](?:of|OF)[ \t]{_NAME}", 0.6),
-        Pattern("memorial", rf"\b{_MEMORIAL}", 0.65),
-        Pattern("admitted_to_facility", rf"{_ADMIT}{_LOWER_NAME}{_FACILITY}\b", 0.6),
+        hinted(Pattern("memorial", rf"\b{_MEMORIAL}", 0.65), r"[ \t](?:Memorial|MEMORIAL)\b"),
+        hinted(
+            Pattern("admitted_to_facility", rf"{_ADMIT}{_LOWER_NAME}{_FACILITY}\b", 0.6),
+            rf"[ \t]{_FACILITY}\b",
+        ),
     ]
 
     def __init__(self, supported_language: str = "en") -> None:

@@ -6,6 +6,7 @@ from presidio_analyzer import Pattern, PatternRecognizer
 
 from thresher.pii.recognizers._base import (
     CASE_SENSITIVE,
+    hinted,
     looks_placeholder,
     mixed_alnum,
     shannon_entropy,
@@ -18,17 +19,24 @@ class AssignedSecretRecognizer(PatternRecognizer):
     Only the value is reported. Entity: ``API_KEY``."""
 
     PATTERNS = [
-        Pattern(
-            "assigned_secret",
-            r"(?i:(?<=\b(?:api[_\-]?key|apikey|secret(?:[_\-]?key)?|client[_\-]?secret|"
-            r"(?:access|auth|bearer|refresh)[_\-]?token|token)[\"']?\s{0,3}[=:]\s{0,3}[\"']?))"
-            r"[A-Za-z0-9_\-/+=.]{16,256}(?![A-Za-z0-9_\-/+=.])",
-            0.7,
+        hinted(
+            Pattern(
+                "assigned_secret",
+                r"(?i:(?<=\b(?:api[_\-]?key|apikey|secret(?:[_\-]?key)?|client[_\-]?secret|"
+                r"(?:access|auth|bearer|refresh)[_\-]?token|token)[\"']?\s{0,3}[=:]\s{0,3}[\"']?))"
+                r"[A-Za-z0-9_\-/+=.]{16,256}(?![A-Za-z0-9_\-/+=.])",
+                0.7,
+            ),
+            # every name above ends in key, secret or token
+            r"(?i:(?:key|secret|token)[\"']?\s{0,3}[=:])",
         ),
-        Pattern(
-            "bearer_header",
-            r"(?i:(?<=\bauthorization:\s{0,3}bearer\s{1,3}))[A-Za-z0-9_\-/+=.]{16,2048}",
-            0.8,
+        hinted(
+            Pattern(
+                "bearer_header",
+                r"(?i:(?<=\bauthorization:\s{0,3}bearer\s{1,3}))[A-Za-z0-9_\-/+=.]{16,2048}",
+                0.8,
+            ),
+            r"(?i:authorization:)",
         ),
     ]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
-from thresher.pii.recognizers._base import CASE_SENSITIVE
+from thresher.pii.recognizers._base import CASE_SENSITIVE, hinted
 from thresher.pii.recognizers.titled_person import _INITIALS
 from thresher.pii.recognizers.titled_person import _NOT_NAMES as _FUNCTION_WORDS
 
@@ -62,11 +62,14 @@ class OfficeTitledPersonRecognizer(PatternRecognizer):
     ``PERSON``."""
 
     PATTERNS = [
-        Pattern(
-            "office_name",
-            rf"(?<=\b{_OFFICE}\.?[ \t]{{1,2}})(?!{_OFFICE}\b)(?:{_INITIALS}[ \t]?)?{_WORD}"
-            rf"(?:[ \t]{_WORD}){{0,2}}\b",
-            0.85,
+        hinted(
+            Pattern(
+                "office_name",
+                rf"(?<=\b{_OFFICE}\.?[ \t]{{1,2}})(?!{_OFFICE}\b)(?:{_INITIALS}[ \t]?)?{_WORD}"
+                rf"(?:[ \t]{_WORD}){{0,2}}\b",
+                0.85,
+            ),
+            rf"\b{_OFFICE}\.?[ \t]",
         ),
         Pattern(
             "judge_post_nominal",

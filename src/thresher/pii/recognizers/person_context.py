@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
-from thresher.pii.recognizers._base import CASE_SENSITIVE
+from thresher.pii.recognizers._base import CASE_SENSITIVE, hinted
 
 _LABEL = r"(?!(?:Phone|Email|E-mail|Address|Tel|Mobile|Fax|Date|DOB|Age|Id|ID|Account)\b)"
 _NAME = (
@@ -56,11 +56,17 @@ class PersonContextRecognizer(PatternRecognizer):
 
     PATTERNS = [
         Pattern("introduced_name", rf"(?i:(?<=\b{_INTRO}[,:]?\s{{1,4}})){_NAME}", 0.6),
-        Pattern("related_name", rf"(?i:(?<=\b{_KIN},?\s)){_NAME}", 0.7),
+        hinted(
+            Pattern("related_name", rf"(?i:(?<=\b{_KIN},?\s)){_NAME}", 0.7),
+            rf"(?i:\b{_KIN},?\s)",
+        ),
         # "Franciska's kid", "Amanda's daughter"
-        Pattern("relative_of", rf"\b{_NAME}(?=['’]s\s(?i:{_KIN_NOUN})\b)", 0.7),
+        hinted(
+            Pattern("relative_of", rf"\b{_NAME}(?=['’]s\s(?i:{_KIN_NOUN})\b)", 0.7),
+            rf"['’]s\s(?i:{_KIN_NOUN})\b",
+        ),
         # "Enrico shouted at Gary", "Megan lives on Via Tasso 129"
-        Pattern("acting_name", rf"\b{_NAME}(?=\s{_ACTS})", 0.86),
+        hinted(Pattern("acting_name", rf"\b{_NAME}(?=\s{_ACTS})", 0.86), rf"\s{_ACTS}"),
         Pattern("acted_on_name", rf"(?i:(?<=\b{_ACTED_ON}\s)){_NAME}", 0.86),
         Pattern("addressed_name", rf"(?:(?<=^[ \t>]*)|(?<=[.!?][ \t]+)){_SINGLE}{_ADDRESSED}", 0.6),
     ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
-from thresher.pii.recognizers._base import CASE_SENSITIVE
+from thresher.pii.recognizers._base import CASE_SENSITIVE, hinted
 
 # Words that qualify an institution but are not places ("the Supreme Court", "the Regional
 # Court", "the European Court").
@@ -45,7 +45,12 @@ class PlaceInOrganisationRecognizer(PatternRecognizer):
     """The place name (one to three capitalised words) before a court, council, police or
     prosecutor's office. Entity: ``LOCATION``."""
 
-    PATTERNS = [Pattern("place_in_institution", rf"\b{_PLACE}(?=[ \t]{_INSTITUTION})", 0.6)]
+    PATTERNS = [
+        hinted(
+            Pattern("place_in_institution", rf"\b{_PLACE}(?=[ \t]{_INSTITUTION})", 0.6),
+            rf"[ \t]{_INSTITUTION}",
+        )
+    ]
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(

@@ -9,7 +9,7 @@ from typing import Any
 import regex
 from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
-from thresher.pii.recognizers._base import CASE_SENSITIVE
+from thresher.pii.recognizers._base import CASE_SENSITIVE, hinted
 
 _W = r"\p{L}[\p{L}'’\-]*\.?"
 _CAP = r"\p{Lu}[\p{L}'’\-]*\.?"
@@ -26,10 +26,11 @@ _TYPE = (
 # A word of a street name: a word, or an ordinal ("15th", "3RD")
 _SW = rf"(?:{_W}|\d{{1,3}}(?:st|nd|rd|th|ST|ND|RD|TH)\.?)"
 # Compound street names of northern and central Europe end in their street word.
-_COMPOUND = (
-    r"\p{L}+(?:gata|gatan|vägen|väg|vej|gade|vei|veien|veg|vegen|stræde|straße|strasse|weg|"
+_COMPOUND_END = (
+    r"(?:gata|gatan|vägen|väg|vej|gade|vei|veien|veg|vegen|stræde|straße|strasse|weg|"
     r"laan|straat|katu|tie|utca|gasse|platz|allee|stig|gränd|polku|kuja)"
 )
+_COMPOUND = rf"\p{{L}}+{_COMPOUND_END}"
 _PREFIX = (
     r"(?:Rue|Rua|Calle|Carrer|Via|Viale|Avenida|Av\.|Avenue|Piazza|Plaza|Praça|Camino|Rambla|"
     r"Boulevard|Ulica|Ul\.|ul\.|Av|Avda\.|Rúa|C/|Odos|Οδός)"
@@ -108,10 +109,13 @@ class StreetAddressRecognizer(PatternRecognizer):
             rf"(?!\.?[ \t]\p{{Lu}}\p{{L}}+['’]s\b)\.?{_DIRECTION}",
             0.7,
         ),
-        Pattern(
-            "compound_street_number",
-            rf"\b(?:{_CAP}\s){{0,2}}{_COMPOUND}\s\d{{1,5}}[A-Za-z]?\b",
-            0.6,
+        hinted(
+            Pattern(
+                "compound_street_number",
+                rf"\b(?:{_CAP}\s){{0,2}}{_COMPOUND}\s\d{{1,5}}[A-Za-z]?\b",
+                0.6,
+            ),
+            rf"(?<={_COMPOUND_END})\s\d",
         ),
         Pattern(
             "prefix_street_number", rf"\b{_PREFIX}\s(?:{_W}\s){{1,4}}\d{{1,5}}[A-Za-z]?\b", 0.6
@@ -127,10 +131,13 @@ class StreetAddressRecognizer(PatternRecognizer):
             rf"(?:(?:{_CONNECTOR}|des|d')\s)?{_CAP}(?:\s(?:(?:{_CONNECTOR}|des)\s)?{_CAP}){{0,3}}",
             0.6,
         ),
-        Pattern(
-            "street_type_number",
-            rf"\b(?:{_CAP}\s){{1,3}}{_EU_TYPE}\s\d{{1,5}}[A-Za-z]?\b\.?",
-            0.6,
+        hinted(
+            Pattern(
+                "street_type_number",
+                rf"\b(?:{_CAP}\s){{1,3}}{_EU_TYPE}\s\d{{1,5}}[A-Za-z]?\b\.?",
+                0.6,
+            ),
+            rf"(?<={_EU_TYPE})\s\d",
         ),
         Pattern(
             "corner",
@@ -154,12 +161,15 @@ class StreetAddressRecognizer(PatternRecognizer):
         ),
         Pattern("state_zip", rf"(?<=\b{_US_STATE},?\s)\d{{5}}(?:-\d{{4}})?\b", 0.6),
         # the town of a "Town, ST 12345" line: "Anchorage, AK 99501", "LAS VEGAS, NV 89101"
-        Pattern(
-            "town_state_zip",
-            rf"\b(?:{_NOT_TAIL_WORD}{_CAP}[ \t]){{0,2}}{_NOT_TAIL_WORD}{_CAP}"
-            rf"(?=[ \t]?,[ \t]{{0,2}}{_US_STATE},?[ \t]{{1,2}}"
-            rf"\d{{5}}(?:-\d{{4}})?\b)",
-            0.6,
+        hinted(
+            Pattern(
+                "town_state_zip",
+                rf"\b(?:{_NOT_TAIL_WORD}{_CAP}[ \t]){{0,2}}{_NOT_TAIL_WORD}{_CAP}"
+                rf"(?=[ \t]?,[ \t]{{0,2}}{_US_STATE},?[ \t]{{1,2}}"
+                rf"\d{{5}}(?:-\d{{4}})?\b)",
+                0.6,
+            ),
+            rf",[ \t]{{0,2}}{_US_STATE},?[ \t]{{1,2}}\d{{5}}",
         ),
     ]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
-from thresher.pii.recognizers._base import CASE_SENSITIVE
+from thresher.pii.recognizers._base import CASE_SENSITIVE, hinted
 
 _TITLE = (
     r"(?:Mr|Mrs|Ms|Mx|Miss|Mister|Dr|Doctor|Prof|Professor|Sir|Dame|Lady|Lord|Rev|Fr|Sr|Nurse|"
@@ -53,11 +53,14 @@ class TitledPersonRecognizer(PatternRecognizer):
     title. Entity: ``PERSON``."""
 
     PATTERNS = [
-        Pattern(
-            "title_name",
-            rf"(?<=\b{_TITLE}\.?\s{{1,2}})(?:{_INITIALS}\s?|(?:[A-Z]\s){{1,2}})?"
-            rf"{_STOP}{_WORD}(?:\s{_STOP}{_WORD}){{0,2}}\b",
-            0.85,
+        hinted(
+            Pattern(
+                "title_name",
+                rf"(?<=\b{_TITLE}\.?\s{{1,2}})(?:{_INITIALS}\s?|(?:[A-Z]\s){{1,2}})?"
+                rf"{_STOP}{_WORD}(?:\s{_STOP}{_WORD}){{0,2}}\b",
+                0.85,
+            ),
+            rf"\b{_TITLE}\.?\s",
         ),
         Pattern("title_initials", rf"(?<=\b{_TITLE}\.?\s{{1,2}}){_INITIALS}(?![A-Za-z])", 0.6),
         Pattern("initials_surname", r"\b(?:[A-Z]\.\s?){1,3}[A-Z][a-z]{2,}(?:-[A-Z][a-z]+)?\b", 0.6),
