@@ -118,3 +118,36 @@ def test_ner_mapping_is_presidios_own(analyzer):
 def test_a_missing_private_api_fails_with_a_clear_message():
     with pytest.raises(ThresherError, match=r"presidio-analyzer .* presidio_compat"):
         ner_entities_and_scores(object(), None)
+
+
+def test_context_enhancer_gives_what_presidios_gives():
+    """thresher's enhancer hands Presidio's only the results it can change; every result of
+    a full ``analyze`` (scores after context included) equals Presidio's own, in order."""
+    from presidio_analyzer import AnalyzerEngine
+
+    from tests.pii.conftest import sample_texts
+    from thresher.config import PiiConfig
+    from thresher.pii.engine import build_analyzer
+
+    ours = build_analyzer(PiiConfig(preset="hipaa_safe_harbor"))
+    stock = AnalyzerEngine(
+        registry=ours.registry, nlp_engine=ours.nlp_engine, supported_languages=["en"]
+    )
+    assert type(ours.context_aware_enhancer) is not type(stock.context_aware_enhancer)
+    texts = [
+        "Call me on 212-555-0134 or my cell 415 555 2671; pager 4521.",
+        "She lives at 12 Main Street, Springfield, IL 62701; zip code 62701.",
+        "Patient John Smith, MRN 12345678, DOB 03/04/1950, SSN 078-05-1120.",
+        *sample_texts()[:120],
+    ]
+    boosted = 0
+    for text in texts:
+        a = ours.analyze(text=text, language="en", return_decision_process=True)
+        b = stock.analyze(text=text, language="en", return_decision_process=True)
+        key = [(r.entity_type, r.start, r.end, r.score) for r in a]
+        assert key == [(r.entity_type, r.start, r.end, r.score) for r in b]
+        boosted += sum(
+            bool(r.analysis_explanation and r.analysis_explanation.supportive_context_word)
+            for r in a
+        )
+    assert boosted >= 3  # context enhancement ran and raised scores

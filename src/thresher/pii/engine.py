@@ -28,7 +28,7 @@ import yaml
 
 from thresher.config import PiiConfig
 from thresher.errors import ConfigError
-from thresher.pii.presidio_compat import load_presidio
+from thresher.pii.presidio_compat import context_enhancer, load_presidio
 
 NER_ENTITIES = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZATION", "DATE_TIME"})
 
@@ -161,7 +161,12 @@ def build_analyzer(cfg: PiiConfig, nlp_engine: Any | None = None) -> Any:
 
     engine = nlp_engine or build_nlp_engine(cfg.spacy_model, cfg.language)
     registry = build_registry(cfg, engine)
-    return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=[cfg.language])
+    return AnalyzerEngine(
+        registry=registry,
+        nlp_engine=engine,
+        supported_languages=[cfg.language],
+        context_aware_enhancer=context_enhancer(),
+    )
 
 
 def require_supported(entities: Iterable[str], supported: Iterable[str]) -> None:

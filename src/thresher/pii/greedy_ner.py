@@ -73,6 +73,7 @@ class GreedyNer:
         index = {lab: i + 1 for i, lab in enumerate(self._label_names)}  # 0: no label
         self._move = np.array(codes, dtype=np.int8)
         self._label = np.array([index.get(lab, 0) for lab in labels], dtype=np.int32)
+        self._penalty = _validity(self._move, self._label, len(self._label_names))
 
     def __call__(self, docs: Sequence[Any], batch_size: int = 256) -> Iterator[Any]:
         """Set the entities of ``docs`` (fresh tokenizer docs), yielding them in order.
@@ -102,7 +103,8 @@ class GreedyNer:
         live = [doc for doc in docs if len(doc)]
         tokvecs = self._tok2vec.predict(live)
         table = self._lower.predict(tokvecs)  # (tokens + 1, 3, nO, nP); row 0 is padding
-        space = np.concatenate([doc.to_array([IS_SPACE]).reshape(-1) for doc in live]).astype(bool)
+        space = np.concatenate([doc.to_array([IS_SPACE]).reshape(-1) for doc in live])
+        space = (space != 0).view(np.int8)
         spans = self._decode(table, lengths[lengths > 0], space)
         for doc, found in zip(live, spans, strict=True):
             ents = [Span(doc, s, e, label=self._label_names[lab - 1]) for s, e, lab in found]
@@ -118,10 +120,7 @@ class GreedyNer:
         open_label = np.zeros(n_docs, dtype=np.int32)  # 0: no entity open
         ent_start = np.zeros(n_docs, dtype=np.int64)
         found: list[list[tuple[int, int, int]]] = [[] for _ in range(n_docs)]
-        move, label = self._move, self._label
-        is_b, is_i, is_l = move == _BEGIN, move == _IN, move == _LAST
-        is_u, is_o = move == _UNIT, move == _OUT
-        labelled = label > 0
+        move, label, penalty = self._move, self._label, self._penalty
         active = np.arange(n_docs)
         while active.size:
             b = pos[active]
@@ -129,26 +128,17 @@ class GreedyNer:
             lab = open_label[active]
             is_open = lab > 0
             # Feature rows: +1 skips the padding row, which an absent feature (-1) lands on.
-            first = np.where(is_open, offsets[active] + ent_start[active], -1) + 1
-            before = np.where(is_open, tok - 1, -1) + 1
+            first = np.where(is_open, offsets[active] + ent_start[active] + 1, 0)
+            before = np.where(is_open, tok, 0)
             summed = table[tok + 1, 0] + table[first, 1] + table[before, 2] + self._bias
             hidden = summed.max(axis=-1)
             scores = self._ops.gemm(hidden, self._W, trans2=True)
             scores += self._b
             if self._unseen.size:
                 scores[:, self._unseen] = scores.min()
-            room = (lengths[active] - b >= 2)[:, None]
-            blank = space[tok][:, None]
-            closed = ~is_open[:, None]
-            same = lab[:, None] == label[None, :]
-            valid = (
-                (is_o & closed)
-                | (is_u & labelled & closed & ~blank)
-                | (is_b & labelled & closed & room & ~blank)
-                | (is_i & is_open[:, None] & room & same)
-                | (is_l & is_open[:, None] & same)
-            )
-            guess = np.where(valid, scores, -np.inf).argmax(axis=1)
+            room = (lengths[active] - b >= 2).view(np.int8)
+            scores += penalty[lab, room, space[tok]]
+            guess = scores.argmax(axis=1)  # the first best valid action, as spaCy takes it
             act, act_label = move[guess], label[guess]
             for k in np.flatnonzero((act == _UNIT) | (act == _LAST)):
                 d = active[k]
@@ -160,3 +150,26 @@ class GreedyNer:
             pos[active] = b + 1
             active = active[pos[active] < lengths[active]]
         return found
+
+
+def _validity(move: np.ndarray, label: np.ndarray, n_labels: int) -> np.ndarray:
+    """0 where an action is valid and -inf where not, indexed by (the open entity's label, 0
+    for none; whether two or more tokens are left; whether the next token is white space;
+    action): ``BiluoPushDown``'s rules on a doc with no preset entities or sentence starts."""
+    is_b, is_i, is_l = move == _BEGIN, move == _IN, move == _LAST
+    is_u, is_o = move == _UNIT, move == _OUT
+    labelled = label > 0
+    table = np.full((n_labels + 1, 2, 2, len(move)), -np.inf, dtype=np.float32)
+    for lab in range(n_labels + 1):
+        is_open, same = lab > 0, label == lab
+        for room in (0, 1):
+            for blank in (0, 1):
+                valid = (
+                    (is_o & (not is_open))
+                    | (is_u & labelled & (not is_open) & (not blank))
+                    | (is_b & labelled & (not is_open) & bool(room) & (not blank))
+                    | (is_i & is_open & bool(room) & same)
+                    | (is_l & is_open & same)
+                )
+                table[lab, room, blank, valid] = 0.0
+    return table

@@ -21,6 +21,11 @@ Two things live here and nowhere else:
   equals what Presidio's public ``process_text`` returns, and fails with a message naming the
   Presidio version when an upgrade changes it.
 
+- ``context_enhancer()``: Presidio's ``LemmaContextAwareEnhancer`` that is handed only the
+  results it can change. Presidio's deep-copies every result before it looks at any (on long
+  documents most are names and places from recognizers without context words, and the copies
+  cost more than the enhancement); the others are returned as they came, in place.
+
 Recognizer modules (``thresher.pii.recognizers``) subclass Presidio classes, so they import
 Presidio at import; thresher imports them only after ``load_presidio()``.
 """
@@ -71,6 +76,41 @@ def ner_entities_and_scores(nlp_engine: Any, doc: Any) -> tuple[list[Any], list[
     scores = nlp_engine._get_scores_for_entities(doc)
     entities, scores = nlp_engine._get_updated_entities(list(doc.ents), scores)
     return list(entities), list(scores)
+
+
+def context_enhancer() -> Any:
+    """A ``LemmaContextAwareEnhancer`` (Presidio's default, same settings) that enhances only
+    the results whose recognizer has context words, the only ones Presidio's would change, and
+    returns every other result unchanged at its place in the list."""
+    from presidio_analyzer import RecognizerResult
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+
+    key = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
+
+    class _Enhancer(LemmaContextAwareEnhancer):
+        def enhance_using_context(
+            self,
+            text: str,
+            raw_results: list[Any],
+            nlp_artifacts: Any,
+            recognizers: list[Any],
+            context: list[str] | None = None,
+        ) -> list[Any]:
+            with_context = {r.id for r in recognizers if r.context}
+            changeable = [
+                (r.recognition_metadata or {}).get(key) in with_context for r in raw_results
+            ]
+            chosen = [r for r, c in zip(raw_results, changeable, strict=True) if c]
+            enhanced = iter(
+                super().enhance_using_context(text, chosen, nlp_artifacts, recognizers, context)
+                if chosen
+                else []
+            )
+            return [
+                next(enhanced) if c else r for r, c in zip(raw_results, changeable, strict=True)
+            ]
+
+    return _Enhancer()
 
 
 def presidio_version() -> str:
