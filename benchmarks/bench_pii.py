@@ -6,6 +6,8 @@
     .venv/bin/python -m benchmarks.bench_pii speed [--docs 1000] [--beam-workers 2]
     # the same on long generated documents (20-60 K characters: judgments, clinical notes)
     .venv/bin/python -m benchmarks.bench_pii speed --long [--docs 24] [--beam-workers 2]
+    # one process each, thresher then stock in separate processes, N times: paired ratios
+    .venv/bin/python -m benchmarks.bench_pii speed --long --docs 12 --pairs 3
     # recall on all-capital text and names after titles/initials (hand-written documents)
     .venv/bin/python -m benchmarks.bench_pii hard
 
@@ -29,6 +31,8 @@ import hashlib
 import json
 import os
 import re
+import statistics
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -243,10 +247,15 @@ def speed_corpus(n_docs: int, chars: int = 1200) -> list[str]:
 
 
 def run_speed(
-    n_docs: int, beam_workers: int, skip_stock: bool, chars: int = 1200, long: bool = False
+    n_docs: int,
+    beam_workers: int,
+    skip_stock: bool,
+    chars: int = 1200,
+    long: bool = False,
+    stock_only: bool = False,
 ) -> dict:
     """``long``: ``corpus.long_corpus`` documents (20-60 K characters, generated, seeded)
-    instead of the installed packages' prose."""
+    instead of the installed packages' prose. ``stock_only``: stock Presidio alone."""
     from thresher.config import PiiConfig
     from thresher.pii.keys import PiiKeys
     from thresher.pii.process import PiiProcessor
@@ -266,6 +275,8 @@ def run_speed(
         "cores": os.cpu_count(),
         "load_avg_start": [round(x, 2) for x in os.getloadavg()],
     }
+    if stock_only:
+        return {**result, **_stock_speed(docs, n_chars)}
     cfg = PiiConfig()
     keys = PiiKeys(master=b"benchmark-key-not-secret-0123456789")
 
@@ -297,14 +308,7 @@ def run_speed(
             result["beam_steady_docs_s"] = round((len(records) - len(small)) / (total - fixed), 2)
 
     if not skip_stock:
-        analyzer, anonymizer = stock_engines()
-        t0 = time.perf_counter()
-        for text in docs:
-            found = analyzer.analyze(text=text, language="en")
-            anonymizer.anonymize(text=text, analyzer_results=found)
-        dt = time.perf_counter() - t0
-        result["stock_docs_s"] = round(len(docs) / dt, 2)
-        result["stock_chars_s"] = round(n_chars / dt)
+        result.update(_stock_speed(docs, n_chars))
         result["speedup_1proc"] = round(result["thresher_1proc_docs_s"] / result["stock_docs_s"], 2)
         if beam_workers:
             result["speedup_beam"] = round(result["beam_stage_docs_s"] / result["stock_docs_s"], 2)
@@ -316,10 +320,52 @@ def run_speed(
     return result
 
 
+def _stock_speed(docs: list[str], n_chars: int) -> dict:
+    """Stock Presidio, analyze + anonymize per document, in this process (engines built
+    first, outside the timing)."""
+    analyzer, anonymizer = stock_engines()
+    t0 = time.perf_counter()
+    for text in docs:
+        found = analyzer.analyze(text=text, language="en")
+        anonymizer.anonymize(text=text, analyzer_results=found)
+    dt = time.perf_counter() - t0
+    return {"stock_docs_s": round(len(docs) / dt, 3), "stock_chars_s": round(n_chars / dt)}
+
+
+def run_pairs(n_pairs: int, n_docs: int, chars: int, long: bool) -> dict:
+    """thresher (one process) and stock Presidio, each in its own process, one after the other,
+    ``n_pairs`` times. Each pair's ratio compares runs a minute apart: on a shared VM whose
+    speed drifts by tens of percent over minutes, the median of paired ratios is steadier
+    than one long run of each."""
+    base = [sys.executable, "-m", "benchmarks.bench_pii", "speed", "--beam-workers", "0"]
+    base += ["--docs", str(n_docs), "--chars", str(chars)] + (["--long"] if long else [])
+
+    def once(flag: str) -> dict:
+        out = subprocess.run([*base, flag], capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)
+
+    pairs = []
+    for _ in range(n_pairs):
+        ours = once("--skip-stock")["thresher_1proc_docs_s"]
+        stock = once("--stock-only")["stock_docs_s"]
+        pairs.append(
+            {"thresher_docs_s": ours, "stock_docs_s": stock, "speedup": round(ours / stock, 2)}
+        )
+    ratios = [p["speedup"] for p in pairs]
+    return {
+        "corpus": "long" if long else "packages",
+        "pairs": pairs,
+        "speedup_median": statistics.median(ratios),
+        "speedup_min": min(ratios),
+        "speedup_max": max(ratios),
+    }
+
+
 def _ner_only_speed(proc, docs: list[str]) -> float:
-    """docs/s of the spaCy model's ``ner`` component alone over every segment of ``docs``:
-    the floor of any detector that reads all of the text with this model's NER (thresher's
-    own NER runs on the sentences that hold a name candidate, on this corpus nearly all)."""
+    """docs/s of the spaCy model's own ``ner`` component alone (``nlp.pipe``) over every
+    segment of ``docs``: what reading all of the text with spaCy's NER costs. thresher runs the
+    same model through its own decoder (``thresher.pii.greedy_ner``), on the sentences that
+    hold a name candidate (on this corpus nearly all)."""
     from thresher.pii.segments import segments
 
     nlp = proc.analyzer.nlp
@@ -476,6 +522,13 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument(
         "--long", action="store_true", help="long generated documents (corpus.long_corpus)"
     )
+    s.add_argument("--stock-only", action="store_true", help="stock Presidio alone")
+    s.add_argument(
+        "--pairs",
+        type=int,
+        default=0,
+        help="alternate thresher and stock in separate processes this many times (one process each)",
+    )
     sub.add_parser("hard")
     args = parser.parse_args(argv)
     if args.cmd == "quality":
@@ -483,8 +536,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.markdown:
             print(quality_markdown(out))
             return 0
+    elif args.cmd == "speed" and args.pairs:
+        out = run_pairs(args.pairs, args.docs, args.chars, args.long)
     elif args.cmd == "speed":
-        out = run_speed(args.docs, args.beam_workers, args.skip_stock, args.chars, args.long)
+        out = run_speed(
+            args.docs, args.beam_workers, args.skip_stock, args.chars, args.long, args.stock_only
+        )
     else:
         out = run_hard()
     print(json.dumps(out, indent=2))
