@@ -250,6 +250,35 @@ def test_batch_and_cache_do_not_change_results(analyzer):
     assert together[0] == together[2]
 
 
+def test_cache_lookup_and_eviction_do_not_interleave():
+    """Beam shares the analyzer between a worker's threads. Another thread evicting a segment
+    between this thread's cache lookup and its move_to_end must wait, not raise KeyError."""
+    import threading
+    from collections import OrderedDict
+
+    from thresher.pii.analyzer import PiiAnalyzer
+
+    analyzer = PiiAnalyzer(PiiConfig(cache_size=1))
+    text = "Ann Smith lives in Boston."
+    first = analyzer.analyze_batch([text])
+    others: list[threading.Thread] = []
+
+    class EvictedDuringLookup(OrderedDict):
+        def get(self, key, default=None):
+            hit = super().get(key, default)
+            other = threading.Thread(target=analyzer._remember, args=("another segment", ()))
+            other.start()
+            other.join(timeout=0.5)  # evicts ``key`` unless the lookup holds the cache
+            others.append(other)
+            return hit
+
+    analyzer._cache = EvictedDuringLookup(analyzer._cache)
+    assert analyzer.analyze_batch([text]) == first
+    for other in others:
+        other.join(timeout=5)
+    assert list(analyzer._cache) == ["another segment"]  # the eviction did happen, after
+
+
 def test_unknown_entity_is_a_config_error():
     from thresher.pii.analyzer import PiiAnalyzer
 

@@ -29,6 +29,7 @@ removes known false positives and resolves overlaps, deterministically.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
@@ -105,6 +106,9 @@ class PiiAnalyzer:
             else None
         )
         self._cache: OrderedDict[str, tuple[Detection, ...]] = OrderedDict()
+        # Beam shares one analyzer between a worker's threads (``Shared``): without the lock,
+        # one thread's eviction between another's lookup and its move_to_end raised KeyError.
+        self._cache_lock = threading.Lock()
         self.stats: dict[str, int] = {
             "segments": 0,
             "segments_cached": 0,
@@ -223,9 +227,8 @@ class PiiAnalyzer:
         todo = []
         for seg in sorted(wanted):  # sorted: batch composition does not depend on set order
             self.stats["segments"] += 1
-            hit = self._cache.get(seg) if self.fast else None
+            hit = self._cached(seg) if self.fast else None
             if hit is not None:
-                self._cache.move_to_end(seg)
                 self.stats["segments_cached"] += 1
                 results[seg] = hit
             else:
@@ -241,10 +244,18 @@ class PiiAnalyzer:
                 self._remember(seg, dets)
         return results
 
+    def _cached(self, seg: str) -> tuple[Detection, ...] | None:
+        with self._cache_lock:
+            hit = self._cache.get(seg)
+            if hit is not None:
+                self._cache.move_to_end(seg)
+            return hit
+
     def _remember(self, seg: str, dets: tuple[Detection, ...]) -> None:
-        self._cache[seg] = dets
-        if len(self._cache) > self.cfg.cache_size:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._cache[seg] = dets
+            if len(self._cache) > self.cfg.cache_size:
+                self._cache.popitem(last=False)
 
     def _truecased(self, todo: list[str]) -> dict[str, str]:
         """Truecased views of the lower-case prose segments (tok2vec + tagger on those only)."""
