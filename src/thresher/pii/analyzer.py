@@ -287,6 +287,8 @@ class PiiAnalyzer:
         self.stats["ner_chars"] += sum(len(p) for p in pieces)
         batch_size = max(8, self.cfg.batch_size)
         if self._greedy is not None:
+            # its batches are bounded by tokens (greedy_ner._MAX_TOKENS); more short pieces per
+            # batch means fewer decoding steps
             piped = self._greedy([self.nlp.make_doc(p) for p in pieces], 4 * batch_size)
         else:
             piped = self.nlp.pipe(pieces, batch_size=batch_size, disable=self._disabled)

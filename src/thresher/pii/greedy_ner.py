@@ -97,15 +97,15 @@ class GreedyNer:
         from spacy.attrs import IS_SPACE
         from spacy.tokens import Span
 
-        lengths = np.array([len(doc) for doc in docs], dtype=np.int64)
-        if not lengths.any():
+        live = [doc for doc in docs if len(doc)]  # an empty doc has no token to tag
+        if not live:
             return
-        live = [doc for doc in docs if len(doc)]
+        lengths = np.array([len(doc) for doc in live], dtype=np.int64)
         tokvecs = self._tok2vec.predict(live)
         table = self._lower.predict(tokvecs)  # (tokens + 1, 3, nO, nP); row 0 is padding
         space = np.concatenate([doc.to_array([IS_SPACE]).reshape(-1) for doc in live])
         space = (space != 0).view(np.int8)
-        spans = self._decode(table, lengths[lengths > 0], space)
+        spans = self._decode(table, lengths, space)
         for doc, found in zip(live, spans, strict=True):
             ents = [Span(doc, s, e, label=self._label_names[lab - 1]) for s, e, lab in found]
             # spaCy sets these and marks every other token O ("unmodified", then O).

@@ -1,4 +1,5 @@
-"""Shared helpers for thresher's credential recognizers (Presidio ``PatternRecognizer`` style)."""
+"""Shared helpers for thresher's recognizers (Presidio ``PatternRecognizer`` style): the
+credential checks, and ``hinted`` patterns that run only where their cue occurs."""
 
 from __future__ import annotations
 
