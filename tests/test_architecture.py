@@ -48,6 +48,7 @@ LAYERS: dict[str, int] = {
     "thresher.paths": 0,
     "thresher.progress": 0,
     "thresher.tags": 0,
+    "thresher.cores": 0,  # the machine's free cores
     "thresher.core": 1,  # text logic: only records and errors below it
     "thresher.config": 2,  # the recipe
     "thresher.schema": 3,

@@ -21,6 +21,7 @@ from thresher.card import write_card
 from thresher.config import PipelineConfig
 from thresher.core import statkeys
 from thresher.core.cost import Prices, estimate
+from thresher.cores import free_cores
 from thresher.errors import AccountingError, ConfigError, RunFailedError
 from thresher.io.read import InputFile, resolve_inputs
 from thresher.output import Manifest, carry, fs, layout, write_manifest
@@ -56,19 +57,6 @@ class RunOutcome:
 
 # Each local worker process loads its own spaCy model (a few hundred MB): cap the default.
 MAX_LOCAL_WORKERS = 8
-
-
-def free_cores() -> int:
-    """Cores this process may use, less the ones the 1-minute load average says are busy."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    try:
-        busy = int(os.getloadavg()[0])
-    except OSError:
-        busy = 0
-    return max(1, cpus - busy)
 
 
 def local_workers(

@@ -1,0 +1,123 @@
+"""How many CPU cores a local run can use now: the cores this process may run on, capped by a
+container's CPU quota, less those that are busy at the moment of the launch.
+
+"Busy" is measured, not guessed from the 1-minute load average: that average lags by about a
+minute, so a run started just after another CPU-heavy job (a benchmark's baseline, the
+previous run of a script) saw a busy machine that was in fact idle and ran on one worker. On
+Linux the per-core counters of ``/proc/stat`` are read twice, ``SAMPLE_S`` apart, and a core
+counts as busy when it was busy at least half of that time; elsewhere the load average stands
+in.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Collection
+from pathlib import Path
+
+SAMPLE_S = 0.25
+PROC_STAT = Path("/proc/stat")
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+# /proc/stat columns after the name: user nice system idle iowait irq softirq steal (guest and
+# guest_nice are already inside user and nice). Idle time is idle + iowait; stolen time is
+# time the core was not ours.
+_IDLE_COLUMNS = (3, 4)
+_COUNTED_COLUMNS = 8
+
+
+def cpu_times(text: str, cpus: Collection[int]) -> dict[int, tuple[int, int]]:
+    """(idle, total) clock ticks of each core in ``cpus`` from ``/proc/stat``'s ``text``.
+
+    >>> cpu_times("cpu  9 0 1 90 0 0 0 0 0 0\\ncpu0 4 0 1 45 0 0 0 0 0 0\\n", {0})
+    {0: (45, 50)}
+    """
+    times: dict[int, tuple[int, int]] = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition(" ")
+        if not name.startswith("cpu") or not name[3:].isdigit() or int(name[3:]) not in cpus:
+            continue
+        ticks = [int(v) for v in rest.split()[:_COUNTED_COLUMNS]]
+        times[int(name[3:])] = (sum(ticks[i] for i in _IDLE_COLUMNS if i < len(ticks)), sum(ticks))
+    return times
+
+
+def busy_between(before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]]) -> float:
+    """Busy cores (a fraction per core, summed) between two ``cpu_times`` readings."""
+    busy = 0.0
+    for cpu, (idle1, total1) in after.items():
+        if cpu not in before:
+            continue
+        idle0, total0 = before[cpu]
+        elapsed = total1 - total0
+        if elapsed > 0:
+            busy += 1.0 - min(max(idle1 - idle0, 0), elapsed) / elapsed
+    return busy
+
+
+def quota_cores(root: Path = CGROUP_ROOT) -> int | None:
+    """Whole cores a cgroup CPU quota allows (v2 ``cpu.max``, else v1 ``cpu.cfs_quota_us``),
+    rounded up; None where there is no quota or it cannot be read."""
+    try:
+        v2 = root / "cpu.max"
+        if v2.is_file():
+            quota, _, period = v2.read_text().strip().partition(" ")
+            if quota == "max":
+                return None
+            return max(1, math.ceil(int(quota) / int(period or 100_000)))
+        v1 = root / "cpu" / "cpu.cfs_quota_us"
+        if v1.is_file():
+            quota_us = int(v1.read_text())
+            if quota_us <= 0:
+                return None
+            period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+            return max(1, math.ceil(quota_us / period_us))
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def usable_cpus() -> set[int]:
+    """The cores this process may run on (its affinity; every core where that is unknown)."""
+    try:
+        return set(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return set(range(os.cpu_count() or 1))
+
+
+def busy_cores(
+    cpus: Collection[int],
+    sample_s: float = SAMPLE_S,
+    read: Callable[[], str] = PROC_STAT.read_text,
+    sleep: Callable[[float], None] = time.sleep,
+) -> float | None:
+    """Cores of ``cpus`` busy over the next ``sample_s`` seconds; None where ``/proc/stat``
+    cannot be read (then the caller falls back to the load average)."""
+    try:
+        before = cpu_times(read(), cpus)
+        sleep(sample_s)
+        after = cpu_times(read(), cpus)
+    except (OSError, ValueError):
+        return None
+    if not before or not after:
+        return None
+    return busy_between(before, after)
+
+
+def free_cores(sample_s: float = SAMPLE_S) -> int:
+    """Cores a local run can use now (at least 1): the usable cores, at most the quota, less
+    the ones busy now (``busy_cores``; the 1-minute load average where that is unknown)."""
+    cpus = usable_cpus()
+    busy = busy_cores(cpus, sample_s)
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except OSError:
+            busy = 0.0
+    free = len(cpus) - math.floor(busy + 0.5)  # a core busy half the time or more is taken
+    quota = quota_cores()
+    if quota is not None:
+        free = min(free, quota)
+    return max(1, free)
