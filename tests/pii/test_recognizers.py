@@ -264,3 +264,33 @@ def test_every_recognizer_declares_one_entity():
             "ID_NUMBER",
             "AGE_OVER_89",
         }
+
+
+def test_country_names_are_phonenumbers_display_names_without_its_geocoding_tables():
+    """The names are exactly what phonenumbers' geocoder gives for each region in English, and
+    reading them does not import ``phonenumbers.geodata`` (every per-prefix geocoding table:
+    about a second and 100 MB per worker)."""
+    import subprocess
+    import sys
+
+    import phonenumbers
+    from phonenumbers import geocoder
+
+    from thresher.pii.recognizers.country import country_names
+
+    expected = set()
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        name = geocoder._region_display_name(region, "en")
+        if name and "," not in name:
+            expected.add(name)
+    names = country_names()
+    assert set(names) == expected and len(names) == len(expected) > 200
+    assert [len(n) for n in names] == sorted((len(n) for n in names), reverse=True)
+    probe = (
+        "import sys\n"
+        "from thresher.pii.recognizers.country import CountryRecognizer\n"
+        "CountryRecognizer()\n"
+        "print('phonenumbers.geodata' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -7,20 +7,43 @@ region it supports, so nothing is downloaded and nothing is hand-picked from any
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import regex
 from presidio_analyzer import Pattern, PatternRecognizer
 
 from thresher.pii.recognizers._base import CASE_SENSITIVE
 
 
-def country_names() -> list[str]:
+def region_names() -> dict[str, dict[str, str]]:
+    """``phonenumbers``' display names of its regions per language (``geodata/locale.py``'s
+    ``LOCALE_DATA``), read without importing the ``phonenumbers.geodata`` package: that import
+    also loads every per-prefix geocoding table, about 1 s and 100 MB in each worker process
+    (and in the launcher, which builds the registry to check the recipe)."""
     import phonenumbers
-    from phonenumbers import geocoder
 
+    path = Path(phonenumbers.__file__).parent / "geodata" / "locale.py"
+    spec = importlib.util.spec_from_file_location("phonenumbers.geodata.locale", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"phonenumbers' region names are missing ({path})")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(module.LOCALE_DATA)
+
+
+def country_names() -> list[str]:
+    """The English display names of every region ``phonenumbers`` supports (as its geocoder's
+    ``_region_display_name(region, "en")`` gives them), longest first."""
+    import phonenumbers
+
+    data = region_names()
     names = set()
     for region in phonenumbers.SUPPORTED_REGIONS:
-        # geocoder's own helper; public API only exposes it per number
-        name = geocoder._region_display_name(region, "en")
+        per_language = data.get(region, {})
+        name = per_language.get("en", "")
+        if name.startswith("*"):  # "*xx": the name is the one held for language xx
+            name = per_language.get(name[1:], "")
         if name and "," not in name:
             names.add(name)
     return sorted(names, key=lambda n: (-len(n), n))
