@@ -120,3 +120,30 @@ def test_free_cores_falls_back_to_the_load_average(monkeypatch):
 @pytest.mark.skipif(sys.platform != "linux", reason="Linux counters")
 def test_free_cores_on_this_machine_is_within_its_cores():
     assert 1 <= cores.free_cores(0.05) <= len(cores.usable_cpus())
+
+
+def test_loopback_works_here():
+    assert cores.loopback_works()
+
+
+def _can_unshare_network() -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        return False
+    return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+
+
+def test_loopback_is_down_in_a_namespace_without_network():
+    """``unshare -n``: a fresh network namespace whose loopback is down, as in some sandboxes
+    (binding works, connecting does not)."""
+    import subprocess
+
+    if not _can_unshare_network():
+        pytest.skip("unshare -n is not permitted here (needs root or user namespaces)")
+    code = "from thresher.cores import loopback_works; print(loopback_works(0.5))"
+    out = subprocess.run(
+        ["unshare", "-n", sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -121,3 +122,18 @@ def free_cores(sample_s: float = SAMPLE_S) -> int:
     if quota is not None:
         free = min(free, quota)
     return max(1, free)
+
+
+def loopback_works(timeout_s: float = 1.0) -> bool:
+    """Whether this machine can open a TCP connection to itself on ``localhost``. Beam's local
+    worker processes talk to the launcher over gRPC on localhost; where loopback is down (a
+    sandbox's network namespace, ``unshare -n``) they never connect and the run would wait
+    for them forever, so a local run stays in one process there."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+            server.bind(("localhost", 0))
+            server.listen(1)
+            with socket.create_connection(server.getsockname(), timeout=timeout_s):
+                return True
+    except OSError:
+        return False

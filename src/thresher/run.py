@@ -21,7 +21,7 @@ from thresher.card import write_card
 from thresher.config import PipelineConfig
 from thresher.core import statkeys
 from thresher.core.cost import Prices, estimate
-from thresher.cores import free_cores
+from thresher.cores import free_cores, loopback_works
 from thresher.errors import AccountingError, ConfigError, RunFailedError
 from thresher.io.read import InputFile, resolve_inputs
 from thresher.output import Manifest, carry, fs, layout, write_manifest
@@ -64,12 +64,15 @@ def local_workers(
 ) -> int:
     """Worker processes for a run: with no Beam option at all and the CPU-heavy PII stage on,
     one per free core (``free_cores``, at most ``MAX_LOCAL_WORKERS``) when more than one is
-    free; else 1 (Beam's own default). Any explicit Beam option wins: the run is then
-    exactly what the options say. Output does not depend on the worker count."""
+    free and worker processes can reach this one (``loopback_works``); else 1 (Beam's own
+    default). Any explicit Beam option wins: the run is then exactly what the options say.
+    Output does not depend on the worker count."""
     if beam_args or not config.pii.enabled:
         return 1
     free = free_cores() if cores is None else cores
-    return min(free, MAX_LOCAL_WORKERS) if free > 1 else 1
+    if free < 2 or not loopback_works():
+        return 1
+    return min(free, MAX_LOCAL_WORKERS)
 
 
 def pipeline_options(beam_args: Sequence[str], workers: int = 1) -> PipelineOptions:
@@ -105,7 +108,7 @@ def _workers_line(options: PipelineOptions, workers: int, explicit: bool) -> str
     elif workers > 1:
         chosen = "one per free core; a Beam option such as --direct_num_workers 1 chooses instead"
     else:
-        chosen = "one free core, or no CPU-heavy stage"
+        chosen = "one free core, no CPU-heavy stage, or no loopback network for workers"
     return f"thresher: {runner}, {n} worker{'s' if n > 1 else ''} ({chosen})"
 
 

@@ -33,6 +33,17 @@ def test_local_workers(beam_args, pii, cores, expected):
     assert local_workers(config, beam_args, cores=cores) == expected
 
 
+def test_no_worker_processes_without_a_loopback_network(monkeypatch):
+    """Beam's workers reach the launcher over localhost: where that is down they would never
+    connect and the run would hang, so it stays in one process."""
+    import thresher.run
+
+    monkeypatch.setattr(thresher.run, "loopback_works", lambda: False)
+    assert local_workers(PipelineConfig(), [], cores=4) == 1
+    monkeypatch.setattr(thresher.run, "loopback_works", lambda: True)
+    assert local_workers(PipelineConfig(), [], cores=4) == 4
+
+
 def test_pipeline_options_ask_for_multi_processing_workers():
     options = pipeline_options([], workers=3).get_all_options()
     assert options["direct_num_workers"] == 3
@@ -101,7 +112,7 @@ def test_default_local_run_reports_its_workers(tmp_path):
     assert (
         why.startswith("one per free core")
         if n > 1
-        else why == "one free core, or no CPU-heavy stage"
+        else why == "one free core, no CPU-heavy stage, or no loopback network for workers"
     )
 
 
