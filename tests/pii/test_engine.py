@@ -214,7 +214,7 @@ def test_importing_pii_does_not_load_torch():
 
     code = (
         "import sys; import thresher.pii.engine as e; from thresher.config import PiiConfig; "
-        "e.check_entities(PiiConfig()); "
+        "e.build_registry(PiiConfig()); "
         "assert 'presidio_analyzer' in sys.modules and 'spacy' in sys.modules; "
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules; "
         "import torch; print('ok')"
@@ -281,13 +281,41 @@ def test_cache_lookup_and_eviction_do_not_interleave():
 
 def test_unknown_entity_is_a_config_error():
     from thresher.pii.analyzer import PiiAnalyzer
+    from thresher.pii.engine import check_entities
 
     with pytest.raises(ConfigError, match="NO_SUCH_TYPE"):
         PiiAnalyzer(PiiConfig(entities=["NO_SUCH_TYPE"]))
+    with pytest.raises(ConfigError, match="NO_SUCH_TYPE"):
+        check_entities(PiiConfig(entities=["PERSON", "NO_SUCH_TYPE"]))
+
+
+@pytest.mark.parametrize("places", [True, False])
+def test_the_launcher_knows_what_the_registry_detects(places):
+    """``check_entities`` checks recipes against a fixed set so the launcher need not import
+    Presidio: the set must be exactly what the real registry detects."""
+    from thresher.pii.engine import BUILT_IN_ENTITIES, build_registry
+
+    registry = build_registry(PiiConfig(places_in_organisations=places))
+    assert set(registry.get_supported_entities(languages=["en"])) == BUILT_IN_ENTITIES
+
+
+def test_checking_a_recipe_does_not_import_presidio():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import thresher.stages.pii as s; from thresher.config import PiiConfig; "
+        "s.check_entities(PiiConfig(preset='hipaa_safe_harbor')); "
+        "print(sorted(m for m in sys.modules if m.startswith(('presidio', 'spacy'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
 
 
 def test_yaml_recognizers_file(tmp_path):
     from thresher.pii.analyzer import PiiAnalyzer
+    from thresher.pii.engine import check_entities
 
     yaml_file = tmp_path / "recognizers.yaml"
     yaml_file.write_text(
@@ -305,10 +333,12 @@ recognizers:
     cfg = PiiConfig(entities=["EMPLOYEE_ID", "EMAIL_ADDRESS"], recognizers_file=str(yaml_file))
     found = _found(PiiAnalyzer(cfg), "Badge EMP-123456 belongs to x@y.org")
     assert ("EMPLOYEE_ID", "EMP-123456") in found
+    check_entities(cfg)  # the file's types count at launch too
     bad = tmp_path / "bad.yaml"
     bad.write_text("recognizers: [{name: x}]")
-    with pytest.raises(ConfigError, match="recognizers_file"):
-        PiiAnalyzer(PiiConfig(recognizers_file=str(bad)))
+    for fails in (PiiAnalyzer, check_entities):
+        with pytest.raises(ConfigError, match="recognizers_file"):
+            fails(PiiConfig(recognizers_file=str(bad)))
 
 
 # -- property: no pattern-type PII survives anonymization ---------------------------------
