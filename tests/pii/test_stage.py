@@ -115,3 +115,33 @@ def test_anonymize_pii_stage(tmp_path):
             ),
             label="CheckStats",
         )
+
+
+def _in_worker_and_frozen(doc: Document) -> tuple[bool, bool]:
+    import gc
+    import sys
+
+    main = getattr(sys.modules["__main__"], "__spec__", None)
+    in_worker = getattr(main, "name", None) == "apache_beam.runners.worker.sdk_worker_main"
+    return (in_worker, gc.get_freeze_count() > 0)
+
+
+def test_workers_freeze_the_models_and_the_launcher_does_not(tmp_path):
+    """Beam's SDK worker processes move the built PII models out of the collector's reach
+    (fast exit); an in-process runner, which builds a processor per pipeline, must not."""
+    import gc
+
+    key = tmp_path / "pii.key"
+    key.write_bytes(TEST_KEY)
+    cfg = PiiConfig(key_file=str(key), batch_size=2)
+    before = gc.get_freeze_count()
+    for args, expected in [
+        ([], (False, False)),
+        (["--direct_num_workers=2", "--direct_running_mode=multi_processing"], (True, True)),
+    ]:
+        options = PipelineOptions(["--runner=FnApiRunner", *args])
+        with TestPipeline(options=options) as p:
+            out = p | beam.Create(DOCS) | AnonymizePii(cfg)
+            seen = out["main"] | beam.Map(_in_worker_and_frozen) | beam.Distinct()
+            assert_that(seen, equal_to([expected]))
+    assert gc.get_freeze_count() == before

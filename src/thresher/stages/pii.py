@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import sys
 import threading
 import traceback
 from collections.abc import Iterator, Sequence
@@ -38,6 +40,26 @@ class _Holder:
             return self.processor.process(docs)
 
 
+_SDK_WORKER = "apache_beam.runners.worker.sdk_worker_main"
+
+
+def keep_resident() -> bool:
+    """In a Beam SDK worker process, move every live object (the PII models and registries
+    just built) out of the garbage collector's reach; elsewhere do nothing. Whether it did.
+
+    A worker keeps its processor until it exits, so its 200 K objects only slow full
+    collections and the interpreter's teardown at exit: 0.9 s against 0.1 s frozen, paid one
+    worker after another when a local run ends. The launcher process and an in-process
+    runner are left alone: they build a new processor per pipeline (batched runs build
+    several), and a frozen one could never be freed."""
+    main = sys.modules.get("__main__")
+    if getattr(getattr(main, "__spec__", None), "name", None) != _SDK_WORKER:
+        return False
+    gc.collect()  # no garbage among what is frozen
+    gc.freeze()
+    return True
+
+
 class _AnonymizeBatchFn(beam.DoFn):
     """(batch key, documents) -> anonymized documents, stats, and per-document dead letters.
 
@@ -61,7 +83,9 @@ class _AnonymizeBatchFn(beam.DoFn):
         def build() -> _Holder:
             from thresher.pii.process import PiiProcessor
 
-            return _Holder(PiiProcessor(cfg, load_keys(source)))
+            holder = _Holder(PiiProcessor(cfg, load_keys(source)))
+            keep_resident()
+            return holder
 
         tag = f"{cfg.model_dump_json()}|{source.kind}:{source.where}"
         self._processor = self._shared.acquire(build, tag=tag)
