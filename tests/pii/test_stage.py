@@ -117,18 +117,21 @@ def test_anonymize_pii_stage(tmp_path):
         )
 
 
-def _in_worker_and_frozen(doc: Document) -> tuple[bool, bool]:
+def _in_worker_and_frozen(doc: Document) -> tuple[bool, bool, int]:
     import gc
     import sys
 
+    from thresher.stages import pii
+
     main = getattr(sys.modules["__main__"], "__spec__", None)
     in_worker = getattr(main, "name", None) == "apache_beam.runners.worker.sdk_worker_main"
-    return (in_worker, gc.get_freeze_count() > 0)
+    return (in_worker, gc.get_freeze_count() > 0, len(pii._RESIDENT))
 
 
 def test_workers_freeze_the_models_and_the_launcher_does_not(tmp_path):
-    """Beam's SDK worker processes move the built PII models out of the collector's reach
-    (fast exit); an in-process runner, which builds a processor per pipeline, must not."""
+    """Beam's SDK worker processes keep the one PII processor they build and move it out of
+    the collector's reach (fast exit); an in-process runner, which builds a processor per
+    pipeline, must not."""
     import gc
 
     key = tmp_path / "pii.key"
@@ -136,8 +139,8 @@ def test_workers_freeze_the_models_and_the_launcher_does_not(tmp_path):
     cfg = PiiConfig(key_file=str(key), batch_size=2)
     before = gc.get_freeze_count()
     for args, expected in [
-        ([], (False, False)),
-        (["--direct_num_workers=2", "--direct_running_mode=multi_processing"], (True, True)),
+        ([], (False, False, 0)),
+        (["--direct_num_workers=2", "--direct_running_mode=multi_processing"], (True, True, 1)),
     ]:
         options = PipelineOptions(["--runner=FnApiRunner", *args])
         with TestPipeline(options=options) as p:

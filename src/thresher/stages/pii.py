@@ -41,20 +41,25 @@ class _Holder:
 
 
 _SDK_WORKER = "apache_beam.runners.worker.sdk_worker_main"
+# What ``keep_resident`` froze, held until the process exits.
+_RESIDENT: list[Any] = []
 
 
-def keep_resident() -> bool:
-    """In a Beam SDK worker process, move every live object (the PII models and registries
-    just built) out of the garbage collector's reach; elsewhere do nothing. Whether it did.
+def keep_resident(built: Any) -> bool:
+    """In a Beam SDK worker process, keep ``built`` (a PII processor) until the process exits
+    and move every live object out of the garbage collector's reach; elsewhere do nothing.
+    Whether it did.
 
-    A worker keeps its processor until it exits, so its 200 K objects only slow full
-    collections and the interpreter's teardown at exit: 0.9 s against 0.1 s frozen, paid one
-    worker after another when a local run ends. The launcher process and an in-process
-    runner are left alone: they build a new processor per pipeline (batched runs build
-    several), and a frozen one could never be freed."""
+    The processor's 200 K objects would otherwise slow full collections and the interpreter's
+    teardown at exit: 0.9 s against 0.1 s frozen, paid one worker after another when a local
+    run ends. It is held here so that it is never rebuilt (``Shared`` holds it weakly), since
+    a frozen processor, once dropped, could not be freed. The launcher process and an
+    in-process runner are left alone: they build a new processor per pipeline (batched runs
+    build several) and must be able to free the old ones."""
     main = sys.modules.get("__main__")
     if getattr(getattr(main, "__spec__", None), "name", None) != _SDK_WORKER:
         return False
+    _RESIDENT.append(built)
     gc.collect()  # no garbage among what is frozen
     gc.freeze()
     return True
@@ -84,7 +89,7 @@ class _AnonymizeBatchFn(beam.DoFn):
             from thresher.pii.process import PiiProcessor
 
             holder = _Holder(PiiProcessor(cfg, load_keys(source)))
-            keep_resident()
+            keep_resident(holder)
             return holder
 
         tag = f"{cfg.model_dump_json()}|{source.kind}:{source.where}"
