@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +15,16 @@ from thresher.pii.keys import PiiKeys
 
 TEST_KEY = b"thresher-test-key-0123456789abcdef"
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+def fresh_python(code: str, env: dict[str, str] | None = None) -> Any:
+    """Run ``code`` in a new interpreter (what it imports starts from nothing) and return the
+    JSON value on the last line it prints."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def sample_texts() -> list[str]:

@@ -8,25 +8,15 @@ read the message, then pin presidio-analyzer or update ``presidio_compat``.
 from __future__ import annotations
 
 import inspect
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 
+from tests.pii.conftest import fresh_python
 from thresher.errors import ThresherError
 from thresher.pii.presidio_compat import ner_entities_and_scores, presidio_version
 
 _ENV = {k: v for k, v in os.environ.items() if k != "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"}
-
-
-def _python(code: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=_ENV
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_importing_thresher_pii_has_no_side_effects():
@@ -44,7 +34,7 @@ heavy = ("presidio_analyzer", "presidio_anonymizer", "spacy", "thinc", "tldextra
 print(json.dumps({"n": len(names), "env_changed": dict(os.environ) != before,
                   "loaded": [m for m in heavy if m in sys.modules]}))
 """
-    result = _python(code)
+    result = fresh_python(code, _ENV)
     assert result["n"] >= 15
     assert result == {"n": result["n"], "env_changed": False, "loaded": []}
 
@@ -63,7 +53,7 @@ result = {"env": os.environ.get("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"),
 import torch  # still importable afterwards
 print(json.dumps(result))
 """
-    assert _python(code) == {
+    assert fresh_python(code, _ENV) == {
         "env": "",
         "suffix_urls": [],
         "presidio": True,

@@ -19,8 +19,8 @@ from thresher.pii.recognizers._base import CASE_SENSITIVE
 def region_names() -> dict[str, dict[str, str]]:
     """``phonenumbers``' display names of its regions per language (``geodata/locale.py``'s
     ``LOCALE_DATA``), read without importing the ``phonenumbers.geodata`` package: that import
-    also loads every per-prefix geocoding table, about 1 s and 100 MB in each worker process
-    (and in the launcher, which builds the registry to check the recipe)."""
+    also loads every per-prefix geocoding table, about 1 s and 100 MB in each process that
+    builds the registry."""
     import phonenumbers
 
     path = Path(phonenumbers.__file__).parent / "geodata" / "locale.py"
