@@ -48,9 +48,11 @@ LAYERS: dict[str, int] = {
     "thresher.paths": 0,
     "thresher.progress": 0,
     "thresher.tags": 0,
-    "thresher.cores": 0,  # the machine's free cores
+    "thresher.worker": 0,  # whether this process is a Beam worker
+    "thresher.warm_client": 0,  # a warm worker's command: the standard library only
     "thresher.core": 1,  # text logic: only records and errors below it
     "thresher.config": 2,  # the recipe
+    "thresher.cores": 2,  # the machine's free cores, and the workers a recipe gets
     "thresher.schema": 3,
     "thresher.accounting": 3,
     "thresher.output": 3,  # layout, manifest, atomic I/O
@@ -62,6 +64,7 @@ LAYERS: dict[str, int] = {
     "thresher.plan": 6,
     "thresher.pipeline": 6,
     "thresher.run": 7,  # commands
+    "thresher.warm": 7,  # warm local workers for run and batched
     "thresher.batched": 7,  # batched local runs: run launches them, they finish through run
     "thresher.explain": 7,
     "thresher.forget": 7,

@@ -30,7 +30,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from thresher import progress
+from thresher import progress, warm
 from thresher.config import PipelineConfig
 from thresher.core.statkeys import is_per_run
 from thresher.errors import OutputError
@@ -169,7 +169,7 @@ def _run_batch(
     progress.start_batch(index + 1, len(record.batches))
     earlier = _earlier(out, index)
     plan = stage_plan(config, carried.erased, earlier)
-    p = beam.Pipeline(options=options)
+    p = beam.Pipeline(runner=warm.runner(), options=options)
     build_pipeline(
         p, config, files, staging, plan, spans=record.batches[index], earlier_ids=earlier.ids
     )

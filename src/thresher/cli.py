@@ -53,6 +53,8 @@ def _check_beam_args(beam_args: Sequence[str]) -> list[str]:
     """Reject options Beam does not know: Beam itself only warns and drops them, which turns
     a typo such as ``--ouput`` into a silently ignored flag. Returns the positional arguments
     that neither thresher nor Beam took (the caller decides whether one is the recipe)."""
+    if not beam_args:
+        return []  # nothing to check, and no Beam import before the warm server starts
     from apache_beam.options.pipeline_options import PipelineOptions
 
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
@@ -285,7 +287,8 @@ def _load(
 
 
 def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from thresher.run import execute, print_summary
+    from thresher import warm
+    from thresher.cores import local_workers
 
     beam_args = _take_recipe(args, beam_args)
     config = _load(
@@ -293,8 +296,14 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     )
     if not args.quiet and os.environ.get("THRESHER_PROGRESS") is None:
         os.environ["THRESHER_PROGRESS"] = "1"
-    with quiet_worker_chatter():
-        outcome = execute(config, beam_args, overwrite=args.overwrite, recipe_path=args.recipe)
+    workers = local_workers(config, beam_args)
+    # the warm server loads the workers' models while this process imports Beam
+    with quiet_worker_chatter(), warm.serving(config, workers):
+        from thresher.run import execute, print_summary
+
+        outcome = execute(
+            config, beam_args, overwrite=args.overwrite, recipe_path=args.recipe, workers=workers
+        )
     if not args.quiet:
         print_summary(outcome.manifest)
     if not outcome.succeeded:

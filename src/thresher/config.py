@@ -883,6 +883,12 @@ class LocalConfig(_Section):
         "local runners; larger inputs run in batches into one output, resumable after a crash. "
         "null: one pipeline whatever the size.",
     )
+    warm_workers: bool = Field(
+        True,
+        description="When a local run picks its own worker processes (no Beam options), fork "
+        "them from one process that has loaded Beam and the PII models while the launcher "
+        "built the graph (Linux; docs/scaling.md#warm-workers). Output is the same either way.",
+    )
 
 
 class CostConfig(_Section):

@@ -15,8 +15,12 @@ import math
 import os
 import socket
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from thresher.config import PipelineConfig
 
 SAMPLE_S = 0.25
 PROC_STAT = Path("/proc/stat")
@@ -137,3 +141,24 @@ def loopback_works(timeout_s: float = 1.0) -> bool:
                 return True
     except OSError:
         return False
+
+
+# Each local worker process loads its own spaCy model (a few hundred MB): cap the default.
+MAX_LOCAL_WORKERS = 8
+
+
+def local_workers(
+    config: PipelineConfig, beam_args: Sequence[str], cores: int | None = None
+) -> int:
+    """Worker processes for a run: with no Beam option at all and the CPU-heavy PII stage on,
+    one per free core (``free_cores``, at most ``MAX_LOCAL_WORKERS``) when more than one is
+    free and worker processes can reach this one (``loopback_works``); else 1 (Beam's own
+    default). Any explicit Beam option wins: the run is then exactly what the options say.
+    Output does not depend on the worker count. Here, not in ``thresher.run``, so that the
+    command can decide before it imports Beam (``thresher.warm`` starts early)."""
+    if beam_args or not config.pii.enabled:
+        return 1
+    free = free_cores() if cores is None else cores
+    if free < 2 or not loopback_works():
+        return 1
+    return min(free, MAX_LOCAL_WORKERS)

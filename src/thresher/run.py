@@ -16,12 +16,13 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.runners.runner import PipelineState
 
 import thresher
+from thresher import warm
 from thresher.accounting import check_balance, summarize
 from thresher.card import write_card
 from thresher.config import PipelineConfig
 from thresher.core import statkeys
 from thresher.core.cost import Prices, estimate
-from thresher.cores import free_cores, loopback_works
+from thresher.cores import MAX_LOCAL_WORKERS, local_workers  # noqa: F401 (re-exported)
 from thresher.errors import AccountingError, ConfigError, RunFailedError
 from thresher.io.read import InputFile, resolve_inputs
 from thresher.output import Manifest, carry, fs, layout, write_manifest
@@ -53,26 +54,6 @@ DEFAULT_RUNNER = "FnApiRunner"  # Beam's DirectRunner first tries to download Pr
 class RunOutcome:
     manifest: Manifest
     succeeded: bool
-
-
-# Each local worker process loads its own spaCy model (a few hundred MB): cap the default.
-MAX_LOCAL_WORKERS = 8
-
-
-def local_workers(
-    config: PipelineConfig, beam_args: Sequence[str], cores: int | None = None
-) -> int:
-    """Worker processes for a run: with no Beam option at all and the CPU-heavy PII stage on,
-    one per free core (``free_cores``, at most ``MAX_LOCAL_WORKERS``) when more than one is
-    free and worker processes can reach this one (``loopback_works``); else 1 (Beam's own
-    default). Any explicit Beam option wins: the run is then exactly what the options say.
-    Output does not depend on the worker count."""
-    if beam_args or not config.pii.enabled:
-        return 1
-    free = free_cores() if cores is None else cores
-    if free < 2 or not loopback_works():
-        return 1
-    return min(free, MAX_LOCAL_WORKERS)
 
 
 def pipeline_options(beam_args: Sequence[str], workers: int = 1) -> PipelineOptions:
@@ -370,6 +351,7 @@ def execute(
     beam_args: Sequence[str] = (),
     overwrite: bool = False,
     recipe_path: str | None = None,
+    workers: int | None = None,
 ) -> RunOutcome:
     """Run ``config`` end to end. Raises ``ThresherError`` subclasses for usage problems
     (before anything runs) and for failed runs (after the books are written).
@@ -378,8 +360,21 @@ def execute(
     (:mod:`thresher.batched`); rerunning the command of an unfinished batched run resumes it.
     """
     started = time.time()
+    if workers is None:
+        workers = local_workers(config, beam_args)
+    with warm.serving(config, workers):
+        return _execute(config, beam_args, overwrite, recipe_path, started, workers)
+
+
+def _execute(
+    config: PipelineConfig,
+    beam_args: Sequence[str],
+    overwrite: bool,
+    recipe_path: str | None,
+    started: float,
+    workers: int,
+) -> RunOutcome:
     out = config.output.path
-    workers = local_workers(config, beam_args)
     options = pipeline_options(beam_args, workers)
     check_runner(options)
     if os.environ.get("THRESHER_PROGRESS") == "1":
@@ -402,7 +397,7 @@ def execute(
             return batched.start(config, options, files, cut, carried, recipe_path, started)
 
     plan = stage_plan(config, carried.erased)
-    p = beam.Pipeline(options=options)
+    p = beam.Pipeline(runner=warm.runner(), options=options)
     build_pipeline(p, config, files, staging, plan)
     result, pipeline_seconds = launch(p)
     raw = fs.read_json(fs.join(staging, COUNTS_FILE))

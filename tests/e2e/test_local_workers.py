@@ -36,11 +36,11 @@ def test_local_workers(beam_args, pii, cores, expected):
 def test_no_worker_processes_without_a_loopback_network(monkeypatch):
     """Beam's workers reach the launcher over localhost: where that is down they would never
     connect and the run would hang, so it stays in one process."""
-    import thresher.run
+    import thresher.cores
 
-    monkeypatch.setattr(thresher.run, "loopback_works", lambda: False)
+    monkeypatch.setattr(thresher.cores, "loopback_works", lambda: False)
     assert local_workers(PipelineConfig(), [], cores=4) == 1
-    monkeypatch.setattr(thresher.run, "loopback_works", lambda: True)
+    monkeypatch.setattr(thresher.cores, "loopback_works", lambda: True)
     assert local_workers(PipelineConfig(), [], cores=4) == 4
 
 

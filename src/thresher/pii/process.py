@@ -83,13 +83,35 @@ def pseudonym(keys: PiiKeys, value: Any) -> str:
     return hmac.new(keys.pseudonym_key, canonical.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+# Analyzers built ahead of their processor (``prebuild``), by (config as JSON, fast), and how
+# many processors of this process took one.
+_PREBUILT: dict[tuple[str, bool], PiiAnalyzer] = {}
+PREBUILT_TAKEN = 0
+
+
+def prebuild(cfg: PiiConfig, *, fast: bool = True) -> None:
+    """Build the analyzer a ``PiiProcessor(cfg, ...)`` will need, ahead of it: a warm server
+    (``thresher.warm``) does this once before it forks the workers. The first processor built
+    with an equal config takes it; an analyzer holds no key material."""
+    _PREBUILT[(cfg.model_dump_json(), fast)] = PiiAnalyzer(cfg, fast=fast)
+
+
+def _analyzer(cfg: PiiConfig, fast: bool) -> PiiAnalyzer:
+    global PREBUILT_TAKEN
+    prebuilt = _PREBUILT.pop((cfg.model_dump_json(), fast), None)
+    if prebuilt is None:
+        return PiiAnalyzer(cfg, fast=fast)
+    PREBUILT_TAKEN += 1
+    return prebuilt
+
+
 class PiiProcessor:
     """Detection plus replacement for whole documents; build once per worker."""
 
     def __init__(self, cfg: PiiConfig, keys: PiiKeys, *, fast: bool = True) -> None:
         self.cfg = cfg
         self.keys = keys
-        self.analyzer = PiiAnalyzer(cfg, fast=fast)
+        self.analyzer = _analyzer(cfg, fast)
         self.anonymizer = Anonymizer(cfg, keys)
 
     def policy(self, field: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import sys
 import threading
 import traceback
 from collections.abc import Iterator, Sequence
@@ -20,6 +19,7 @@ from thresher.pii.engine import check_entities
 from thresher.pii.keys import KeySource, key_source, load_keys
 from thresher.records import DeadLetter, Document
 from thresher.stages._common import DEAD, FATES, MAIN, STATS, _where, errors_to_dead_letters
+from thresher.worker import in_worker_process
 
 STAGE = "pii"
 _BATCH_KEY = "pii-batch"
@@ -40,7 +40,6 @@ class _Holder:
             return self.processor.process(docs)
 
 
-_SDK_WORKER = "apache_beam.runners.worker.sdk_worker_main"
 # What ``keep_resident`` froze, held until the process exits.
 _RESIDENT: list[Any] = []
 
@@ -56,8 +55,7 @@ def keep_resident(built: Any) -> bool:
     a frozen processor, once dropped, could not be freed. The launcher process and an
     in-process runner are left alone: they build a new processor per pipeline (batched runs
     build several) and must be able to free the old ones."""
-    main = sys.modules.get("__main__")
-    if getattr(getattr(main, "__spec__", None), "name", None) != _SDK_WORKER:
+    if not in_worker_process():
         return False
     _RESIDENT.append(built)
     gc.collect()  # no garbage among what is frozen

@@ -1,0 +1,279 @@
+"""Warm local workers: Beam's local worker processes forked, ready, from one that has already
+loaded Beam's SDK harness, thresher's stages and the PII models.
+
+Beam's local multi-process runner starts every worker as a new interpreter
+(``python -m apache_beam.runners.worker.sdk_worker_main``) once the launcher has built the
+graph: each worker then imports Beam (about 2 s) and, on its first PII batch, loads Presidio
+and spaCy (3-4 s), while the launcher's own start (imports, graph) left the other cores idle.
+Here the ``thresher run`` launcher starts one *warm server* process as soon as it knows the
+run will use worker processes, before it imports Beam itself. The server does that loading
+once, in parallel with the launcher, then forks one child per worker Beam asks for. Each
+child is the worker: it runs Beam's own SDK harness (``sdk_worker_main.main``) with the
+environment Beam gave the worker, and its PII stage takes the prebuilt analyzer
+(``thresher.pii.process.prebuild``) instead of loading one.
+
+What a worker computes is the same code on the same inputs: output does not depend on whether
+workers are warm. The command Beam runs for a worker is ``python -m thresher.warm_client``,
+which asks the server for a child and waits for it; where the server cannot be reached it
+turns itself into Beam's ordinary worker. Used by the local ``FnApiRunner`` with worker
+processes on Linux only (``fork``), and only for runs that chose their workers themselves
+(``local_workers``); ``local.warm_workers: false`` turns it off.
+
+This module imports nothing heavy at the top: the launcher imports it before Beam.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import random
+import select
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import traceback
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from thresher.config import PipelineConfig
+
+# The client finds the server through these (set in the launcher, inherited by Beam's workers).
+SOCKET_ENV = "THRESHER_WARM_SOCKET"
+PID_ENV = "THRESHER_WARM_PID"
+CLIENT_MODULE = "thresher.warm_client"
+
+_server: WarmServer | None = None
+
+
+def supported() -> bool:
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+class WarmServer:
+    """The launcher's handle on a running warm server process."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], folder: str, path: str) -> None:
+        self.proc = proc
+        self.folder = folder
+        self.path = path
+
+    def command(self) -> str:
+        """The worker command line Beam runs (with ``shell=True``)."""
+        return f"{shlex.quote(sys.executable)} -m {CLIENT_MODULE}"
+
+    def runner(self) -> Any:
+        """A local ``FnApiRunner`` whose worker processes come from this server."""
+        return _runner_class()(self.command())
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for name in (SOCKET_ENV, PID_ENV):
+            os.environ.pop(name, None)
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        with contextlib.suppress(OSError):
+            os.rmdir(self.folder)
+
+
+def start(config: PipelineConfig) -> WarmServer:
+    """Start a server that prepares what ``config``'s stages load (the PII analyzer)."""
+    folder = tempfile.mkdtemp(prefix="thresher-warm-")
+    path = os.path.join(folder, "server.sock")
+    language = config.filters.language
+    spec = {
+        "pii": config.pii.model_dump_json() if config.pii.enabled else None,
+        "fasttext": config.filters.enabled
+        and language.enabled
+        and language.backend in ("fasttext", "cascade"),
+    }
+    spec_path = os.path.join(folder, "spec.json")
+    with open(spec_path, "w", encoding="utf-8") as f:
+        json.dump(spec, f)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", __name__, path, spec_path, str(os.getpid())],
+        stdin=subprocess.DEVNULL,
+    )
+    os.environ[SOCKET_ENV] = path
+    os.environ[PID_ENV] = str(proc.pid)
+    return WarmServer(proc, folder, path)
+
+
+def wanted(config: PipelineConfig, workers: int) -> bool:
+    return workers > 1 and config.local.warm_workers and supported()
+
+
+@contextlib.contextmanager
+def serving(config: PipelineConfig, workers: int) -> Iterator[WarmServer | None]:
+    """A warm server for the duration of the block when the run uses worker processes
+    (``wanted``); re-entrant: an enclosing block's server is used, not a second one."""
+    global _server
+    if _server is not None or not wanted(config, workers):
+        yield _server
+        return
+    _server = start(config)
+    try:
+        yield _server
+    finally:
+        server, _server = _server, None
+        server.close()
+
+
+def runner() -> Any:
+    """The runner for a pipeline of the run in progress: warm workers when a server serves
+    this run, else None (the options' runner)."""
+    return None if _server is None else _server.runner()
+
+
+def _runner_class() -> type:
+    from apache_beam.portability import python_urns
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    class WarmFnApiRunner(FnApiRunner):
+        """Beam's local runner with its worker command replaced by thresher's client. With
+        worker processes (``direct_running_mode=multi_processing``) Beam's runner fixes the
+        command itself; this swaps it in the pipeline it hands on, the only difference."""
+
+        def __init__(self, command: str) -> None:
+            super().__init__()
+            self._warm_command = command.encode()
+
+        def run_via_runner_api(self, pipeline_proto: Any, options: Any) -> Any:
+            for env in pipeline_proto.components.environments.values():
+                if env.urn == python_urns.SUBPROCESS_SDK:
+                    env.payload = self._warm_command
+            return super().run_via_runner_api(pipeline_proto, options)
+
+    return WarmFnApiRunner
+
+
+# --- the server process ---------------------------------------------------------------------
+
+
+def _load(spec: dict[str, Any]) -> None:
+    """What every worker would load for itself: Beam's harness, thresher's stages (the
+    modules their pickled functions need), the language model, the PII analyzer. A failure
+    here leaves the workers to load it themselves."""
+    import apache_beam.runners.worker.sdk_worker_main  # noqa: F401
+
+    import thresher.pipeline  # noqa: F401 (every stage's module, reading and writing)
+
+    if spec.get("fasttext"):
+        from thresher.core import language
+
+        language._fasttext_model()  # cached per process: the stage's detector reuses it
+    if spec.get("pii"):
+        from thresher.config import PiiConfig
+        from thresher.pii.process import prebuild
+
+        prebuild(PiiConfig.model_validate_json(spec["pii"]))
+
+
+def _serve(argv: list[str]) -> None:
+    path, spec_path, launcher = argv[0], argv[1], int(argv[2])
+    # Ctrl-C reaches the whole process group: the launcher and the workers handle it; the
+    # server ends when its launcher does (or on SIGTERM from it)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)  # clients queue here while the loading below runs
+    with open(spec_path, encoding="utf-8") as f:
+        spec = json.load(f)
+    try:
+        _load(spec)
+    except Exception as exc:  # the workers load it themselves
+        print(f"thresher: warm workers: loading failed ({type(exc).__name__})", file=sys.stderr)
+    gc.collect()
+    gc.freeze()  # the children's collections and exits skip what was loaded here
+    children: dict[int, socket.socket] = {}
+    while os.getppid() == launcher:
+        ready, _, _ = select.select([listener], [], [], 0.1)
+        if ready:
+            conn, _ = listener.accept()
+            try:
+                pid = _fork_worker(listener, conn)
+                conn.sendall(f"pid {pid}\n".encode())
+            except (OSError, ValueError):  # a client that went away: it ran nothing
+                conn.close()
+                continue
+            children[pid] = conn
+        _reap(children)
+
+
+def _fork_worker(listener: socket.socket, conn: socket.socket) -> int:
+    request = json.loads(_read_line(conn))
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        listener.close()
+        conn.close()
+        code = _work(request)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _work(request: dict[str, Any]) -> int:
+    """In the child: become the worker Beam asked for."""
+    from thresher import worker
+
+    worker.FORKED = True
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+    random.seed()
+    from apache_beam.runners.worker import sdk_worker_main
+
+    try:
+        sdk_worker_main.main([])
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
+
+
+def _reap(children: dict[int, socket.socket]) -> None:
+    """Collect the workers that ended and tell their clients how."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        conn = children.pop(pid, None)
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.sendall(f"exit {os.waitstatus_to_exitcode(status)}\n".encode())
+            conn.close()
+
+
+def _read_line(conn: socket.socket) -> str:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1:])

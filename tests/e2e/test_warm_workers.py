@@ -1,0 +1,156 @@
+"""Warm local workers (``thresher.warm``): Beam's worker processes forked from a server that
+loaded Beam and the PII analyzer while the launcher built the graph. Real Beam pipelines on
+real worker processes; the output must not depend on whether the workers were warm."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from tests.conftest import read_parquet_dir
+from thresher import warm, worker
+from thresher.config import PiiConfig, PipelineConfig
+from thresher.records import Document
+from thresher.run import execute, pipeline_options
+from thresher.stages.pii import AnonymizePii
+
+pytestmark = pytest.mark.skipif(not warm.supported(), reason="warm workers need fork (Linux)")
+
+KEY = b"warm-workers-test-key-0123456789abcdef"
+DOCS = [
+    Document(
+        id=f"d{i}",
+        text=f"Call Ann Lee on (212) 555-01{i:02d} about case {i}.",
+        source="s",
+        position=i,
+    )
+    for i in range(6)
+]
+
+
+def _where_am_i(doc: Document) -> tuple[bool, bool, bool, int, int]:
+    """(in a worker process, forked by the warm server, models frozen, resident processors,
+    processors that took the prebuilt analyzer), seen from inside a worker."""
+    import gc
+
+    from thresher import warm, worker
+    from thresher.pii import process
+    from thresher.stages import pii
+
+    forked = worker.FORKED and str(os.getppid()) == os.environ.get(warm.PID_ENV)
+    return (
+        worker.in_worker_process(),
+        forked,
+        gc.get_freeze_count() > 0,
+        len(pii._RESIDENT),
+        process.PREBUILT_TAKEN,
+    )
+
+
+def _key_file(tmp_path) -> str:
+    path = tmp_path / "pii.key"
+    path.write_bytes(KEY)
+    return str(path)
+
+
+def test_workers_fork_from_the_server_and_take_its_analyzer(tmp_path):
+    cfg = PipelineConfig(pii=PiiConfig(key_file=_key_file(tmp_path), batch_size=2))
+    with warm.serving(cfg, 2) as server:
+        assert server is not None
+        with warm.serving(cfg, 2) as inner:  # re-entrant: the same server
+            assert inner is server
+        assert os.environ[warm.SOCKET_ENV] == server.path
+        options = pipeline_options([], workers=2)
+        with TestPipeline(runner=warm.runner(), options=options) as p:
+            out = p | beam.Create(DOCS) | AnonymizePii(cfg.pii)
+            seen = out["main"] | beam.Map(_where_am_i) | beam.Distinct()
+            assert_that(seen, equal_to([(True, True, True, 1, 1)]))
+    assert server.proc.returncode is not None  # stopped with the block
+    assert not os.path.exists(server.path)
+    assert warm.SOCKET_ENV not in os.environ and warm.PID_ENV not in os.environ
+    assert warm.runner() is None
+    assert not worker.FORKED  # the launcher itself is no worker
+
+
+def test_no_server_for_one_worker_or_when_switched_off():
+    cfg = PipelineConfig()
+    with warm.serving(cfg, 1) as server:
+        assert server is None and warm.runner() is None
+    off = PipelineConfig.model_validate({"local": {"warm_workers": False}})
+    with warm.serving(off, 4) as server:
+        assert server is None
+
+
+def test_a_worker_without_a_reachable_server_is_beams_own(tmp_path, monkeypatch):
+    """The client turns itself into Beam's ordinary worker when no server answers."""
+    monkeypatch.setenv(warm.SOCKET_ENV, str(tmp_path / "nothing.sock"))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    monkeypatch.setenv(warm.PID_ENV, str(gone.pid))
+    cfg = PiiConfig(key_file=_key_file(tmp_path), batch_size=2)
+    runner = warm._runner_class()(f"{sys.executable} -m {warm.CLIENT_MODULE}")
+    with TestPipeline(runner=runner, options=pipeline_options([], workers=2)) as p:
+        out = p | beam.Create(DOCS) | AnonymizePii(cfg)
+        seen = out["main"] | beam.Map(_where_am_i) | beam.Distinct()
+        assert_that(seen, equal_to([(True, False, True, 1, 0)]))
+
+
+def test_the_server_ends_with_its_launcher(tmp_path):
+    code = (
+        "from thresher import warm\n"
+        "from thresher.config import PipelineConfig\n"
+        "s = warm.start(PipelineConfig.model_validate({'pii': {'enabled': False}}))\n"
+        "print(s.proc.pid, flush=True)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    pid = int(out.stdout.split()[0])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(pid, 9)
+    pytest.fail("the warm server outlived the process that started it")
+
+
+def _rows(out) -> list[str]:
+    return sorted(
+        json.dumps(r, sort_keys=True, default=str) for r in read_parquet_dir(out / "data")
+    )
+
+
+def test_warm_and_cold_workers_write_the_same_output(tmp_path):
+    src = tmp_path / "in.jsonl"
+    with gzip.open("sample_data/web/crawl-000.jsonl.gz", "rt", encoding="utf-8") as f:
+        lines = list(itertools.islice(f, 60))
+    src.write_text("".join(lines), encoding="utf-8")
+    outs = {}
+    for warm_workers in (True, False):
+        out = tmp_path / f"out-{warm_workers}"
+        config = PipelineConfig.model_validate(
+            {
+                "input": {"paths": [str(src)]},
+                "output": {"path": str(out)},
+                "pii": {"key_file": _key_file(tmp_path)},
+                "local": {"warm_workers": warm_workers},
+            }
+        )
+        outcome = execute(config, workers=2)
+        assert outcome.succeeded
+        outs[warm_workers] = (out, outcome.manifest)
+    (warm_out, warm_m), (cold_out, cold_m) = outs[True], outs[False]
+    assert _rows(warm_out) == _rows(cold_out)
+    assert warm_m.counts == cold_m.counts and warm_m.stages == cold_m.stages
+    assert warm_m.counts.kept > 0 and warm_m.counts.input == 60
