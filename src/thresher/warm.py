@@ -31,6 +31,7 @@ import os
 import random
 import select
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -81,10 +82,7 @@ class WarmServer:
                 self.proc.wait()
         for name in (SOCKET_ENV, PID_ENV):
             os.environ.pop(name, None)
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
-        with contextlib.suppress(OSError):
-            os.rmdir(self.folder)
+        shutil.rmtree(self.folder, ignore_errors=True)  # the socket and the spec
 
 
 def start(config: PipelineConfig) -> WarmServer:
@@ -209,6 +207,8 @@ def _serve(argv: list[str]) -> None:
                 continue
             children[pid] = conn
         _reap(children)
+    # the launcher ended without stopping the server (killed): leave nothing behind
+    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 def _fork_worker(listener: socket.socket, conn: socket.socket) -> int:

@@ -76,7 +76,7 @@ def test_workers_fork_from_the_server_and_take_its_analyzer(tmp_path):
             seen = out["main"] | beam.Map(_where_am_i) | beam.Distinct()
             assert_that(seen, equal_to([(True, True, True, 1, 1)]))
     assert server.proc.returncode is not None  # stopped with the block
-    assert not os.path.exists(server.path)
+    assert not os.path.exists(server.folder)  # socket and spec removed
     assert warm.SOCKET_ENV not in os.environ and warm.PID_ENV not in os.environ
     assert warm.runner() is None
     assert not worker.FORKED  # the launcher itself is no worker
@@ -110,18 +110,19 @@ def test_the_server_ends_with_its_launcher(tmp_path):
         "from thresher import warm\n"
         "from thresher.config import PipelineConfig\n"
         "s = warm.start(PipelineConfig.model_validate({'pii': {'enabled': False}}))\n"
-        "print(s.proc.pid, flush=True)\n"
+        "print(s.proc.pid, s.folder, flush=True)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    pid = int(out.stdout.split()[0])
+    pid, folder = out.stdout.split()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            os.kill(pid, 0)
+            os.kill(int(pid), 0)
         except ProcessLookupError:
+            assert not os.path.exists(folder)  # it removed its socket and spec
             return
         time.sleep(0.2)
-    os.kill(pid, 9)
+    os.kill(int(pid), 9)
     pytest.fail("the warm server outlived the process that started it")
 
 
