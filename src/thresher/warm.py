@@ -41,12 +41,13 @@ import traceback
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from thresher.warm_client import PID_ENV, SOCKET_ENV
+
 if TYPE_CHECKING:
     from thresher.config import PipelineConfig
 
-# The client finds the server through these (set in the launcher, inherited by Beam's workers).
-SOCKET_ENV = "THRESHER_WARM_SOCKET"
-PID_ENV = "THRESHER_WARM_PID"
+# The client finds the server through SOCKET_ENV and PID_ENV (set in the launcher, inherited
+# by Beam's workers).
 CLIENT_MODULE = "thresher.warm_client"
 
 _server: WarmServer | None = None

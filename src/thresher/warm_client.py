@@ -1,7 +1,7 @@
 """The worker command of a run with warm workers (``thresher.warm``): ask the warm server for
 a worker forked from it, wait for that worker to end, and exit with its status. Where the
-server cannot be reached, become Beam's ordinary worker process instead. Standard library
-only: this runs once per worker, before anything is loaded."""
+server cannot be reached, become Beam's ordinary worker process instead. The standard
+library and ``thresher.worker`` only: this runs once per worker, before anything is loaded."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import sys
 import time
 from typing import NoReturn
 
-SOCKET_ENV = "THRESHER_WARM_SOCKET"  # as thresher.warm.SOCKET_ENV (no import: see above)
-PID_ENV = "THRESHER_WARM_PID"
-BEAM_WORKER = "apache_beam.runners.worker.sdk_worker_main"  # as thresher.worker.BEAM_WORKER
+from thresher.worker import BEAM_WORKER
+
+SOCKET_ENV = "THRESHER_WARM_SOCKET"  # the server's socket
+PID_ENV = "THRESHER_WARM_PID"  # the server's process id
 CONNECT_S = 30.0
 
 

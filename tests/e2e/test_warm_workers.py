@@ -132,7 +132,12 @@ def _rows(out) -> list[str]:
     )
 
 
+# conversations (with bad records to dead-letter) and instruction pairs
+CHAT_FILES = ["sample_data/chat/openai.jsonl", "sample_data/chat/alpaca.json"]
+
+
 def test_warm_and_cold_workers_write_the_same_output(tmp_path):
+    """Documents, conversations and instruction pairs, every stage of the default recipe."""
     src = tmp_path / "in.jsonl"
     with gzip.open("sample_data/web/crawl-000.jsonl.gz", "rt", encoding="utf-8") as f:
         lines = list(itertools.islice(f, 60))
@@ -142,10 +147,17 @@ def test_warm_and_cold_workers_write_the_same_output(tmp_path):
         out = tmp_path / f"out-{warm_workers}"
         config = PipelineConfig.model_validate(
             {
-                "input": {"paths": [str(src)]},
+                "input": {
+                    "paths": [str(src), *CHAT_FILES],
+                    "per_file": [
+                        {"match": "openai.jsonl", "record": "chat"},
+                        {"match": "alpaca.json", "record": "instruction"},
+                    ],
+                },
                 "output": {"path": str(out)},
                 "pii": {"key_file": _key_file(tmp_path)},
                 "local": {"warm_workers": warm_workers},
+                "limits": {"max_dead_letter_fraction": 0.5},  # the chat file's bad records
             }
         )
         outcome = execute(config, workers=2)
@@ -154,4 +166,7 @@ def test_warm_and_cold_workers_write_the_same_output(tmp_path):
     (warm_out, warm_m), (cold_out, cold_m) = outs[True], outs[False]
     assert _rows(warm_out) == _rows(cold_out)
     assert warm_m.counts == cold_m.counts and warm_m.stages == cold_m.stages
-    assert warm_m.counts.kept > 0 and warm_m.counts.input == 60
+    rows = read_parquet_dir(warm_out / "data")
+    assert any(r["messages"] for r in rows) and any(not r["messages"] for r in rows)
+    assert warm_m.counts.kept > 0 and warm_m.counts.dead_letter > 0
+    assert warm_m.accounting.balanced

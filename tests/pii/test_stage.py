@@ -122,9 +122,10 @@ def _in_worker_and_frozen(doc: Document) -> tuple[bool, bool, int]:
     import sys
 
     from thresher.stages import pii
+    from thresher.worker import BEAM_WORKER
 
     main = getattr(sys.modules["__main__"], "__spec__", None)
-    in_worker = getattr(main, "name", None) == "apache_beam.runners.worker.sdk_worker_main"
+    in_worker = getattr(main, "name", None) == BEAM_WORKER
     return (in_worker, gc.get_freeze_count() > 0, len(pii._RESIDENT))
 
 
