@@ -1,0 +1,140 @@
+"""``quick_construction``: the same graph, the same options, Beam's functions back afterwards."""
+
+import gc
+import weakref
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import (
+    DebugOptions,
+    PipelineOptions,
+    StandardOptions,
+    TypeOptions,
+)
+from apache_beam.portability.api import beam_runner_api_pb2
+from apache_beam.transforms import userstate
+from apache_beam.transforms.timeutil import TimeDomain
+
+from tests.conftest import REPO
+from thresher.config import load_config
+from thresher.construction import quick_construction
+from thresher.io.read import InputFile
+from thresher.pipeline import build_pipeline
+
+_SEEN = userstate.BagStateSpec("seen", beam.coders.StrUtf8Coder())
+_FLUSH = userstate.TimerSpec("flush", TimeDomain.WATERMARK)
+# Beam reads state and timers from parameter defaults; module-level, as ruff's B008 asks
+_SEEN_PARAM = beam.DoFn.StateParam(_SEEN)
+_FLUSH_PARAM = beam.DoFn.TimerParam(_FLUSH)
+
+
+class _StatefulFn(beam.DoFn):
+    def process(self, element, seen=_SEEN_PARAM, flush=_FLUSH_PARAM):
+        seen.add(element[1])
+        yield element
+
+    @userstate.on_timer(_FLUSH)
+    def on_flush(self, seen=_SEEN_PARAM):
+        yield from seen.read()
+
+
+def _graph(tmp_path):
+    cfg = load_config(REPO / "pipelines/default.yaml", [f"output.path={tmp_path}/out"])
+    p = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+    source = next((REPO / "sample_data" / "web").iterdir())
+    build_pipeline(p, cfg, [InputFile(str(source), source.stat().st_size)], f"{tmp_path}/stage")
+    (p | "Keyed" >> beam.Create([("k", "a"), ("k", "b")]) | "Stateful" >> beam.ParDo(_StatefulFn()))
+    return p.to_runner_api()
+
+
+def _shape(proto):
+    """Everything in the proto but the pickled function bytes (which differ between any two
+    builds: pickles are not byte-stable)."""
+    transforms = {}
+    for t in proto.components.transforms.values():
+        payload = None
+        if t.spec.urn == "beam:transform:pardo:v1":
+            pardo = beam_runner_api_pb2.ParDoPayload.FromString(t.spec.payload)
+            pardo.do_fn.ClearField("payload")
+            payload = pardo.SerializeToString(deterministic=True)
+        transforms[t.unique_name] = (
+            t.spec.urn,
+            payload,
+            sorted(t.inputs),
+            sorted(t.outputs),
+            len(t.subtransforms),
+            t.environment_id,
+        )
+    pcolls = sorted(
+        (pc.unique_name, pc.is_bounded, pc.windowing_strategy_id)
+        for pc in proto.components.pcollections.values()
+    )
+    return transforms, pcolls, sorted(proto.components.coders), sorted(proto.root_transform_ids)
+
+
+def test_the_graph_is_the_same_with_and_without(tmp_path):
+    plain = _shape(_graph(tmp_path))
+    with quick_construction():
+        quick = _shape(_graph(tmp_path))
+    assert quick == plain
+    transforms = plain[0]
+    assert len(transforms) > 300
+    proto = _graph(tmp_path)
+    (pardo,) = (t for t in proto.components.transforms.values() if t.unique_name == "Stateful")
+    stateful = beam_runner_api_pb2.ParDoPayload.FromString(pardo.spec.payload)
+    assert set(stateful.state_specs) == {"seen"} and set(stateful.timer_family_specs) == {
+        "ts-flush"
+    }
+
+
+def test_views_share_the_options_and_differ_by_class():
+    with quick_construction():
+        opts = PipelineOptions(["--runner=FnApiRunner", "--experiments=a"])
+        other = PipelineOptions(["--runner=Other"])
+        std = opts.view_as(StandardOptions)
+        assert opts.view_as(StandardOptions) is std  # memoized
+        assert isinstance(opts.view_as(TypeOptions), TypeOptions)
+        assert opts.view_as(DebugOptions).experiments == ["a"]
+        std.runner = "Changed"
+        assert opts.view_as(StandardOptions).runner == "Changed"
+        assert std.view_as(StandardOptions).runner == "Changed"  # a view of a view
+        assert other.view_as(StandardOptions).runner == "Other"
+        opts.view_as(DebugOptions).add_experiment("b")
+        assert opts.view_as(DebugOptions).experiments == ["a", "b"]
+    # outside the block, fresh views again, over the same values
+    assert opts.view_as(StandardOptions) is not opts.view_as(StandardOptions)
+    assert opts.view_as(StandardOptions).runner == "Changed"
+
+
+def test_beams_functions_are_back_after_the_outermost_block():
+    view_as, get_specs = PipelineOptions.view_as, userstate.get_dofn_specs
+    with quick_construction():
+        with quick_construction():  # a batch inside a batched run
+            assert PipelineOptions.view_as is not view_as
+        assert PipelineOptions.view_as is not view_as  # still the outer block's
+        assert userstate.get_dofn_specs is not get_specs
+        fn = _StatefulFn()
+        specs = userstate.get_dofn_specs(fn)
+        assert userstate.get_dofn_specs(fn) is specs
+        assert {s.name for s in specs[0]} == {"seen"} and {t.name for t in specs[1]} == {"ts-flush"}
+    assert PipelineOptions.view_as is view_as
+    assert userstate.get_dofn_specs is get_specs
+    try:
+        with quick_construction():
+            raise KeyError("inside")
+    except KeyError:
+        pass
+    assert PipelineOptions.view_as is view_as
+
+
+def test_a_dofn_is_not_kept_alive_by_the_memo():
+    # a batched run builds a pipeline per batch inside one block: DoFns (and whatever their
+    # setup() loaded) must go with their pipeline
+    with quick_construction():
+        fn = _StatefulFn()
+        userstate.get_dofn_specs(fn)
+        gone = weakref.ref(fn)
+        del fn
+        gc.collect()
+        assert gone() is None
+        again = _StatefulFn()  # may reuse the id: the memo must not answer for the old one
+        assert {s.name for s in userstate.get_dofn_specs(again)[0]} == {"seen"}
