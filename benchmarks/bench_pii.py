@@ -8,6 +8,9 @@
     .venv/bin/python -m benchmarks.bench_pii speed --long [--docs 24] [--beam-workers 2]
     # one process each, thresher then stock in separate processes, N times: paired ratios
     .venv/bin/python -m benchmarks.bench_pii speed --long --docs 12 --pairs 3
+    # whole processes: stock on the long documents, then `thresher run` (default recipe, no
+    # Beam options: the CLI picks its workers) right after it, N rounds
+    .venv/bin/python -m benchmarks.bench_pii whole [--docs 48] [--rounds 3]
     # recall on all-capital text and names after titles/initials (hand-written documents)
     .venv/bin/python -m benchmarks.bench_pii hard
 
@@ -361,6 +364,61 @@ def run_pairs(n_pairs: int, n_docs: int, chars: int, long: bool) -> dict:
     }
 
 
+def run_whole(n_docs: int, rounds: int, workdir: str | None = None) -> dict:
+    """Stock Presidio's process over ``corpus.long_corpus(n_docs)`` (``speed --stock-only``),
+    then ``thresher run pipelines/default.yaml`` over the same documents as a user runs it
+    (``filters.mode=annotate``, so every document reaches PII; no Beam options), ``rounds``
+    times. The ratio divides stock's analyze + anonymize loop (engines built outside it) by
+    thresher's whole process, start-up and output included: the issue's comparison, tilted
+    against thresher. Each round's two runs are a minute or two apart (see ``run_pairs``)."""
+    import tempfile
+
+    from benchmarks.corpus import _jsonl_rows
+
+    repo = Path(__file__).resolve().parents[1]
+    thresher = Path(sys.executable).with_name("thresher")
+    with tempfile.TemporaryDirectory(prefix="bench-whole-", dir=workdir) as tmp:
+        corpus = Path(tmp) / "long.jsonl"
+        with open(corpus, "w", encoding="utf-8") as fh:
+            for row in _jsonl_rows("long", n_docs, 16):
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        stock_cmd = [sys.executable, "-m", "benchmarks.bench_pii", "speed", "--long"]
+        stock_cmd += ["--docs", str(n_docs), "--stock-only"]
+        ours_cmd = [str(thresher), "run", str(repo / "pipelines" / "default.yaml")]
+        ours_cmd += ["--input", str(corpus), "--output", str(Path(tmp) / "out"), "--overwrite"]
+        ours_cmd += ["--set", "filters.mode=annotate"]
+        out_rounds = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            done = subprocess.run(stock_cmd, capture_output=True, text=True, check=True, cwd=repo)
+            stock_process = time.perf_counter() - t0
+            stock_loop = n_docs / json.loads(done.stdout)["stock_docs_s"]
+            t0 = time.perf_counter()
+            ran = subprocess.run(ours_cmd, capture_output=True, text=True, check=True, cwd=repo)
+            ours = time.perf_counter() - t0
+            workers = re.search(r"^thresher: \S+, (\d+) worker", ran.stderr, re.MULTILINE)
+            out_rounds.append(
+                {
+                    "stock_loop_s": round(stock_loop, 1),
+                    "stock_process_s": round(stock_process, 1),
+                    "thresher_s": round(ours, 1),
+                    "thresher_workers": int(workers.group(1)) if workers else None,
+                    "balanced": "[balanced]" in ran.stderr,
+                    "speedup": round(stock_loop / ours, 2),
+                }
+            )
+    ratios = [r["speedup"] for r in out_rounds]
+    return {
+        "corpus": "long",
+        "documents": n_docs,
+        "cores": os.cpu_count(),
+        "rounds": out_rounds,
+        "speedup_median": statistics.median(ratios),
+        "speedup_min": min(ratios),
+        "speedup_max": max(ratios),
+    }
+
+
 def _ner_only_speed(proc, docs: list[str]) -> float:
     """docs/s of the spaCy model's own ``ner`` component alone (``nlp.pipe``) over every
     segment of ``docs``: what reading all of the text with spaCy's NER costs. thresher runs the
@@ -529,6 +587,9 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="alternate thresher and stock in separate processes this many times (one process each)",
     )
+    w = sub.add_parser("whole")
+    w.add_argument("--docs", type=int, default=48)
+    w.add_argument("--rounds", type=int, default=3)
     sub.add_parser("hard")
     args = parser.parse_args(argv)
     if args.cmd == "quality":
@@ -536,6 +597,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.markdown:
             print(quality_markdown(out))
             return 0
+    elif args.cmd == "whole":
+        out = run_whole(args.docs, args.rounds)
     elif args.cmd == "speed" and args.pairs:
         out = run_pairs(args.pairs, args.docs, args.chars, args.long)
     elif args.cmd == "speed":
