@@ -364,7 +364,7 @@ def run_pairs(n_pairs: int, n_docs: int, chars: int, long: bool) -> dict:
     }
 
 
-def run_whole(n_docs: int, rounds: int, workdir: str | None = None) -> dict:
+def run_whole(n_docs: int, rounds: int) -> dict:
     """Stock Presidio's process over ``corpus.long_corpus(n_docs)`` (``speed --stock-only``),
     then ``thresher run pipelines/default.yaml`` over the same documents as a user runs it
     (``filters.mode=annotate``, so every document reaches PII; no Beam options), ``rounds``
@@ -377,7 +377,7 @@ def run_whole(n_docs: int, rounds: int, workdir: str | None = None) -> dict:
 
     repo = Path(__file__).resolve().parents[1]
     thresher = Path(sys.executable).with_name("thresher")
-    with tempfile.TemporaryDirectory(prefix="bench-whole-", dir=workdir) as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-whole-") as tmp:
         corpus = Path(tmp) / "long.jsonl"
         with open(corpus, "w", encoding="utf-8") as fh:
             for row in _jsonl_rows("long", n_docs, 16):

@@ -4,6 +4,7 @@ import gc
 import weakref
 
 import apache_beam as beam
+import pytest
 from apache_beam.options.pipeline_options import (
     DebugOptions,
     PipelineOptions,
@@ -72,18 +73,16 @@ def _shape(proto):
 
 
 def test_the_graph_is_the_same_with_and_without(tmp_path):
-    plain = _shape(_graph(tmp_path))
+    plain = _graph(tmp_path)
     with quick_construction():
-        quick = _shape(_graph(tmp_path))
-    assert quick == plain
-    transforms = plain[0]
-    assert len(transforms) > 300
-    proto = _graph(tmp_path)
-    (pardo,) = (t for t in proto.components.transforms.values() if t.unique_name == "Stateful")
+        quick = _graph(tmp_path)
+    assert _shape(quick) == _shape(plain)
+    assert len(plain.components.transforms) > 300
+    # the stateful ParDo's specs (what the get_dofn_specs memo answers) made it into the proto
+    (pardo,) = (t for t in quick.components.transforms.values() if t.unique_name == "Stateful")
     stateful = beam_runner_api_pb2.ParDoPayload.FromString(pardo.spec.payload)
-    assert set(stateful.state_specs) == {"seen"} and set(stateful.timer_family_specs) == {
-        "ts-flush"
-    }
+    assert set(stateful.state_specs) == {"seen"}
+    assert set(stateful.timer_family_specs) == {"ts-flush"}
 
 
 def test_views_share_the_options_and_differ_by_class():
@@ -118,11 +117,8 @@ def test_beams_functions_are_back_after_the_outermost_block():
         assert {s.name for s in specs[0]} == {"seen"} and {t.name for t in specs[1]} == {"ts-flush"}
     assert PipelineOptions.view_as is view_as
     assert userstate.get_dofn_specs is get_specs
-    try:
-        with quick_construction():
-            raise KeyError("inside")
-    except KeyError:
-        pass
+    with pytest.raises(KeyError), quick_construction():
+        raise KeyError("inside")
     assert PipelineOptions.view_as is view_as
 
 

@@ -93,7 +93,7 @@ def _install() -> None:
         specs[key] = (ref, found)
         return found
 
-    _saved.update(view_as=view_as, get_dofn_specs=get_dofn_specs, views=views, specs=specs)
+    _saved.update(view_as=view_as, get_dofn_specs=get_dofn_specs)
     PipelineOptions.view_as = memo_view_as  # type: ignore[method-assign]
     # every caller in Beam looks it up on the module (``userstate.get_dofn_specs(...)``)
     userstate.get_dofn_specs = memo_get_dofn_specs
