@@ -1,5 +1,6 @@
 """``quick_construction``: the same graph, the same options, Beam's functions back afterwards."""
 
+import functools
 import gc
 import weakref
 
@@ -12,7 +13,7 @@ from apache_beam.options.pipeline_options import (
     TypeOptions,
 )
 from apache_beam.portability.api import beam_runner_api_pb2
-from apache_beam.transforms import userstate
+from apache_beam.transforms import core, userstate
 from apache_beam.transforms.timeutil import TimeDomain
 
 from tests.conftest import REPO
@@ -102,6 +103,91 @@ def test_views_share_the_options_and_differ_by_class():
     # outside the block, fresh views again, over the same values
     assert opts.view_as(StandardOptions) is not opts.view_as(StandardOptions)
     assert opts.view_as(StandardOptions).runner == "Changed"
+
+
+def _plain(a, b=1, *rest, c=2, **kw):
+    return a
+
+
+def _no_arguments():
+    return None
+
+
+def _wrapped(a, b=3):
+    return a
+
+
+@functools.wraps(_wrapped)
+def _wrapper(*args, **kwargs):
+    return _wrapped(*args, **kwargs)
+
+
+class _Methods:
+    def method(self, x, y=_SEEN_PARAM):
+        return x
+
+    def bare():  # no self: Beam's catch-all signature when bound
+        return None
+
+    half = functools.partialmethod(method, 1)
+
+
+def _callables() -> list:
+    methods = _Methods()
+    fn = _StatefulFn()
+    return [
+        _plain,
+        _no_arguments,
+        _wrapper,
+        lambda x, y=beam.DoFn.TimestampParam: x,
+        methods.method,
+        methods.bare,
+        methods.half,
+        _Methods.method,
+        fn.process,
+        fn.on_flush,
+        fn.setup,
+        beam.Map(len).fn.process,
+        str.upper,
+        len,
+        functools.partial(_plain, 1),
+    ]
+
+
+def test_function_arguments_are_beams_own():
+    beams = core.get_function_args_defaults
+    plain = [beams(f) for f in _callables()]
+    with quick_construction():
+        assert core.get_function_args_defaults is not beams
+        for _ in range(2):  # a miss, then a hit
+            quick = [core.get_function_args_defaults(f) for f in _callables()]
+            assert quick == plain
+    assert core.get_function_args_defaults is beams
+    assert plain[4] == (["x", "y"], [_SEEN_PARAM])  # bound: no self
+    assert plain[7] == (["self", "x", "y"], [_SEEN_PARAM])
+    assert plain[5][0] == ["_"]  # a method with no self gets the catch-all
+
+
+def test_function_arguments_follow_a_changed_function_and_are_fresh_lists():
+    def fn(a, b=1):
+        return a
+
+    with quick_construction():
+        args, defaults = core.get_function_args_defaults(fn)
+        args.append("mutated")
+        defaults.clear()
+        assert core.get_function_args_defaults(fn) == (["a", "b"], [1])
+        fn.__defaults__ = (2,)
+        assert core.get_function_args_defaults(fn) == (["a", "b"], [2])
+        fn.__code__ = (lambda x, y, z=0: x).__code__
+        fn.__defaults__ = (5,)
+        assert core.get_function_args_defaults(fn) == (["x", "y", "z"], [5])
+        fn.__wrapped__ = _wrapped  # now inspect follows the wrapper: so does the memo
+        assert core.get_function_args_defaults(fn) == (["a", "b"], [3])
+        gone = weakref.ref(fn)
+        del fn
+        gc.collect()
+        assert gone() is None  # the memo holds functions weakly
 
 
 def test_beams_functions_are_back_after_the_outermost_block():

@@ -243,8 +243,12 @@ def _work(request: dict[str, Any]) -> int:
     random.seed()
     from apache_beam.runners.worker import sdk_worker_main
 
+    from thresher.construction import quick_construction
+
     try:
-        sdk_worker_main.main([])
+        # each stage's bundle processor introspects its freshly unpickled DoFns: memoized
+        with quick_construction():
+            sdk_worker_main.main([])
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
     return 0

@@ -38,12 +38,13 @@ DOCS = [
 ]
 
 
-def _where_am_i(doc: Document) -> tuple[bool, bool, bool, int, int]:
+def _where_am_i(doc: Document) -> tuple[bool, bool, bool, int, int, bool]:
     """(in a worker process, forked by the warm server, models frozen, resident processors,
-    processors that took the prebuilt analyzer), seen from inside a worker."""
+    processors that took the prebuilt analyzer, Beam's introspection memoized), seen from
+    inside a worker."""
     import gc
 
-    from thresher import warm, worker
+    from thresher import construction, warm, worker
     from thresher.pii import process
     from thresher.stages import pii
 
@@ -54,6 +55,7 @@ def _where_am_i(doc: Document) -> tuple[bool, bool, bool, int, int]:
         gc.get_freeze_count() > 0,
         len(pii._RESIDENT),
         process.PREBUILT_TAKEN,
+        construction.active(),
     )
 
 
@@ -74,7 +76,7 @@ def test_workers_fork_from_the_server_and_take_its_analyzer(tmp_path):
         with TestPipeline(runner=warm.runner(), options=options) as p:
             out = p | beam.Create(DOCS) | AnonymizePii(cfg.pii)
             seen = out["main"] | beam.Map(_where_am_i) | beam.Distinct()
-            assert_that(seen, equal_to([(True, True, True, 1, 1)]))
+            assert_that(seen, equal_to([(True, True, True, 1, 1, True)]))
     assert server.proc.returncode is not None  # stopped with the block
     assert not os.path.exists(server.folder)  # socket and spec removed
     assert warm.SOCKET_ENV not in os.environ and warm.PID_ENV not in os.environ
@@ -102,7 +104,7 @@ def test_a_worker_without_a_reachable_server_is_beams_own(tmp_path, monkeypatch)
     with TestPipeline(runner=runner, options=pipeline_options([], workers=2)) as p:
         out = p | beam.Create(DOCS) | AnonymizePii(cfg)
         seen = out["main"] | beam.Map(_where_am_i) | beam.Distinct()
-        assert_that(seen, equal_to([(True, False, True, 1, 0)]))
+        assert_that(seen, equal_to([(True, False, True, 1, 0, False)]))
 
 
 def test_the_server_ends_with_its_launcher(tmp_path):
