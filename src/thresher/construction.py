@@ -31,12 +31,13 @@ memos are exact:
 - A DoFn's state and timer specs are the default values of its methods' parameters, fixed
   when the DoFn is made: the memo keys on the DoFn object itself, held weakly (an entry goes
   when its DoFn does).
-- A plain function's positional arguments and their defaults come from its code object and its
-  ``__defaults__`` tuple, and a bound method's are its function's without the first: the memo
-  keys on the function (held weakly), checks on every hit that both attributes are still the
-  same objects, and hands out fresh lists. Functions that tell ``inspect`` otherwise
-  (``__wrapped__``, ``__signature__``, partial methods) and every other callable go to Beam's
-  function each time.
+- What Beam reads from a plain function (its positional arguments and their defaults) depends
+  only on its code object, its ``__defaults__`` tuple and whether it is called bound: the memo
+  stores Beam's own answer per function (held weakly) and per bound or not, checks on every hit
+  that both attributes are still the same objects, and hands out fresh lists. Functions that
+  tell ``inspect`` otherwise (``__wrapped__``, ``__signature__``, partial methods) and every
+  other callable go to Beam's function each time. (An entry holds the function's code and
+  defaults; a default that refers back to its own function would keep that function alive.)
 
 Nothing here changes the graph, the pipeline proto or any output (a test compares the proto
 built with and without it). Re-entrant: a batched run builds one pipeline per batch inside
