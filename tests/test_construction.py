@@ -18,7 +18,7 @@ from apache_beam.transforms.timeutil import TimeDomain
 
 from tests.conftest import REPO
 from thresher.config import load_config
-from thresher.construction import quick_construction
+from thresher.construction import gc_paused, quick_construction
 from thresher.io.read import InputFile
 from thresher.pipeline import build_pipeline
 
@@ -220,3 +220,23 @@ def test_a_dofn_is_not_kept_alive_by_the_memo():
         assert gone() is None
         again = _StatefulFn()  # may reuse the id: the memo must not answer for the old one
         assert {s.name for s in userstate.get_dofn_specs(again)[0]} == {"seen"}
+
+
+def test_gc_paused_turns_the_collector_off_and_back_as_it_was():
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():  # the launcher's build inside its run
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # still the outer block's
+    assert gc.isenabled()
+    with pytest.raises(KeyError), gc_paused():
+        raise KeyError("inside")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # off before the block, off after it
+    finally:
+        gc.enable()

@@ -46,6 +46,61 @@ def test_busy_cores_over_a_sample():
     assert slept == [0.25]
 
 
+def test_busy_cores_leaves_out_what_the_helpers_used():
+    """The launch's warm server imports during the sample: its ticks are not load."""
+    readings = iter([STAT_BEFORE, STAT_AFTER])
+    ticks = iter([1_000, 1_080])  # 80 of the 100 ticks each core ran were the helper's
+    asked: list[list[int]] = []
+
+    def helper_ticks(pids):
+        asked.append(list(pids))
+        return next(ticks)
+
+    busy = cores.busy_cores(
+        {0, 1},
+        0.25,
+        read=lambda: next(readings),
+        sleep=lambda s: None,
+        helpers=[42],
+        helper_ticks=helper_ticks,
+    )
+    assert busy == pytest.approx(0.05 + 1.0 - 0.8)
+    assert asked == [[42], [42]]
+    readings = iter([STAT_BEFORE, STAT_AFTER])
+    ticks = iter([0, 500])  # more than was busy: never below none
+    assert cores.busy_cores(
+        {0, 1},
+        0.25,
+        read=lambda: next(readings),
+        sleep=lambda s: None,
+        helpers=[42],
+        helper_ticks=lambda pids: next(ticks),
+    ) == pytest.approx(0.0)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="needs Linux's /proc/stat")
+def test_a_helper_keeping_a_core_busy_is_not_load():
+    """The real counters: a child spinning on one core through the sample is about one busy
+    core, and its share is no load once it is named a helper."""
+    import subprocess
+
+    cpu = min(cores.usable_cpus())
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        os.sched_setaffinity(spinner.pid, {cpu})
+        time.sleep(0.2)  # past the interpreter's start
+        seen = cores.busy_cores({cpu}, 0.4)
+        helped = cores.busy_cores({cpu}, 0.4, helpers=[spinner.pid])
+        assert cores.process_ticks([spinner.pid]) > 0
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert seen is not None and seen >= 0.7
+    # what else ran on the core stays load; the helper's share (most of it) is taken off
+    assert helped is not None and seen - helped >= 0.4
+    assert cores.process_ticks([spinner.pid]) == 0  # gone: nothing to read
+
+
 def test_busy_cores_is_unknown_without_proc_stat():
     def missing() -> str:
         raise FileNotFoundError("/proc/stat")
@@ -104,14 +159,14 @@ def test_quota_cores_reads_cgroup_v2_and_v1(tmp_path):
 )
 def test_free_cores(monkeypatch, cpus, busy, quota, expected):
     monkeypatch.setattr(cores, "usable_cpus", lambda: set(range(cpus)))
-    monkeypatch.setattr(cores, "busy_cores", lambda c, s: busy)
+    monkeypatch.setattr(cores, "busy_cores", lambda c, s, helpers=(): busy)
     monkeypatch.setattr(cores, "quota_cores", lambda: quota)
     assert cores.free_cores() == expected
 
 
 def test_free_cores_falls_back_to_the_load_average(monkeypatch):
     monkeypatch.setattr(cores, "usable_cpus", lambda: {0, 1, 2, 3})
-    monkeypatch.setattr(cores, "busy_cores", lambda c, s: None)
+    monkeypatch.setattr(cores, "busy_cores", lambda c, s, helpers=(): None)
     monkeypatch.setattr(cores, "quota_cores", lambda: None)
     monkeypatch.setattr(os, "getloadavg", lambda: (2.2, 0.0, 0.0))
     assert cores.free_cores() == 2

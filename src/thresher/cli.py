@@ -288,22 +288,42 @@ def _load(
 
 def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from thresher import warm
+    from thresher.construction import gc_paused
     from thresher.cores import local_workers
 
     beam_args = _take_recipe(args, beam_args)
-    config = _load(
-        args.recipe, args.set, args.input, args.output, args.dedup_against, args.batch_records
-    )
-    if not args.quiet and os.environ.get("THRESHER_PROGRESS") is None:
-        os.environ["THRESHER_PROGRESS"] = "1"
-    workers = local_workers(config, beam_args)
-    # the warm server loads the workers' models while this process imports Beam
-    with quiet_worker_chatter(), warm.serving(config, workers):
-        from thresher.run import execute, print_summary
+    with quiet_worker_chatter():
+        # the warm server imports Beam while this process reads the recipe and measures the
+        # free cores; it loads the workers' models while this process imports Beam
+        early = warm.spawn() if warm.may_serve(beam_args) else None
+        try:
+            with gc_paused():  # what is loaded here lives on: nothing to collect
+                config = _load(
+                    args.recipe,
+                    args.set,
+                    args.input,
+                    args.output,
+                    args.dedup_against,
+                    args.batch_records,
+                )
+            if not args.quiet and os.environ.get("THRESHER_PROGRESS") is None:
+                os.environ["THRESHER_PROGRESS"] = "1"
+            workers = local_workers(config, beam_args, helpers=[early.proc.pid] if early else [])
+        except BaseException:
+            if early is not None:
+                early.close()
+            raise
+        with warm.serving(config, workers, early=early):
+            with gc_paused():
+                from thresher.run import execute, print_summary
 
-        outcome = execute(
-            config, beam_args, overwrite=args.overwrite, recipe_path=args.recipe, workers=workers
-        )
+            outcome = execute(
+                config,
+                beam_args,
+                overwrite=args.overwrite,
+                recipe_path=args.recipe,
+                workers=workers,
+            )
     if not args.quiet:
         print_summary(outcome.manifest)
     if not outcome.succeeded:

@@ -42,11 +42,18 @@ memos are exact:
 Nothing here changes the graph, the pipeline proto or any output (a test compares the proto
 built with and without it). Re-entrant: a batched run builds one pipeline per batch inside
 its outer run.
+
+``gc_paused()`` turns Python's cyclic garbage collector off for a block. Importing Beam,
+Presidio and spaCy, building the PII analyzer and building the graph make a few million objects
+that live on and almost no cyclic garbage, yet each full collection the allocations trigger
+walks all of them: on the 2-core VM the warm server's load took 0.2-0.3 s longer with the
+collector on, and the collection it made before forking (0.10-0.14 s) found nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 import types
 import weakref
@@ -77,6 +84,20 @@ def quick_construction() -> Iterator[None]:
             _depth -= 1
             if _depth == 0:
                 _uninstall()
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No automatic garbage collection inside the block (see the module docstring); the
+    collector is back as it was when the block ends. Re-entrant: an inner block leaves it
+    to the outer one."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def active() -> bool:

@@ -6,7 +6,8 @@ minute, so a run started just after another CPU-heavy job (a benchmark's baselin
 previous run of a script) saw a busy machine that was in fact idle and ran on one worker. On
 Linux the per-core counters of ``/proc/stat`` are read twice, ``SAMPLE_S`` apart, and a core
 counts as busy when it was busy at least half of that time; elsewhere the load average stands
-in.
+in. The launch's own helpers running during the sample (the warm server, ``thresher.warm``)
+are not load: the CPU time they used in it, from ``/proc/<pid>/stat``, is taken off.
 """
 
 from __future__ import annotations
@@ -62,6 +63,21 @@ def busy_between(before: dict[int, tuple[int, int]], after: dict[int, tuple[int,
     return busy
 
 
+def process_ticks(pids: Collection[int], proc: Path = Path("/proc")) -> int:
+    """User plus system clock ticks used so far by the processes ``pids`` (those still
+    readable in ``/proc``), in the unit of ``/proc/stat``."""
+    ticks = 0
+    for pid in pids:
+        try:
+            stat = (proc / str(pid) / "stat").read_text()
+            # the fields after the command name (which may hold spaces), from the 3rd on
+            fields = stat[stat.rindex(")") + 2 :].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15
+        except (OSError, ValueError, IndexError):
+            continue
+    return ticks
+
+
 def quota_cores(root: Path = CGROUP_ROOT) -> int | None:
     """Whole cores a cgroup CPU quota allows (v2 ``cpu.max``, else v1 ``cpu.cfs_quota_us``),
     rounded up; None where there is no quota or it cannot be read."""
@@ -97,25 +113,36 @@ def busy_cores(
     sample_s: float = SAMPLE_S,
     read: Callable[[], str] = PROC_STAT.read_text,
     sleep: Callable[[float], None] = time.sleep,
+    helpers: Collection[int] = (),
+    helper_ticks: Callable[[Collection[int]], int] = process_ticks,
 ) -> float | None:
-    """Cores of ``cpus`` busy over the next ``sample_s`` seconds; None where ``/proc/stat``
-    cannot be read (then the caller falls back to the load average)."""
+    """Cores of ``cpus`` busy over the next ``sample_s`` seconds, less the CPU time the
+    processes ``helpers`` used meanwhile; None where ``/proc/stat`` cannot be read (then the
+    caller falls back to the load average)."""
     try:
         before = cpu_times(read(), cpus)
+        helped = helper_ticks(helpers) if helpers else 0
         sleep(sample_s)
         after = cpu_times(read(), cpus)
+        helped = helper_ticks(helpers) - helped if helpers else 0
     except (OSError, ValueError):
         return None
     if not before or not after:
         return None
-    return busy_between(before, after)
+    busy = busy_between(before, after)
+    elapsed = [after[c][1] - before[c][1] for c in after if c in before]
+    per_core = sum(elapsed) / len(elapsed) if elapsed else 0
+    if helped > 0 and per_core > 0:
+        busy = max(0.0, busy - helped / per_core)
+    return busy
 
 
-def free_cores(sample_s: float = SAMPLE_S) -> int:
+def free_cores(sample_s: float = SAMPLE_S, helpers: Collection[int] = ()) -> int:
     """Cores a local run can use now (at least 1): the usable cores, at most the quota, less
-    the ones busy now (``busy_cores``; the 1-minute load average where that is unknown)."""
+    the ones busy now (``busy_cores``, without what the processes ``helpers`` used; the
+    1-minute load average where that is unknown)."""
     cpus = usable_cpus()
-    busy = busy_cores(cpus, sample_s)
+    busy = busy_cores(cpus, sample_s, helpers=helpers)
     if busy is None:
         try:
             busy = os.getloadavg()[0]
@@ -148,17 +175,21 @@ MAX_LOCAL_WORKERS = 8
 
 
 def local_workers(
-    config: PipelineConfig, beam_args: Sequence[str], cores: int | None = None
+    config: PipelineConfig,
+    beam_args: Sequence[str],
+    cores: int | None = None,
+    helpers: Collection[int] = (),
 ) -> int:
     """Worker processes for a run: with no Beam option at all and the CPU-heavy PII stage on,
-    one per free core (``free_cores``, at most ``MAX_LOCAL_WORKERS``) when more than one is
-    free and worker processes can reach this one (``loopback_works``); else 1 (Beam's own
+    one per free core (``free_cores``, at most ``MAX_LOCAL_WORKERS``; the processes ``helpers``,
+    started by this launch, are not load) when more than one is free and worker processes can
+    reach this one (``loopback_works``); else 1 (Beam's own
     default). Any explicit Beam option wins: the run is then exactly what the options say.
     Output does not depend on the worker count. Here, not in ``thresher.run``, so that the
     command can decide before it imports Beam (``thresher.warm`` starts early)."""
     if beam_args or not config.pii.enabled:
         return 1
-    free = free_cores() if cores is None else cores
+    free = free_cores(helpers=helpers) if cores is None else cores
     if free < 2 or not loopback_works():
         return 1
     return min(free, MAX_LOCAL_WORKERS)

@@ -20,7 +20,7 @@ from thresher import warm
 from thresher.accounting import check_balance, summarize
 from thresher.card import write_card
 from thresher.config import PipelineConfig
-from thresher.construction import quick_construction
+from thresher.construction import gc_paused, quick_construction
 from thresher.core import statkeys
 from thresher.core.cost import Prices, estimate
 from thresher.cores import MAX_LOCAL_WORKERS, local_workers  # noqa: F401 (re-exported)
@@ -399,7 +399,8 @@ def _execute(
 
     plan = stage_plan(config, carried.erased)
     p = beam.Pipeline(runner=warm.runner(), options=options)
-    build_pipeline(p, config, files, staging, plan)
+    with gc_paused():  # the graph's objects live until the run ends
+        build_pipeline(p, config, files, staging, plan)
     result, pipeline_seconds = launch(p)
     raw = fs.read_json(fs.join(staging, COUNTS_FILE))
     ran = Ran(raw, [staging], pipeline_seconds, stage_msecs(result, plan))

@@ -5,9 +5,13 @@ Beam's local multi-process runner starts every worker as a new interpreter
 (``python -m apache_beam.runners.worker.sdk_worker_main``) once the launcher has built the
 graph: each worker then imports Beam (about 2 s) and, on its first PII batch, loads Presidio
 and spaCy (3-4 s), while the launcher's own start (imports, graph) left the other cores idle.
-Here the ``thresher run`` launcher starts one *warm server* process as soon as it knows the
-run will use worker processes, before it imports Beam itself. The server does that loading
-once, in parallel with the launcher, then forks one child per worker Beam asks for. Each
+Here the ``thresher run`` launcher starts one *warm server* process first thing, before it
+reads the recipe or imports Beam itself (``spawn``, where the run may use worker processes:
+no Beam option, several cores). The server imports Beam's harness and thresher's stages while
+the launcher reads the recipe and measures the free cores; then the launcher either sends it
+the recipe's PII and language settings (``WarmServer.configure``), which it loads next, or
+stops it. The server does that loading once, in parallel with the launcher, then forks one
+child per worker Beam asks for. Each
 child is the worker: it runs Beam's own SDK harness (``sdk_worker_main.main``) with the
 environment Beam gave the worker, and its PII stage takes the prebuilt analyzer
 (``thresher.pii.process.prebuild``) instead of loading one.
@@ -38,9 +42,10 @@ import subprocess
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from thresher.construction import gc_paused
 from thresher.warm_client import PID_ENV, SOCKET_ENV
 
 if TYPE_CHECKING:
@@ -65,6 +70,25 @@ class WarmServer:
         self.folder = folder
         self.path = path
 
+    def configure(self, config: PipelineConfig) -> None:
+        """Send the server what ``config``'s stages load (once; it waits for this after its
+        imports)."""
+        language = config.filters.language
+        spec = {
+            "pii": config.pii.model_dump_json() if config.pii.enabled else None,
+            "fasttext": config.filters.enabled
+            and language.enabled
+            and language.backend in ("fasttext", "cascade"),
+        }
+        stdin = self.proc.stdin  # a pipe (``spawn``)
+        if stdin is None or stdin.closed:
+            return
+        try:
+            stdin.write(json.dumps(spec).encode() + b"\n")
+            stdin.close()
+        except OSError:  # the server is gone: Beam's workers load for themselves
+            pass
+
     def command(self) -> str:
         """The worker command line Beam runs (with ``shell=True``)."""
         return f"{shlex.quote(sys.executable)} -m {CLIENT_MODULE}"
@@ -74,6 +98,9 @@ class WarmServer:
         return _runner_class()(self.command())
 
     def close(self) -> None:
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()  # a server still waiting for its spec ends by itself
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -83,30 +110,36 @@ class WarmServer:
                 self.proc.wait()
         for name in (SOCKET_ENV, PID_ENV):
             os.environ.pop(name, None)
-        shutil.rmtree(self.folder, ignore_errors=True)  # the socket and the spec
+        shutil.rmtree(self.folder, ignore_errors=True)  # the socket
 
 
-def start(config: PipelineConfig) -> WarmServer:
-    """Start a server that prepares what ``config``'s stages load (the PII analyzer)."""
+def spawn() -> WarmServer:
+    """Start a server that imports what every worker needs and then waits for
+    ``WarmServer.configure`` (or to be stopped)."""
     folder = tempfile.mkdtemp(prefix="thresher-warm-")
     path = os.path.join(folder, "server.sock")
-    language = config.filters.language
-    spec = {
-        "pii": config.pii.model_dump_json() if config.pii.enabled else None,
-        "fasttext": config.filters.enabled
-        and language.enabled
-        and language.backend in ("fasttext", "cascade"),
-    }
-    spec_path = os.path.join(folder, "spec.json")
-    with open(spec_path, "w", encoding="utf-8") as f:
-        json.dump(spec, f)
     proc = subprocess.Popen(
-        [sys.executable, "-m", __name__, path, spec_path, str(os.getpid())],
-        stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", __name__, path, str(os.getpid())],
+        stdin=subprocess.PIPE,
     )
     os.environ[SOCKET_ENV] = path
     os.environ[PID_ENV] = str(proc.pid)
     return WarmServer(proc, folder, path)
+
+
+def start(config: PipelineConfig) -> WarmServer:
+    """Start a server that prepares what ``config``'s stages load (the PII analyzer)."""
+    server = spawn()
+    server.configure(config)
+    return server
+
+
+def may_serve(beam_args: Sequence[str]) -> bool:
+    """Whether a run with these Beam options could want a server (``wanted``) before its
+    recipe is read: no Beam option, more than one usable core, a platform with ``fork``."""
+    from thresher.cores import usable_cpus
+
+    return not beam_args and supported() and len(usable_cpus()) > 1
 
 
 def wanted(config: PipelineConfig, workers: int) -> bool:
@@ -114,14 +147,23 @@ def wanted(config: PipelineConfig, workers: int) -> bool:
 
 
 @contextlib.contextmanager
-def serving(config: PipelineConfig, workers: int) -> Iterator[WarmServer | None]:
+def serving(
+    config: PipelineConfig, workers: int, early: WarmServer | None = None
+) -> Iterator[WarmServer | None]:
     """A warm server for the duration of the block when the run uses worker processes
-    (``wanted``); re-entrant: an enclosing block's server is used, not a second one."""
+    (``wanted``); re-entrant: an enclosing block's server is used, not a second one. A server
+    started ahead (``spawn``) is configured and used, or stopped when none is wanted."""
     global _server
     if _server is not None or not wanted(config, workers):
+        if early is not None:
+            early.close()
         yield _server
         return
-    _server = start(config)
+    if early is not None:
+        early.configure(config)
+        _server = early
+    else:
+        _server = start(config)
     try:
         yield _server
     finally:
@@ -160,14 +202,17 @@ def _runner_class() -> type:
 # --- the server process ---------------------------------------------------------------------
 
 
-def _load(spec: dict[str, Any]) -> None:
-    """What every worker would load for itself: Beam's harness, thresher's stages (the
-    modules their pickled functions need), the language model, the PII analyzer. A failure
-    here leaves the workers to load it themselves."""
+def _import() -> None:
+    """What every worker imports, whatever the recipe: Beam's harness and thresher's stages
+    (the modules their pickled functions need)."""
     import apache_beam.runners.worker.sdk_worker_main  # noqa: F401
 
     import thresher.pipeline  # noqa: F401 (every stage's module, reading and writing)
 
+
+def _load(spec: dict[str, Any]) -> None:
+    """What the recipe's stages load for themselves in every worker: the language model, the
+    PII analyzer. A failure here leaves the workers to load it themselves."""
     if spec.get("fasttext"):
         from thresher.core import language
 
@@ -180,20 +225,25 @@ def _load(spec: dict[str, Any]) -> None:
 
 
 def _serve(argv: list[str]) -> None:
-    path, spec_path, launcher = argv[0], argv[1], int(argv[2])
+    path, launcher = argv[0], int(argv[1])
     # Ctrl-C reaches the whole process group: the launcher and the workers handle it; the
     # server ends when its launcher does (or on SIGTERM from it)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)  # clients queue here while the loading below runs
-    with open(spec_path, encoding="utf-8") as f:
-        spec = json.load(f)
     try:
-        _load(spec)
+        with gc_paused():  # what loading makes lives on: a collection would find nothing
+            _import()
+            line = sys.stdin.readline()  # the launcher's spec, once it has read the recipe
+            if not line:  # the launcher wants no server, or went away
+                if os.getppid() != launcher:
+                    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+                return
+            _load(json.loads(line))
     except Exception as exc:  # the workers load it themselves
         print(f"thresher: warm workers: loading failed ({type(exc).__name__})", file=sys.stderr)
-    gc.collect()
+    _no_stdin()  # the workers forked from here read nothing from the launcher
     gc.freeze()  # the children's collections and exits skip what was loaded here
     children: dict[int, socket.socket] = {}
     while os.getppid() == launcher:
@@ -210,6 +260,12 @@ def _serve(argv: list[str]) -> None:
         _reap(children)
     # the launcher ended without stopping the server (killed): leave nothing behind
     shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+
+
+def _no_stdin() -> None:
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
 
 
 def _fork_worker(listener: socket.socket, conn: socket.socket) -> int:

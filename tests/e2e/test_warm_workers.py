@@ -38,10 +38,10 @@ DOCS = [
 ]
 
 
-def _where_am_i(doc: Document) -> tuple[bool, bool, bool, int, int, bool]:
+def _where_am_i(doc: Document) -> tuple[bool, bool, bool, int, int, bool, bool]:
     """(in a worker process, forked by the warm server, models frozen, resident processors,
-    processors that took the prebuilt analyzer, Beam's introspection memoized), seen from
-    inside a worker."""
+    processors that took the prebuilt analyzer, Beam's introspection memoized, garbage
+    collection on), seen from inside a worker."""
     import gc
 
     from thresher import construction, warm, worker
@@ -56,6 +56,7 @@ def _where_am_i(doc: Document) -> tuple[bool, bool, bool, int, int, bool]:
         len(pii._RESIDENT),
         process.PREBUILT_TAKEN,
         construction.active(),
+        gc.isenabled(),  # the server loads with it off: its children must have it back
     )
 
 
@@ -66,9 +67,11 @@ def _key_file(tmp_path) -> str:
 
 
 def test_workers_fork_from_the_server_and_take_its_analyzer(tmp_path):
+    """The command's way: the server is started before the recipe is read, then told it."""
     cfg = PipelineConfig(pii=PiiConfig(key_file=_key_file(tmp_path), batch_size=2))
-    with warm.serving(cfg, 2) as server:
-        assert server is not None
+    early = warm.spawn()
+    with warm.serving(cfg, 2, early=early) as server:
+        assert server is early
         with warm.serving(cfg, 2) as inner:  # re-entrant: the same server
             assert inner is server
         assert os.environ[warm.SOCKET_ENV] == server.path
@@ -76,9 +79,9 @@ def test_workers_fork_from_the_server_and_take_its_analyzer(tmp_path):
         with TestPipeline(runner=warm.runner(), options=options) as p:
             out = p | beam.Create(DOCS) | AnonymizePii(cfg.pii)
             seen = out["main"] | beam.Map(_where_am_i) | beam.Distinct()
-            assert_that(seen, equal_to([(True, True, True, 1, 1, True)]))
+            assert_that(seen, equal_to([(True, True, True, 1, 1, True, True)]))
     assert server.proc.returncode is not None  # stopped with the block
-    assert not os.path.exists(server.folder)  # socket and spec removed
+    assert not os.path.exists(server.folder)  # socket removed
     assert warm.SOCKET_ENV not in os.environ and warm.PID_ENV not in os.environ
     assert warm.runner() is None
     assert not worker.FORKED  # the launcher itself is no worker
@@ -93,6 +96,17 @@ def test_no_server_for_one_worker_or_when_switched_off():
         assert server is None
 
 
+@pytest.mark.parametrize(("config", "workers"), [({}, 1), ({"local": {"warm_workers": False}}, 4)])
+def test_a_server_started_ahead_and_not_wanted_is_stopped(config, workers):
+    early = warm.spawn()  # still importing Beam when it is stopped
+    assert os.environ[warm.SOCKET_ENV] == early.path
+    with warm.serving(PipelineConfig.model_validate(config), workers, early=early) as server:
+        assert server is None and warm.runner() is None
+        assert early.proc.returncode is not None
+        assert not os.path.exists(early.folder)
+        assert warm.SOCKET_ENV not in os.environ and warm.PID_ENV not in os.environ
+
+
 def test_a_worker_without_a_reachable_server_is_beams_own(tmp_path, monkeypatch):
     """The client turns itself into Beam's ordinary worker when no server answers."""
     monkeypatch.setenv(warm.SOCKET_ENV, str(tmp_path / "nothing.sock"))
@@ -104,14 +118,21 @@ def test_a_worker_without_a_reachable_server_is_beams_own(tmp_path, monkeypatch)
     with TestPipeline(runner=runner, options=pipeline_options([], workers=2)) as p:
         out = p | beam.Create(DOCS) | AnonymizePii(cfg)
         seen = out["main"] | beam.Map(_where_am_i) | beam.Distinct()
-        assert_that(seen, equal_to([(True, False, True, 1, 0, False)]))
+        assert_that(seen, equal_to([(True, False, True, 1, 0, False, True)]))
 
 
-def test_the_server_ends_with_its_launcher(tmp_path):
+@pytest.mark.parametrize(
+    "start",
+    [
+        "warm.start(PipelineConfig.model_validate({'pii': {'enabled': False}}))",
+        "warm.spawn()",  # never told the recipe: it waits for it, then sees the launcher gone
+    ],
+)
+def test_the_server_ends_with_its_launcher(tmp_path, start):
     code = (
         "from thresher import warm\n"
         "from thresher.config import PipelineConfig\n"
-        "s = warm.start(PipelineConfig.model_validate({'pii': {'enabled': False}}))\n"
+        f"s = {start}\n"
         "print(s.proc.pid, s.folder, flush=True)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -121,7 +142,7 @@ def test_the_server_ends_with_its_launcher(tmp_path):
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
-            assert not os.path.exists(folder)  # it removed its socket and spec
+            assert not os.path.exists(folder)  # it removed its socket
             return
         time.sleep(0.2)
     os.kill(int(pid), 9)
