@@ -32,6 +32,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from thresher import progress, warm
 from thresher.config import PipelineConfig
+from thresher.construction import gc_paused
 from thresher.core.statkeys import is_per_run
 from thresher.errors import OutputError
 from thresher.io.read import IDS, InputFile, read_options, resolve_inputs
@@ -170,9 +171,10 @@ def _run_batch(
     earlier = _earlier(out, index)
     plan = stage_plan(config, carried.erased, earlier)
     p = beam.Pipeline(runner=warm.runner(), options=options)
-    build_pipeline(
-        p, config, files, staging, plan, spans=record.batches[index], earlier_ids=earlier.ids
-    )
+    with gc_paused():  # as in run._execute: the graph's objects live until the batch ends
+        build_pipeline(
+            p, config, files, staging, plan, spans=record.batches[index], earlier_ids=earlier.ids
+        )
     result, seconds = launch(p)
     _crash_hook("inside", index + 1)
     return journal.FinishedBatch(
