@@ -291,3 +291,41 @@ def test_country_names_are_phonenumbers_display_names_without_its_geocoding_tabl
         "print(json.dumps('phonenumbers.geodata' in sys.modules))\n"
     )
     assert fresh_python(probe) is False
+
+
+def test_country_trie_matches_what_the_longest_first_alternation_matches():
+    """The prefix tree finds the same spans as the plain alternation of the names, longest
+    first: on every name alone, glued to a letter or hyphen (where the lookahead sends the
+    match back to a shorter name, or to none), in pairs, and on real and generated text."""
+    import regex
+    from benchmarks.corpus import long_corpus
+
+    from tests.pii.conftest import sample_texts
+    from thresher.pii.recognizers._base import CASE_SENSITIVE
+    from thresher.pii.recognizers.country import country_names, literal_trie
+
+    names = country_names()
+    flat = "|".join(regex.escape(n) for n in names)
+    edges = r"(?<![\p{L}\-])%s(?![\p{L}\-])"
+    plain = regex.compile(edges % f"(?:{flat})", flags=CASE_SENSITIVE)
+    tree = regex.compile(edges % literal_trie(names), flags=CASE_SENSITIVE)
+    texts = sample_texts() + long_corpus(2)
+    for name in names:
+        texts += [
+            name,
+            f"in {name}.",
+            f"{name}n and {name}-x",
+            f"{name}ia {name}s",
+            f"{name}{name}",
+        ]
+    texts.append(" ".join(names))
+    found = 0
+    for text in texts:
+        want = [m.span() for m in plain.finditer(text)]
+        assert [m.span() for m in tree.finditer(text)] == want, text[:80]
+        found += len(want)
+    assert found > 3 * len(names)  # not vacuous
+    # a shorter name inside a longer one is still found where the longer one does not fit
+    recognizer = CountryRecognizer()
+    spans = [(r.start, r.end) for r in recognizer.analyze("Niger, Nigeria, Nigerian", ["LOCATION"])]
+    assert spans == [(0, 5), (7, 14)]

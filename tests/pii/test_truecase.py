@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from thresher.pii.truecase import lowercase_prose, restore_case, restore_case_words, truecase
+from thresher.pii.truecase import (
+    letter_counts,
+    lowercase_prose,
+    restore_case,
+    restore_case_words,
+    truecase,
+)
 
 STOP = {"i", "a", "the", "is", "my", "with", "in", "of", "we", "here", "from", "and", "to", "up"}
 
@@ -27,6 +33,23 @@ STOP = {"i", "a", "the", "is", "my", "with", "in", "of", "we", "here", "from", "
 )
 def test_restore_case(text, expected):
     assert restore_case(text) == expected
+
+
+def _counted_one_by_one(text: str) -> tuple[int, int]:
+    letters = [c for c in text if c.isalpha()]
+    return len(letters), sum(c.isupper() for c in letters)
+
+
+@given(st.text(max_size=60) | st.text(st.characters(max_codepoint=127), max_size=60))
+def test_letter_counts_are_isalpha_and_isupper(text):
+    assert letter_counts(text) == _counted_one_by_one(text)
+
+
+def test_letter_counts_on_every_ascii_character_and_beyond():
+    every = "".join(map(chr, range(128)))
+    assert letter_counts(every) == _counted_one_by_one(every) == (52, 26)
+    mixed = every + "ÉéǅⅠⓐßİ"  # capitals, a title-case letter, numerals and symbols with case
+    assert letter_counts(mixed) == _counted_one_by_one(mixed)
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,10 @@ _NAME_CUE = regex.compile(
 )
 _PLACE_CUE = regex.compile(rf"(?i:\b{PLACE_CUE})[ \t]{{1,2}}")
 _NOUNS_AND_ADJECTIVES = ("NN", "NNS", "NNP", "NNPS", "JJ")
+# For ASCII text, the bytes that are not letters and those that are not capitals: deleting
+# them counts what ``str.isalpha`` and ``str.isupper`` count, at C speed.
+_NOT_LETTER = bytes(b for b in range(128) if not chr(b).isalpha())
+_NOT_UPPER = bytes(b for b in range(128) if not chr(b).isupper())
 
 
 class TaggedToken(Protocol):
@@ -47,6 +51,20 @@ def _title_run(m: Any) -> str:
     return str(m.group(0)[0] + m.group(0)[1:].lower())
 
 
+def letter_counts(text: str) -> tuple[int, int]:
+    """Letters of ``text`` and how many of them are capitals (``str.isalpha``,
+    ``str.isupper``).
+
+    >>> letter_counts("PATIENT J. SMITH, 42")
+    (13, 13)
+    """
+    if text.isascii():
+        raw = text.encode("ascii")
+        return len(raw.translate(None, _NOT_LETTER)), len(raw.translate(None, _NOT_UPPER))
+    letters = [c for c in text if c.isalpha()]
+    return len(letters), sum(c.isupper() for c in letters)
+
+
 def restore_case(text: str) -> str | None:
     """Title-case the all-capital words of a mostly-capital text, same length; ``None`` when
     the text is not shouting (or casing would change its length).
@@ -54,11 +72,10 @@ def restore_case(text: str) -> str | None:
     >>> restore_case("PATIENT JOHN SMITH WAS SEEN")
     'Patient John Smith Was Seen'
     """
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) < 8:
+    letters, upper = letter_counts(text)
+    if letters < 8:
         return None
-    upper = sum(c.isupper() for c in letters)
-    if upper / len(letters) < 0.7 or len(_CAPS_WORD.findall(text)) < 2:
+    if upper / letters < 0.7 or len(_CAPS_WORD.findall(text)) < 2:
         return None
     restored = _UPPER_RUN.sub(_title_run, text)
     return restored if len(restored) == len(text) else None
