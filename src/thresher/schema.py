@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from thresher.records import DeadLetter, Document, Fate, IndexEntry
+from thresher.records import DeadLetter, Document, Fate, IndexEntry, PiiFinding
 
 MESSAGES_TYPE = pa.list_(
     pa.struct(
@@ -129,6 +129,12 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+# PiiFinding's fields, all scalars: a row's ``pii`` entries are built from them directly
+# (``dataclasses.asdict`` deep-copies each value, 6.5 µs a finding against 0.5 µs; a long
+# document holds hundreds of findings).
+_PII_FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(PiiFinding))
+
+
 def document_row(doc: Document, sources: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The ``data/`` row of ``doc``; ``sources`` maps a record's source path to the name
     published for it (``InputFile.published``; a path it does not hold is written as is)."""
@@ -142,7 +148,7 @@ def document_row(doc: Document, sources: Mapping[str, str] | None = None) -> dic
         "language_score": doc.language_score,
         "signals": [{"name": k, "value": float(v)} for k, v in sorted(doc.signals.items())],
         "modifications": list(doc.modifications),
-        "pii": [dataclasses.asdict(f) for f in doc.pii],
+        "pii": [{name: getattr(f, name) for name in _PII_FINDING_FIELDS} for f in doc.pii],
         "messages": [{"role": t.role, "content": t.content} for t in doc.messages]
         if doc.messages
         else None,

@@ -289,3 +289,73 @@ def test_bias_signals_invariants(text):
     assert 0 <= s["toxic_identity_cooccurrences"] <= s["toxicity_terms"]
     assert all(s[f"identity_{g}"] >= 0 for g in GROUPS)
     assert bias_signals(text, load_lexicons(), window=3) == s  # deterministic
+
+
+def _scan_every_word(text: str, lex) -> bias.BiasScan:
+    """``scan`` as it was written first: every word visited, one by one (the reference the
+    faster scan must agree with)."""
+    words = bias.words_of(text)
+    tally = bias._Tally([], [], dict.fromkeys(GROUPS, 0), dict.fromkeys(GROUPS, 0))
+    spaced: dict[int, int] = {}
+    j = 0
+    while j < len(words):
+        k = j
+        while k < len(words) and len(words[k]) == 1 and not words[k].isdigit():
+            k += 1
+        if k - j >= 3:
+            spaced[j] = k
+            j = k
+        else:
+            j += 1
+    runs = bias._RUN3.search(" ".join(words)) is not None
+    i = 0
+    while i < len(words):
+        end = spaced.get(i)
+        if end is not None and bias._toxic_word("".join(words[i:end]), lex):
+            tally.toxic.append(i)
+            i = end
+            continue
+        w = words[i]
+        if w in lex.phrase_starts:
+            bias._phrases_at(words, i, lex, tally)
+        group = lex.identity_words.get(w)
+        if group is not None:
+            tally.identity(group, i)
+        elif w in lex.toxic_words or ((runs or not w.isalpha()) and bias._toxic_word(w, lex)):
+            tally.toxic.append(i)
+        i += 1
+    return bias.BiasScan(len(words), tuple(tally.toxic), tally.counts, tuple(tally.ident_pos))
+
+
+def _lexicon_words() -> list[str]:
+    lex = load_lexicons()
+    return sorted({w for p in (*lex.toxic, *lex.identity) for w in p})
+
+
+_LETTERS_AND_LEET = ("f", "u", "c", "k", "a", "b", "1", "x", "fuuuck", "sh1t", "f*ck", "a$$")
+_WORDS = ("kill", "yourself", "black", "women", "gay", "muslim", "people", "the", "2000", "III")
+_ODD = ("f.u.c.k", "Dr.", "well-known", "!", ",", "\n", "  ", "ÉCOLE", "naïve", "***")
+_PIECES = st.sampled_from([*_lexicon_words()[::7], *_LETTERS_AND_LEET, *_WORDS, *_ODD])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=60), st.sampled_from([" ", "  ", "\n", "-"]))
+def test_scan_visits_only_the_words_that_count(pieces, sep):
+    """Skipping words that are not listed, hold no run of three and start no spaced run gives
+    the result of visiting every word."""
+    lex = load_lexicons()
+    text = sep.join(pieces)
+    assert bias.scan(text, lex) == _scan_every_word(text, lex)
+
+
+def test_scan_agrees_with_every_word_on_long_text():
+    from benchmarks.corpus import long_corpus
+
+    lex = load_lexicons()
+    words = _lexicon_words()
+    spiced = " ".join(words) + " f u c k a b c fuuuuck s h i t 1d10t " + " ".join(words[::-3])
+    texts = [*long_corpus(2), spiced]
+    for text in texts:
+        assert bias.scan(text, lex) == _scan_every_word(text, lex)
+    found = bias.scan(spiced, lex)
+    assert len(found.toxic_positions) > 50 and sum(found.identity_counts.values()) > 20

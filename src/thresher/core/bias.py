@@ -95,6 +95,7 @@ class Lexicons:
     versions: Mapping[str, str]
     toxic_words: frozenset[str]  # the one-word toxic terms
     identity_words: Mapping[str, str]  # the one-word identity terms -> group
+    listed: frozenset[str]  # every word that is a term or starts a phrase
 
 
 def _read_tsv(name: str) -> list[tuple[str, str]]:
@@ -152,6 +153,7 @@ def load_lexicons() -> Lexicons:
         versions={k: v["version"] for k, v in sidecar["files"].items()},
         toxic_words=frozenset(singles),
         identity_words={p[0]: g for p, g in identity.items() if len(p) == 1},
+        listed=frozenset(p[0] for p in (*toxic, *identity)),
     )
 
 
@@ -220,17 +222,15 @@ def _spaced_runs(words: Sequence[str]) -> dict[int, int]:
     """Spaced letters ("f u c k"): start -> end of every run of three or more one-letter
     words (digits excluded)."""
     spaced: dict[int, int] = {}
-    n = len(words)
-    j = 0
-    while j < n:
-        k = j
-        while k < n and len(words[k]) == 1 and not words[k].isdigit():
-            k += 1
-        if k - j >= 3:
-            spaced[j] = k
-            j = k
-        else:
-            j += 1
+    start = end = -1
+    for i in [i for i, w in enumerate(words) if len(w) == 1 and not w.isdigit()]:
+        if i != end:  # a new run starts
+            if end - start >= 3:
+                spaced[start] = end
+            start = i
+        end = i + 1
+    if end - start >= 3:
+        spaced[start] = end
     return spaced
 
 
@@ -269,12 +269,24 @@ def scan(text: str, lex: Lexicons) -> BiasScan:
     # (elongation); no word does when the words joined by spaces hold no run.
     runs = _RUN3.search(" ".join(words)) is not None
     toxic_words, identity_words, starts = lex.toxic_words, lex.identity_words, lex.phrase_starts
-    i = 0
-    while i < n:
+    # Most words are none of these: not listed, plain letters with no run of three, no spaced
+    # run starting there. Such a word changes nothing below, so only the others are visited,
+    # in order (a spaced run's words are skipped as before).
+    listed = lex.listed
+    ran = {w for w in set(words) if _RUN3.search(w)} if runs else set()
+    visit = [
+        i for i, w in enumerate(words) if w in listed or w in ran or i in spaced or not w.isalpha()
+    ]
+    toxic_memo: dict[str, bool] = {}
+    nxt = 0
+    for i in visit:
+        if i < nxt:
+            continue  # inside a spaced run counted as one term
+        nxt = i + 1
         end = spaced.get(i)
         if end is not None and _toxic_word("".join(words[i:end]), lex):
             tally.toxic.append(i)
-            i = end
+            nxt = end
             continue
         w = words[i]
         if w in starts:
@@ -282,9 +294,14 @@ def scan(text: str, lex: Lexicons) -> BiasScan:
         group = identity_words.get(w)
         if group is not None:
             tally.identity(group, i)
-        elif w in toxic_words or ((runs or not w.isalpha()) and _toxic_word(w, lex)):
+        elif w in toxic_words:
             tally.toxic.append(i)
-        i += 1
+        elif runs or not w.isalpha():
+            toxic = toxic_memo.get(w)
+            if toxic is None:
+                toxic = toxic_memo[w] = _toxic_word(w, lex)
+            if toxic:
+                tally.toxic.append(i)
     return BiasScan(n, tuple(tally.toxic), tally.counts, tuple(tally.ident_pos))
 
 
