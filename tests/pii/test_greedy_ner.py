@@ -73,3 +73,31 @@ def test_analyzer_uses_the_decoder(analyzer):
     assert analyzer._greedy is not None
     found = analyzer.analyze_batch(["Ann Smith flew from Boston to Paris with Bob Jones."])[0]
     assert {d.entity_type for d in found} >= {"PERSON", "LOCATION"}
+
+
+def test_token_vectors_embed_each_distinct_token_once_and_match_the_whole_tok2vec(nlp):
+    """The embedding runs on the distinct feature rows of a batch only; the token vectors
+    are bitwise those of the whole tok2vec, on real, generated and edge-case text."""
+    import numpy as np
+
+    from thresher.pii.greedy_ner import _row_wise_embedding
+
+    greedy = GreedyNer(nlp.get_pipe("ner"))
+    assert greedy._split is not None  # the small English model's tok2vec is split
+    texts = (
+        EDGE[1:] + sample_texts()[:200] + [d[s:e] for d in long_corpus(1) for s, e in segments(d)]
+    )
+    docs = [nlp.make_doc(t) for t in texts]
+    docs = [d for d in docs if len(d)]
+    with greedy._blas.limit(limits=1, user_api="blas"):  # as the decoder runs them
+        for start in range(0, len(docs), 64):
+            batch = docs[start : start + 64]
+            want = greedy._tok2vec.predict(batch)
+            got = greedy.token_vectors(batch)
+            assert got.shape == want.shape and np.array_equal(got, want)
+    features = np.concatenate(greedy._split[0].predict(docs))
+    assert len(np.unique(features, axis=0)) < len(features) / 3  # the saving is real
+    # a tok2vec whose embedding looks at neighbours (here: the encoder) is run whole
+    inner = greedy._tok2vec.layers[0]
+    assert _row_wise_embedding(inner.layers[1]) is None
+    assert _row_wise_embedding(nlp.get_pipe("tagger").model) is None
