@@ -229,6 +229,9 @@ def _serve(argv: list[str]) -> None:
     # Ctrl-C reaches the whole process group: the launcher and the workers handle it; the
     # server ends when its launcher does (or on SIGTERM from it)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from thresher.allocator import keep_freed_memory
+
+    keep_freed_memory()  # before any thread starts: the workers forked from here inherit it
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)  # clients queue here while the loading below runs

@@ -7,6 +7,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from thresher import allocator
 from thresher.config import PiiConfig
 from thresher.records import Document
 from thresher.stages.pii import AnonymizePii
@@ -117,22 +118,24 @@ def test_anonymize_pii_stage(tmp_path):
         )
 
 
-def _in_worker_and_frozen(doc: Document) -> tuple[bool, bool, int]:
+def _in_worker_and_frozen(doc: Document) -> tuple[bool, bool, int, bool]:
     import gc
     import sys
 
+    from thresher import allocator
     from thresher.stages import pii
     from thresher.worker import BEAM_WORKER
 
     main = getattr(sys.modules["__main__"], "__spec__", None)
     in_worker = getattr(main, "name", None) == BEAM_WORKER
-    return (in_worker, gc.get_freeze_count() > 0, len(pii._RESIDENT))
+    return (in_worker, gc.get_freeze_count() > 0, len(pii._RESIDENT), allocator.kept())
 
 
 def test_workers_freeze_the_models_and_the_launcher_does_not(tmp_path):
     """Beam's SDK worker processes keep the one PII processor they build and move it out of
-    the collector's reach (fast exit); an in-process runner, which builds a processor per
-    pipeline, must not."""
+    the collector's reach (fast exit), and keep the heap memory they free
+    (``thresher.allocator``); an in-process runner, which builds a processor per pipeline
+    and may live in a user's process, must do neither."""
     import gc
 
     key = tmp_path / "pii.key"
@@ -140,8 +143,11 @@ def test_workers_freeze_the_models_and_the_launcher_does_not(tmp_path):
     cfg = PiiConfig(key_file=str(key), batch_size=2)
     before = gc.get_freeze_count()
     for args, expected in [
-        ([], (False, False, 0)),
-        (["--direct_num_workers=2", "--direct_running_mode=multi_processing"], (True, True, 1)),
+        ([], (False, False, 0, False)),
+        (
+            ["--direct_num_workers=2", "--direct_running_mode=multi_processing"],
+            (True, True, 1, allocator.glibc()),
+        ),
     ]:
         options = PipelineOptions(["--runner=FnApiRunner", *args])
         with TestPipeline(options=options) as p:
