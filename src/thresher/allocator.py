@@ -8,9 +8,8 @@ glibc's defaults return that memory to the kernel as soon as it is free (blocks 
 that lies free) and give each thread its own arena of 64 MiB heaps, so the next batch takes
 the same memory back as fresh pages, which the kernel faults in and fills with zeros (on a
 virtual machine the host may have to back them again too). Measured on 24 long documents in
-one process, PII on a thread as in a worker: 81-83 K page faults with the defaults, 41-54 K
-with these settings (on the main thread 160 K against 52 K, and 1.8-2.4 s of system time
-against 0.5-1.0 s).
+one process, PII on a thread as in a worker: 81-84 K page faults with the defaults, 41-42 K
+with these settings.
 
 ``keep_freed_memory`` sets, through ``mallopt``:
 - one arena for every thread (``M_ARENA_MAX``): the SDK harness's threads take turns under
@@ -18,17 +17,17 @@ against 0.5-1.0 s).
 - blocks under 64 MiB come from the heap (``M_MMAP_THRESHOLD``);
 - up to 512 MiB of free heap top is kept (``M_TRIM_THRESHOLD``).
 Freed blocks are reused rather than added to, so peak memory does not grow: in whole runs
-(48 long documents, 2 warm workers) the largest process peaked at 589-595 MB against
-606-690 MB with the defaults. A process holds on to at most 512 MiB of free heap between
+(48 long documents, 2 warm workers) the largest process peaked at 575-581 MiB against
+598-674 MiB with the defaults. A process holds on to at most 512 MiB of free heap between
 batches. Those runs took 164-165 huge-page faults against 442-529 and 322-328 K page faults
 against 437-462 K (the whole machine's counts), and 3.9-5.0 s of system time against
 4.5-5.8 s. Allocation changes nothing that is computed, so the output is the same.
 
-Only worker processes call it (``thresher.warm``'s server before it starts a thread or forks
-a worker, and the PII stage in any worker process: in a worker Beam started itself, threads
-that already hold an arena keep it); the launcher and an in-process runner, which may live inside a
-user's notebook or service, keep their allocator as it was. It does nothing where the C
-library is not glibc.
+Only worker processes call it: ``thresher.warm``'s server before it starts a thread or forks
+a worker, and the PII stage in any worker process (in a worker Beam started itself, threads
+that already hold an arena keep it). The launcher and an in-process runner, which may live
+inside a user's notebook or service, keep their allocator as it was. It does nothing where
+the C library is not glibc.
 """
 
 from __future__ import annotations
