@@ -101,3 +101,33 @@ def test_token_vectors_embed_each_distinct_token_once_and_match_the_whole_tok2ve
     inner = greedy._tok2vec.layers[0]
     assert _row_wise_embedding(inner.layers[1]) is None
     assert _row_wise_embedding(nlp.get_pipe("tagger").model) is None
+
+
+def test_token_vectors_in_parts_are_those_of_the_whole_batch(nlp, monkeypatch):
+    """A batch's token vectors are computed in parts of at most ``_VECTOR_TOKENS`` tokens:
+    each document's vectors depend on that document alone, so the parts, put together, are
+    bitwise the whole batch's, and the entities stay spaCy's however small the parts."""
+    import numpy as np
+
+    from thresher.pii import greedy_ner
+
+    greedy = GreedyNer(nlp.get_pipe("ner"))
+    texts = [d[s:e] for d in long_corpus(2) for s, e in segments(d)][:150]
+    docs = sorted((d for d in (nlp.make_doc(t) for t in texts) if len(d)), key=len)
+    longest = len(docs[-1])
+    with greedy._blas.limit(limits=1, user_api="blas"):
+        whole = greedy.token_vectors(docs)
+        for limit in (1, 40, longest, 2 * longest, 10**6):
+            parts = list(greedy_ner._parts(docs, limit))
+            assert [d for p in parts for d in p] == docs  # every doc once, in order
+            assert all(len(p) == 1 or sum(map(len, p)) <= limit for p in parts)
+            got = np.concatenate([greedy.token_vectors(p) for p in parts])
+            assert np.array_equal(got, whole)
+        assert len(list(greedy_ner._parts(docs, 40))) > 10  # the batch was really cut
+
+    disabled = [p for p in nlp.pipe_names if p != "ner"]
+    spacy_docs = list(nlp.pipe(texts, batch_size=64, disable=disabled))
+    monkeypatch.setattr(greedy_ner, "_VECTOR_TOKENS", 40)
+    ours = list(greedy([nlp.make_doc(t) for t in texts], 64))
+    assert sum(len(doc.ents) for doc in spacy_docs) > 100
+    assert [_tags(d) for d in ours] == [_tags(d) for d in spacy_docs]

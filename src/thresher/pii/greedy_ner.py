@@ -25,6 +25,12 @@ copied to their tokens; the convolutions over neighbours then run on every token
 Row by row the arithmetic is the same, and the token vectors are bitwise identical (a test
 compares them). A tok2vec with any other layer before its ``ragged2list`` is run whole.
 
+A batch's token vectors are computed in parts of at most ``_VECTOR_TOKENS`` tokens and
+joined: each document's vectors depend on that document alone, so the parts are bitwise the
+whole batch's, but a part's arrays stay in the caches (on the long-document benchmark the NER
+took 3.1-3.4 s instead of 4.2-4.4 s). The decoder still steps the whole batch at once, one step
+per token of its longest document.
+
 ``supports`` says whether a pipeline's ``ner`` is one this decoder reproduces (the
 architecture and settings it was checked against); anything else goes through spaCy.
 """
@@ -41,6 +47,10 @@ _BEGIN, _IN, _LAST, _UNIT, _OUT = 1, 2, 3, 4, 5
 _MOVE_CODES = {"B": _BEGIN, "I": _IN, "L": _LAST, "U": _UNIT, "O": _OUT}
 # Tokens per batch: the feature table holds 1.5 KB per token (3 x 64 x 2 floats).
 _MAX_TOKENS = 16_384
+# Tokens per run of the token vectors: a batch's vectors are computed in parts of about this
+# many tokens, each part's arrays (2.4 MB of maxout output at 2,048) staying in the caches
+# instead of streaming through memory; the decoder still steps the whole batch at once.
+_VECTOR_TOKENS = 2_048
 
 
 def supports(ner: Any) -> bool:
@@ -125,7 +135,9 @@ class GreedyNer:
         # One BLAS thread: its matrices are a few thousand rows, where a second thread
         # costs more than it brings, and local runs already keep a worker on every core.
         with self._blas.limit(limits=1, user_api="blas"):
-            tokvecs = self.token_vectors(live)
+            tokvecs = np.concatenate(
+                [self.token_vectors(part) for part in _parts(live, _VECTOR_TOKENS)]
+            )
             table = self._lower.predict(tokvecs)  # (tokens + 1, 3, nO, nP); row 0: padding
             spans = self._decode(table, lengths, space)
         for doc, found in zip(live, spans, strict=True):
@@ -185,6 +197,20 @@ class GreedyNer:
             pos[active] = b + 1
             active = active[pos[active] < lengths[active]]
         return found
+
+
+def _parts(docs: list[Any], limit: int) -> Iterator[list[Any]]:
+    """``docs`` in order, cut into runs of at most ``limit`` tokens (a longer doc alone)."""
+    part: list[Any] = []
+    tokens = 0
+    for doc in docs:
+        if part and tokens + len(doc) > limit:
+            yield part
+            part, tokens = [], 0
+        part.append(doc)
+        tokens += len(doc)
+    if part:
+        yield part
 
 
 def _validity(move: np.ndarray, label: np.ndarray, n_labels: int) -> np.ndarray:
