@@ -141,3 +141,102 @@ def test_context_enhancer_gives_what_presidios_gives():
             for r in a
         )
     assert boosted >= 3  # context enhancement ran and raised scores
+
+
+def test_artifacts_give_presidios_keywords_tokens_and_context():
+    """``artifacts`` (keywords on first use, token ends known) against Presidio's own
+    ``NlpArtifacts`` over the same docs: the same keywords, token starts and lemmas, each
+    result's token found by bisection where Presidio's walk finds it, and the same scores
+    after context enhancement."""
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+
+    from tests.pii.conftest import sample_texts
+    from thresher.config import PiiConfig
+    from thresher.pii.engine import build_analyzer
+    from thresher.pii.presidio_compat import artifacts, context_enhancer
+
+    ours = build_analyzer(PiiConfig(preset="hipaa_safe_harbor"))
+    stock = AnalyzerEngine(
+        registry=ours.registry, nlp_engine=ours.nlp_engine, supported_languages=["en"]
+    )
+    nlp = ours.nlp_engine.get_nlp("en")
+    enhancer = context_enhancer()
+    texts = [
+        "",
+        "  Call me: on 212-555-0134 or my cell 415 555 2671; pager 4521.  ",
+        "Patient John Smith, MRN 12345678, DOB 03/04/1950, SSN 078-05-1120.",
+        *sample_texts()[:80],
+    ]
+    memo: dict[str, tuple[str, ...]] = {}
+    boosted = 0
+    for text in texts:
+        doc = nlp(text)
+        lemmas = [t.lemma_ or t.lower_ for t in doc]
+        common = dict(entities=list(doc.ents), lemmas=lemmas, nlp_engine=ours.nlp_engine)
+        theirs = NlpArtifacts(
+            tokens=doc, tokens_indices=[t.idx for t in doc], language="en", **common
+        )
+        mine = artifacts(doc=doc, language="en", scores=theirs.scores, memo=memo, **common)
+        assert list(mine.tokens_indices) == theirs.tokens_indices
+        assert list(mine.keywords) == theirs.keywords
+        assert all((w in mine.keywords) == (w in theirs.keywords) for w in [*lemmas, "be", ""])
+        for start in range(len(text) + 2):
+            try:
+                want = LemmaContextAwareEnhancer._find_index_of_match_token(
+                    "w", start, doc, theirs.tokens_indices
+                )
+            except ValueError:
+                with pytest.raises(ValueError, match="Did not find word"):
+                    enhancer._find_index_of_match_token("w", start, doc, mine.tokens_indices)
+            else:
+                assert (
+                    enhancer._find_index_of_match_token("w", start, doc, mine.tokens_indices)
+                    == want
+                )
+        a = ours.analyze(text=text, language="en", nlp_artifacts=mine, return_decision_process=True)
+        b = stock.analyze(
+            text=text, language="en", nlp_artifacts=theirs, return_decision_process=True
+        )
+        assert [(r.entity_type, r.start, r.end, r.score) for r in a] == [
+            (r.entity_type, r.start, r.end, r.score) for r in b
+        ]
+        boosted += sum(bool(r.analysis_explanation.supportive_context_word) for r in a)
+    assert memo  # the verdicts were kept
+    assert boosted >= 1
+
+
+def test_engine_context_step_keeps_a_recognizers_own_enhancement():
+    """``analyzer_engine_class`` calls a recognizer's own ``enhance_using_context`` where its
+    class overrides the base one, with the results Presidio's engine gives it."""
+    from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer
+
+    from thresher.config import PiiConfig
+    from thresher.pii.engine import build_analyzer
+
+    seen: list[tuple[int, int]] = []
+
+    class Boosting(PatternRecognizer):
+        def enhance_using_context(self, text, raw_recognizer_results, *others, **kw):  # type: ignore[no-untyped-def]
+            other = kw.get("other_raw_recognizer_results", others[0] if others else [])
+            seen.append((len(raw_recognizer_results), len(other)))
+            for r in raw_recognizer_results:
+                r.score = 0.77
+            return raw_recognizer_results
+
+    ours = build_analyzer(PiiConfig())
+    ours.registry.add_recognizer(
+        Boosting(supported_entity="TICKET", patterns=[Pattern("ticket", r"\bT-\d{4}\b", 0.3)])
+    )
+    stock = AnalyzerEngine(
+        registry=ours.registry, nlp_engine=ours.nlp_engine, supported_languages=["en"]
+    )
+    text = "Ticket T-1234 and T-5678 were filed by Ann Smith of Boston, phone 212-555-0134."
+    got = []
+    for engine in (ours, stock):
+        seen.clear()
+        found = engine.analyze(text=text, language="en")
+        got.append(([(r.entity_type, r.start, r.end, r.score) for r in found], list(seen)))
+    assert got[0] == got[1]
+    assert ("TICKET", 7, 13, 0.77) in got[0][0] and got[0][1][0][0] == 2

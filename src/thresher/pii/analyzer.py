@@ -55,13 +55,16 @@ from thresher.pii.names import (
     propagate_person_mentions,
 )
 from thresher.pii.operators import Detection
-from thresher.pii.presidio_compat import ner_entities_and_scores
+from thresher.pii.presidio_compat import artifacts, ner_entities_and_scores
 from thresher.pii.segments import segments, sentence_runs
 from thresher.pii.spans import blank, resolve, shift
 from thresher.pii.truecase import lowercase_prose, restore_case, restore_case_words, truecase
 
 # Recognizers that need the whole text (a PEM key spans paragraphs); run before segmenting.
 _DOC_LEVEL_RECOGNIZERS = ("PrivateKeyRecognizer",)
+# Distinct lemmas whose keyword verdicts are kept (``presidio_compat.keywords``); cleared when
+# larger, so a long run's vocabulary cannot grow it without bound.
+_KEYWORD_MEMO_MAX = 200_000
 
 
 class PiiAnalyzer:
@@ -89,6 +92,7 @@ class PiiAnalyzer:
             e for e in self.entities if e in segment_supported or e not in doc_only
         ]
         self._stop = _stop_words()
+        self._keyword_memo: dict[str, tuple[str, ...]] = {}
         # Pattern recognizers of NER types (titles, addresses, user YAML) must run even on
         # segments where NER found nothing.
         self._ner_patterns = any(
@@ -339,24 +343,25 @@ class PiiAnalyzer:
         return tuple(resolve(text, found))
 
     def _artifacts(self, doc: Any) -> Any:
-        """Presidio's ``NlpArtifacts`` for a doc thresher ran itself; lemmas fall back to
-        lower-cased tokens where the lemmatizer did not run (the fast path)."""
-        from presidio_analyzer.nlp_engine import NlpArtifacts
-
+        """Presidio's ``NlpArtifacts`` for a doc thresher ran itself (``presidio_compat.
+        artifacts``: keywords on first use); lemmas fall back to lower-cased tokens where the
+        lemmatizer did not run (the fast path)."""
         entities, scores = ner_entities_and_scores(self.nlp_engine, doc)
         if self._disabled or not self.nlp.has_pipe("lemmatizer"):
             strings = self.nlp.vocab.strings
             lemmas = [strings[h] for h in doc.to_array("LOWER").tolist()]
         else:
             lemmas = [t.lemma_ or t.lower_ for t in doc]
-        return NlpArtifacts(
+        if len(self._keyword_memo) > _KEYWORD_MEMO_MAX:
+            self._keyword_memo.clear()
+        return artifacts(
             entities=entities,
-            tokens=doc,
-            tokens_indices=doc.to_array("IDX").tolist(),
+            doc=doc,
             lemmas=lemmas,
             nlp_engine=self.nlp_engine,
             language=self.cfg.language,
             scores=scores,
+            memo=self._keyword_memo,
         )
 
 

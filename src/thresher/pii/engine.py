@@ -29,7 +29,7 @@ import yaml
 
 from thresher.config import PiiConfig
 from thresher.errors import ConfigError
-from thresher.pii.presidio_compat import context_enhancer, load_presidio
+from thresher.pii.presidio_compat import analyzer_engine_class, context_enhancer, load_presidio
 
 NER_ENTITIES = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZATION", "DATE_TIME"})
 
@@ -158,11 +158,9 @@ def presidio_extra_recognizers(language: str, registry: Any) -> list[Any]:
 def build_analyzer(cfg: PiiConfig, nlp_engine: Any | None = None) -> Any:
     """An ``AnalyzerEngine`` over ``build_registry(cfg, nlp_engine)`` (``nlp_engine`` built
     from ``cfg`` when not given)."""
-    from presidio_analyzer import AnalyzerEngine
-
     engine = nlp_engine or build_nlp_engine(cfg.spacy_model, cfg.language)
     registry = build_registry(cfg, engine)
-    return AnalyzerEngine(
+    return analyzer_engine_class()(
         registry=registry,
         nlp_engine=engine,
         supported_languages=[cfg.language],

@@ -24,7 +24,23 @@ Two things live here and nowhere else:
 - ``context_enhancer()``: Presidio's ``LemmaContextAwareEnhancer`` that is handed only the
   results it can change. Presidio's deep-copies every result before it looks at any (on long
   documents most are names and places from recognizers without context words, and the copies
-  cost more than the enhancement); the others are returned as they came, in place.
+  cost more than the enhancement); the others are returned as they came, in place. It finds
+  the token a result starts in by bisection where the artifacts know their tokens' ends
+  (``artifacts``); Presidio's walks the doc's tokens one by one for every result.
+
+- ``analyzer_engine_class()``: Presidio's ``AnalyzerEngine`` whose recognizer-level context
+  step (``_enhance_using_context``) sorts the results by recognizer once, instead of filtering
+  the whole list twice for every recognizer, and calls a recognizer's
+  ``enhance_using_context`` only where its class overrides the base one (the base returns its
+  results unchanged). Same results in the same order.
+
+- ``artifacts()``: the ``NlpArtifacts`` of a doc thresher ran itself. Presidio's constructor
+  works out the keywords of every segment (two vocabulary lookups per token); only the
+  context enhancement reads them, for the segments holding a result from a recognizer with
+  context words. Here they are worked out on first use, each distinct lemma's verdict kept in
+  a memo the caller owns, and they answer ``in`` from a set.
+
+``tests/pii/test_presidio_compat.py`` compares each of these with what Presidio's own gives.
 
 Recognizer modules (``thresher.pii.recognizers``) subclass Presidio classes, so they import
 Presidio at import; thresher imports them only after ``load_presidio()``.
@@ -32,8 +48,11 @@ Presidio at import; thresher imports them only after ``load_presidio()``.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from bisect import bisect_right
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 from thresher.errors import ThresherError
@@ -110,7 +129,176 @@ def context_enhancer() -> Any:
                 next(enhanced) if c else r for r, c in zip(raw_results, changeable, strict=True)
             ]
 
+        @staticmethod
+        def _find_index_of_match_token(
+            word: str, start: int, tokens: Any, tokens_indices: list[int]
+        ) -> int:
+            ends = getattr(tokens_indices, "ends", None)
+            if ends is None:
+                return LemmaContextAwareEnhancer._find_index_of_match_token(
+                    word, start, tokens, tokens_indices
+                )
+            # Presidio's: the first token that starts at ``start`` or ends after it. Tokens
+            # neither overlap nor are empty, so their ends rise: the first end past ``start``.
+            i = bisect_right(ends, start)
+            if i == len(ends):
+                raise ValueError(
+                    "Did not find word '" + word + "' "
+                    "in the list of tokens although it "
+                    "is expected to be found"
+                )
+            return i
+
     return _Enhancer()
+
+
+@functools.cache
+def analyzer_engine_class() -> type:
+    """Presidio's ``AnalyzerEngine`` with the recognizer-level context step done in one pass
+    (see the module docstring)."""
+    from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerResult
+
+    key = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
+    base_enhance = EntityRecognizer.enhance_using_context
+
+    class _AnalyzerEngine(AnalyzerEngine):
+        def _enhance_using_context(
+            self,
+            text: str,
+            raw_results: list[Any],
+            nlp_artifacts: Any,
+            recognizers: list[Any],
+            context: list[str] | None = None,
+        ) -> list[Any]:
+            by_recognizer: dict[str, list[Any]] = {}
+            for r in raw_results:
+                by_recognizer.setdefault(r.recognition_metadata[key], []).append(r)
+            results: list[Any] = []
+            for recognizer in recognizers:
+                own = list(by_recognizer.get(recognizer.id, ()))
+                if type(recognizer).enhance_using_context is not base_enhance:
+                    own = recognizer.enhance_using_context(
+                        text=text,
+                        raw_recognizer_results=own,
+                        other_raw_recognizer_results=[
+                            r for r in raw_results if r.recognition_metadata[key] != recognizer.id
+                        ],
+                        nlp_artifacts=nlp_artifacts,
+                        context=context,
+                    )
+                results.extend(own)
+            return self.context_aware_enhancer.enhance_using_context(
+                text=text,
+                raw_results=results,
+                nlp_artifacts=nlp_artifacts,
+                recognizers=recognizers,
+                context=context,
+            )
+
+    return _AnalyzerEngine
+
+
+class TokenStarts(list[int]):
+    """A doc's token start offsets (``NlpArtifacts.tokens_indices``) that also know where each
+    token ends, for the context enhancer's bisection."""
+
+    def __init__(self, starts: Iterable[int], ends: list[int]) -> None:
+        super().__init__(starts)
+        self.ends = ends
+
+
+class Keywords(list[str]):
+    """``NlpArtifacts.keywords``: the same list, answering ``in`` from a set."""
+
+    def __contains__(self, item: object) -> bool:
+        members = self.__dict__.get("_members")
+        if members is None:
+            members = self.__dict__["_members"] = frozenset(self)
+        return item in members
+
+
+def keywords(
+    nlp_engine: Any, lemmas: Iterable[str], language: str, memo: MutableMapping[str, tuple]
+) -> Keywords:
+    """What Presidio's ``NlpArtifacts.set_keywords`` gives for ``lemmas``: lower-cased lemmas
+    that are no stop word, no punctuation, not ``-PRON-`` or ``be``, split at colons. ``memo``
+    keeps each lemma's parts (for one engine and language)."""
+    if not nlp_engine:
+        return Keywords()
+    found = Keywords()
+    for lemma in lemmas:
+        parts = memo.get(lemma)
+        if parts is None:
+            keep = (
+                not nlp_engine.is_stopword(lemma, language)
+                and not nlp_engine.is_punct(lemma, language)
+                and lemma != "-PRON-"
+                and lemma != "be"
+            )
+            parts = tuple(lemma.lower().split(":")) if keep else ()
+            memo[lemma] = parts
+        found.extend(parts)
+    return found
+
+
+@functools.cache
+def _artifacts_class() -> type:
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+
+    pending = object()
+
+    class _Artifacts(NlpArtifacts):
+        def __init__(self, memo: MutableMapping[str, tuple], **kwargs: Any) -> None:
+            self._memo = memo
+            self._language = kwargs["language"]
+            self._keywords: Any = None
+            super().__init__(**kwargs)
+
+        @staticmethod
+        def set_keywords(nlp_engine: Any, lemmas: list[str], language: str) -> Any:
+            return pending  # worked out on first use (``keywords``)
+
+        @property
+        def keywords(self) -> Any:
+            if self._keywords is None:
+                self._keywords = keywords(self.nlp_engine, self.lemmas, self._language, self._memo)
+            return self._keywords
+
+        @keywords.setter
+        def keywords(self, value: Any) -> None:
+            if value is not pending:
+                self._keywords = value
+
+    return _Artifacts
+
+
+def artifacts(
+    *,
+    entities: list[Any],
+    doc: Any,
+    lemmas: list[str],
+    nlp_engine: Any,
+    language: str,
+    scores: list[float],
+    memo: MutableMapping[str, tuple],
+) -> Any:
+    """Presidio's ``NlpArtifacts`` for ``doc``, keywords worked out on first use (``memo``:
+    see ``keywords``) and token ends known (``TokenStarts``)."""
+    from spacy.attrs import IDX, LENGTH
+
+    spans = doc.to_array([IDX, LENGTH])
+    starts = spans[:, 0].tolist()
+    ends = (spans[:, 0] + spans[:, 1]).tolist()
+    return _artifacts_class()(
+        memo,
+        entities=entities,
+        tokens=doc,
+        tokens_indices=TokenStarts(starts, ends),
+        lemmas=lemmas,
+        nlp_engine=nlp_engine,
+        language=language,
+        scores=scores,
+    )
 
 
 def presidio_version() -> str:
