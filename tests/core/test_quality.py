@@ -883,3 +883,48 @@ def test_c4_keeps_paragraph_breaks():
     assert d.signals["c4_lines"] == len(GOOD) + 3 and d.signals["c4_removed_lines"] == 3
     # nothing removed: a text with paragraphs is not rewritten at all
     assert c4(f"{para1}\n\n{para2}", C4FilterConfig()).text is None
+
+
+def _reference_top(words: list[str], n: int) -> int | None:
+    """The top n-gram's characters times its count, from tuples and a Counter (first seen
+    wins a tie), as datatrove computes it."""
+    from collections import Counter
+
+    if len(words) < n:
+        return None
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    gram, count = Counter(grams).most_common(1)[0]
+    return len(" ".join(gram)) * count
+
+
+def _reference_dup(words: list[str], n: int) -> int:
+    """Characters of repeated n-grams, greedy left to right over tuples."""
+    seen: set[tuple[str, ...]] = set()
+    repeated = i = 0
+    while i + n <= len(words):
+        gram = tuple(words[i : i + n])
+        if gram in seen:
+            repeated += sum(len(w) for w in gram)
+            i += n
+        else:
+            seen.add(gram)
+            i += 1
+    return repeated
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "bb", "a", "ccc", "dd", "a", "e"]), max_size=60))
+def test_ngram_ids_count_what_tuples_count(words):
+    """The n-gram ids (numpy, dense) give the top and duplicate n-gram characters that plain
+    word tuples give, for every n from 1 to 10, ties and empty texts included."""
+    from thresher.core.quality import _dup_ngram_chars, _Grams, _ids, _top_ngram_chars
+
+    grams = _Grams(_ids(words))
+    lengths = [len(w) for w in words]
+    prefix = [0]
+    for k in lengths:
+        prefix.append(prefix[-1] + k)
+    for n in range(1, 11):
+        assert _top_ngram_chars(grams, lengths, n) == _reference_top(words, n)
+        assert _dup_ngram_chars(grams, prefix, n) == _reference_dup(words, n)
+        assert _dup_ngram_chars(_ids(words), prefix, n) == _reference_dup(words, n)

@@ -31,8 +31,9 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from operator import itemgetter
 from typing import Any
+
+import numpy as np
 
 # --- the rule sets' settings ------------------------------------------------------------------
 # Plain frozen values with no defaults: the recipe (``thresher.config``) owns the defaults and
@@ -395,34 +396,39 @@ def _ids(words: Sequence[str]) -> list[int]:
 
 
 class _Grams:
-    """The word n-grams of one text as integers: the n word ids as digits in base (distinct
-    words), so two n-grams get the same key exactly when they are the same words (no hash
-    collisions). Keys for n are built from those for n - 1, one multiply-add per position."""
+    """The word n-grams of one text as dense integer ids: the n-gram at a position is the pair
+    (its first n - 1 words' id, its last word's id), and equal pairs get equal ids (numpy's
+    ``unique`` on ``pair = id * base + word``, exact while below 2**63). So two n-grams get the
+    same id exactly when they are the same words (no hash collisions), and ids stay below the
+    number of positions whatever n is. Ids for n are built from those for n - 1."""
 
-    def __init__(self, ids: list[int]) -> None:
-        self._ids = ids
-        self._base = max(ids, default=0) + 1
-        self._keys: dict[int, list[int]] = {1: ids}
+    def __init__(self, ids: Sequence[int]) -> None:
+        self._ids = np.asarray(ids, dtype=np.int64)
+        self._base = int(self._ids.max()) + 1 if len(self._ids) else 1
+        self._keys: dict[int, np.ndarray] = {1: self._ids}
+        self._distinct: dict[int, int] = {1: self._base}
         self._unique_from: int | None = None  # smallest n known to have no repeated n-gram
 
-    def keys(self, n: int) -> list[int]:
-        """Key of the n-gram starting at each position (``len(ids) - n + 1`` of them)."""
+    def keys(self, n: int) -> np.ndarray:
+        """Id of the n-gram starting at each position (``len(ids) - n + 1`` of them)."""
         k = max(m for m in self._keys if m <= n)
         keys = self._keys[k]
         while k < n:
             k += 1
-            base = self._base
-            keys = [key * base + w for key, w in zip(keys, self._ids[k - 1 :], strict=False)]
+            pairs = keys[:-1] * self._base + self._ids[k - 1 :]
+            distinct, keys = np.unique(pairs, return_inverse=True)
+            keys = keys.reshape(-1)
             self._keys[k] = keys
+            self._distinct[k] = len(distinct)
         return keys
 
     def repeats(self, n: int) -> bool:
         """Whether some n-gram occurs twice. When no n-gram repeats, no longer one does (its
-        first n words would repeat), so those are answered without building their keys."""
+        first n words would repeat), so those are answered without building their ids."""
         if self._unique_from is not None and n >= self._unique_from:
             return False
         keys = self.keys(n)
-        if len(set(keys)) == len(keys):
+        if self._distinct[n] == len(keys):
             self._unique_from = n
             return False
         return True
@@ -434,16 +440,16 @@ def _top_ngram_chars(grams: _Grams, lengths: list[int], n: int) -> int | None:
     if len(lengths) < n:
         return None
     keys = grams.keys(n)
-    counts = Counter(keys)
-    if len(counts) == len(keys):  # no n-gram repeats: the first one, once
-        gram, count = keys[0], 1
-    else:
-        gram, count = max(counts.items(), key=itemgetter(1))  # the first of the most frequent
-    start = keys.index(gram)
+    counts = np.bincount(keys)
+    count = int(counts.max())
+    # each id's first position; of the most frequent ids, the one seen first
+    first = np.full(len(counts), len(keys), dtype=np.int64)
+    np.minimum.at(first, keys, np.arange(len(keys), dtype=np.int64))
+    start = int(first[counts == count].min())
     return (sum(lengths[start : start + n]) + n - 1) * count
 
 
-def _dup_ngram_chars(grams: _Grams | list[int], prefix: list[int], n: int) -> int:
+def _dup_ngram_chars(grams: _Grams | Sequence[int], prefix: list[int], n: int) -> int:
     """Characters covered by repeated n-grams, counted greedily left to right: a repeat
     claims its n words and the scan jumps past them (Rae et al. 2021, as in datatrove).
     ``grams``: the text's ``_Grams``, or its word ids (``_ids``)."""
@@ -451,7 +457,7 @@ def _dup_ngram_chars(grams: _Grams | list[int], prefix: list[int], n: int) -> in
         grams = _Grams(grams)
     if not grams.repeats(n):  # nothing to claim
         return 0
-    keys = grams.keys(n)
+    keys = grams.keys(n).tolist()
     seen: set[int] = set()
     repeated = 0
     i = 0
