@@ -406,7 +406,7 @@ class _Grams:
         self._ids = np.asarray(ids, dtype=np.int64)
         self._base = int(self._ids.max()) + 1 if len(self._ids) else 1
         self._keys: dict[int, np.ndarray] = {1: self._ids}
-        self._distinct: dict[int, int] = {1: self._base}
+        self._distinct: dict[int, int] = {1: len(np.unique(self._ids))}
         self._unique_from: int | None = None  # smallest n known to have no repeated n-gram
 
     def keys(self, n: int) -> np.ndarray:

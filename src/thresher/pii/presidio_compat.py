@@ -208,13 +208,15 @@ class TokenStarts(list[int]):
 
 
 class Keywords(list[str]):
-    """``NlpArtifacts.keywords``: the same list, answering ``in`` from a set."""
+    """``NlpArtifacts.keywords``: the same list, answering ``in`` from a set (built once;
+    nothing changes the list after)."""
+
+    def __init__(self, words: Iterable[str] = ()) -> None:
+        super().__init__(words)
+        self._members = frozenset(self)
 
     def __contains__(self, item: object) -> bool:
-        members = self.__dict__.get("_members")
-        if members is None:
-            members = self.__dict__["_members"] = frozenset(self)
-        return item in members
+        return item in self._members
 
 
 def keywords(
@@ -225,7 +227,7 @@ def keywords(
     keeps each lemma's parts (for one engine and language)."""
     if not nlp_engine:
         return Keywords()
-    found = Keywords()
+    found: list[str] = []
     for lemma in lemmas:
         parts = memo.get(lemma)
         if parts is None:
@@ -238,7 +240,7 @@ def keywords(
             parts = tuple(lemma.lower().split(":")) if keep else ()
             memo[lemma] = parts
         found.extend(parts)
-    return found
+    return Keywords(found)
 
 
 @functools.cache
