@@ -131,3 +131,24 @@ def test_token_vectors_in_parts_are_those_of_the_whole_batch(nlp, monkeypatch):
     ours = list(greedy([nlp.make_doc(t) for t in texts], 64))
     assert sum(len(doc.ents) for doc in spacy_docs) > 100
     assert [_tags(d) for d in ours] == [_tags(d) for d in spacy_docs]
+
+
+@pytest.mark.parametrize("pieces", [2, 3, 4])
+def test_maxout_over_pieces_is_numpys_max(pieces):
+    """The decoder's maxout takes element-wise maxima of the pieces instead of ``max`` over
+    the last axis: bitwise the same values, NaN, infinities and signed zeros included."""
+    import numpy as np
+
+    from thresher.pii.greedy_ner import _max_pieces
+
+    rng = np.random.default_rng(pieces)
+    x = rng.standard_normal((257, 64, pieces)).astype(np.float32)
+    x[0, :4] = np.array([np.nan, np.inf, -np.inf, -0.0])[:, None]  # every piece alike
+    x[1, 0, -1] = np.nan  # a NaN in the last piece only
+    x[2, 0] = 0.0
+    x[2, 0, 0] = -0.0  # -0.0 and 0.0: max keeps the first
+    x[3, 1, 0], x[3, 1, 1] = -np.inf, np.inf
+    got, want = _max_pieces(x), x.max(axis=-1)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    assert np.array_equal(got.view(np.int32), want.view(np.int32))  # bitwise, NaN too
+    assert np.isnan(got[1, 0]) and np.signbit(got[2, 0]) == np.signbit(want[2, 0])

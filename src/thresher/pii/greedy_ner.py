@@ -178,7 +178,7 @@ class GreedyNer:
             first = np.where(is_open, offsets[active] + ent_start[active] + 1, 0)
             before = np.where(is_open, tok, 0)
             summed = table[tok + 1, 0] + table[first, 1] + table[before, 2] + self._bias
-            hidden = summed.max(axis=-1)
+            hidden = _max_pieces(summed)
             scores = self._ops.gemm(hidden, self._W, trans2=True)
             scores += self._b
             if self._unseen.size:
@@ -197,6 +197,17 @@ class GreedyNer:
             pos[active] = b + 1
             active = active[pos[active] < lengths[active]]
         return found
+
+
+def _max_pieces(x: np.ndarray) -> np.ndarray:
+    """``x.max(axis=-1)``, the maxout over the last axis's few pieces, as element-wise maxima
+    of its slices in the same order (``max`` is ``np.maximum.reduce``): the same values, NaN
+    included. numpy reduces a last axis of two one short row at a time; on the decoder's
+    (256, 64, 2) arrays that took 570 us a step against 13 us for this."""
+    out = np.maximum(x[..., 0], x[..., 1])
+    for p in range(2, x.shape[-1]):
+        np.maximum(out, x[..., p], out=out)
+    return out
 
 
 def _parts(docs: list[Any], limit: int) -> Iterator[list[Any]]:
