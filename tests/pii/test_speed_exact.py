@@ -12,6 +12,7 @@ from thresher.pii.presidio_compat import load_presidio
 
 load_presidio()
 
+from benchmarks.corpus import long_corpus  # noqa: E402
 from presidio_analyzer.predefined_recognizers import (  # noqa: E402
     IpRecognizer,
     PhoneRecognizer,
@@ -83,6 +84,38 @@ def test_windowed_phone_recognizer_finds_what_presidio_finds(text: str) -> None:
     assert _spans(ours.analyze(text, ["PHONE_NUMBER"])) == _spans(
         stock.analyze(text, ["PHONE_NUMBER"])
     )
+
+
+def test_remembered_verdicts_find_what_presidio_finds(monkeypatch) -> None:
+    """One recognizer over every text twice: the second pass answers every candidate from
+    the verdicts it kept, and both find Presidio's spans, scores and explanations."""
+    from phonenumbers import PhoneNumberMatcher
+
+    texts = TEXTS + _rng_texts(300) + long_corpus(2)
+    stock = PhoneRecognizer()
+    ours = LinePhoneRecognizer(name=stock.name)
+
+    def found(recognizer, text):
+        return sorted(
+            (r.start, r.end, r.entity_type, r.score, r.analysis_explanation.textual_explanation)
+            for r in recognizer.analyze(text, ["PHONE_NUMBER"])
+        )
+
+    want = [found(stock, t) for t in texts]
+    assert [found(ours, t) for t in texts] == want
+    assert sum(map(len, want)) > 30
+    parsed = []
+    original = PhoneNumberMatcher._parse_and_verify
+
+    def counting(self, candidate, offset):
+        parsed.append(candidate)
+        return original(self, candidate, offset)
+
+    monkeypatch.setattr(PhoneNumberMatcher, "_parse_and_verify", counting)
+    assert [found(ours, t) for t in texts] == want
+    assert parsed == []  # every verdict came from the first pass
+    assert [found(LinePhoneRecognizer(), t) for t in TEXTS] == want[: len(TEXTS)]
+    assert parsed  # a new recognizer starts with no verdicts
 
 
 def test_phone_windows_cover_the_numbers_only() -> None:

@@ -10,6 +10,13 @@ at those characters into stretches the matcher reads independently; run on a str
 boundary character either side, it finds the same numbers at the same offsets as on the whole
 text. Only stretches holding a run of seven digits (the phone gate's condition, ``gates``) are
 read: every number the recognizer accepts holds such a run.
+
+Within the stretches the matcher parses and verifies each candidate (a digit run, then its
+inner groups) once per region, and the same candidates come back again and again: on the
+stretches of 24 long documents, 46,574 parses of 29,562 distinct candidates in their
+surroundings. What ``_parse_and_verify`` decides depends on the candidate, the region, the
+leniency and the character either side of it, nothing else, so the recognizer keeps each
+verdict (a parsed number or none) and answers repeats from it.
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ import re
 from typing import Any
 
 import phonenumbers
-from presidio_analyzer import RecognizerResult
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberMatch, PhoneNumberMatcher
+from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
 from thresher.pii.gates import PHONEISH
@@ -26,6 +34,10 @@ from thresher.pii.gates import PHONEISH
 # Line breaks and the ASCII letters that occur in none of phonenumbers' extension labels
 # (``ext``, ``extension``, ``x``, ``int``, ``anexo``, ``;ext=``), in either case.
 _BOUNDARY = re.compile(r"[\nb-df-hj-mp-ru-wyzB-DF-HJ-MP-RU-WYZ]")
+# Verdicts a recognizer keeps (then it forgets them all and starts again); a few hundred bytes
+# each.
+_MEMO_MAX = 100_000
+_Verdicts = dict[tuple[str, str | None, int, str, str], PhoneNumber | None]
 
 
 def phone_windows(text: str) -> list[tuple[int, int]]:
@@ -80,14 +92,71 @@ class LinePhoneRecognizer(PhoneRecognizer):
         enable = getattr(phonenumbers, "enable_pattern_cache", None)
         if enable is not None:
             enable()
+        self._verdicts: _Verdicts = {}
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: Any = None
     ) -> list[RecognizerResult]:
         results: list[RecognizerResult] = []
+        if len(self._verdicts) > _MEMO_MAX:
+            self._verdicts = {}
         for start, end in phone_windows(text):
-            for r in super().analyze(text[start:end], entities, nlp_artifacts):
+            for r in self._analyze_stretch(text[start:end], nlp_artifacts):
                 r.start += start
                 r.end += start
                 results.append(r)
         return results
+
+    def _analyze_stretch(self, text: str, nlp_artifacts: Any) -> list[RecognizerResult]:
+        """``PhoneRecognizer.analyze`` line for line, with the remembering matcher. (Where a
+        match does not parse alone, Presidio names the explanation's region after the
+        previous match's; kept, so the explanations are Presidio's too.)"""
+        results = []
+        for region in self.supported_regions:
+            matcher = _RememberingMatcher(text, region, self.leniency, self._verdicts)
+            for match in matcher:
+                try:
+                    parsed_number = phonenumbers.parse(text[match.start : match.end])
+                    region = phonenumbers.region_code_for_number(parsed_number)
+                    results += [self._get_recognizer_result(match, text, region, nlp_artifacts)]
+                except NumberParseException:
+                    results += [self._get_recognizer_result(match, text, region, nlp_artifacts)]
+        return EntityRecognizer.remove_duplicates(results)
+
+
+class _RememberingMatcher(PhoneNumberMatcher):
+    """``phonenumbers``' matcher with its candidates' verdicts kept in ``verdicts``.
+
+    ``_parse_and_verify(candidate, offset)`` reads the text only for the character before the
+    candidate (where there is one) and the one after it, to reject a number glued to a
+    letter; the rest is ``parse(candidate, region)`` and the leniency's checks of that number
+    and the candidate. So a verdict kept under those five is the one the matcher would reach
+    again; a kept number comes back as a fresh copy at the new offset."""
+
+    def __init__(self, text: str, region: str, leniency: Any, verdicts: _Verdicts) -> None:
+        super().__init__(text, region, leniency=leniency)
+        self._verdicts = verdicts
+
+    def _parse_and_verify(self, candidate: str, offset: int) -> PhoneNumberMatch | None:
+        after = offset + len(candidate)
+        key = (
+            candidate,
+            self.preferred_region,
+            int(self.leniency),
+            self.text[offset - 1] if offset > 0 else "",
+            self.text[after] if after < len(self.text) else "",
+        )
+        if key in self._verdicts:
+            known = self._verdicts[key]
+            if known is None:
+                return None
+            number = PhoneNumber()
+            number.merge_from(known)
+            return PhoneNumberMatch(offset, candidate, number)
+        match = super()._parse_and_verify(candidate, offset)
+        if match is None:
+            self._verdicts[key] = None
+        else:
+            self._verdicts[key] = kept = PhoneNumber()
+            kept.merge_from(match.number)
+        return match
