@@ -78,6 +78,37 @@ def test_optimal_bands_from_datasketch(threshold, verify, expected):
     assert (params.bands, params.rows) == expected
 
 
+def test_scipy_integrators_load_only_for_the_optimizer():
+    """Importing the module (as a worker or the warm server does) leaves SciPy's integrators
+    unloaded; the optimizer's first call loads them, and its answers are those of datasketch
+    imported with the real module in place (another fresh process)."""
+    import json
+    import subprocess
+    import sys
+
+    probe = (
+        "import json, sys; import thresher.core.minhash as m; "
+        "before = 'scipy.integrate' in sys.modules; "
+        "got = [m.optimal_bands(t, n, v) for t in (0.5, 0.8, 0.95) for n in (64, 128) "
+        "for v in (False, True)]; "
+        "real = sys.modules['scipy.integrate'].quad.__module__; "
+        "print(json.dumps([before, got, real]))"
+    )
+    reference = (
+        "import json, scipy.integrate; from datasketch.lsh import _optimal_param; "
+        "print(json.dumps([_optimal_param(t, n, *w) for t in (0.5, 0.8, 0.95) for n in (64, 128) "
+        "for w in ((0.5, 0.5), (0.1, 0.9))]))"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        for code in (probe, reference)
+    ]
+    before, got, real = json.loads(runs[0].stdout)
+    assert before is False
+    assert real.startswith("scipy.integrate")
+    assert got == json.loads(runs[1].stdout)
+
+
 def test_explicit_bands_and_rows_win():
     assert LshParams.build(bands=16, rows=8).as_dict()["bands"] == 16
 

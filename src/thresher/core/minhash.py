@@ -10,23 +10,63 @@ Band keys follow the banding technique of Leskovec, Rajaraman & Ullman, *Mining 
 Datasets*, ch. 3: ``bands`` groups of ``rows`` consecutive signature values; two documents are
 candidates when any band is equal. Bands and rows default to datasketch's own optimizer
 (``datasketch.lsh._optimal_param``, equal weights on false positives and negatives).
+
+``datasketch`` imports SciPy's integrators (``scipy.integrate``, with ``scipy.special`` and
+``scipy.optimize``: about 0.35 s) for that optimizer alone, which computing signatures never
+calls. So this module imports it with ``scipy.integrate`` standing in as a module whose
+``quad`` imports the real one on its first call: a worker that only computes signatures (and
+the warm server that forks the workers) skips the import, and the optimizer gets SciPy's own
+``quad``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import struct
-from collections.abc import Iterable, Sequence
+import sys
+import types
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import xxhash
-from datasketch import LeanMinHash, MinHash
-from datasketch.lsh import _optimal_param
 
 from thresher.errors import ConfigError
+
+
+@contextlib.contextmanager
+def _integrators_on_first_use() -> Iterator[None]:
+    """``scipy.integrate`` as a stand-in for the block, unless it is loaded already: its
+    ``quad`` imports SciPy's on first use and calls it. The stand-in leaves ``sys.modules``
+    afterwards, so any later import gets the real module."""
+    if "scipy.integrate" in sys.modules:
+        yield
+        return
+    real: list[Callable[..., Any]] = []
+
+    def quad(*args: Any, **kwargs: Any) -> Any:
+        if not real:
+            from scipy.integrate import quad as scipy_quad
+
+            real.append(scipy_quad)
+        return real[0](*args, **kwargs)
+
+    stand_in = types.ModuleType("scipy.integrate")
+    stand_in.quad = quad  # type: ignore[attr-defined]
+    sys.modules["scipy.integrate"] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get("scipy.integrate") is stand_in:
+            del sys.modules["scipy.integrate"]
+
+
+with _integrators_on_first_use():
+    from datasketch import LeanMinHash, MinHash
+    from datasketch.lsh import _optimal_param
 
 ShingleKind = Literal["word", "char"]
 # Bumped when shingling, hashing or band-key layout changes: indexes written with another
