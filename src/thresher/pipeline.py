@@ -13,6 +13,7 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
+from apache_beam.transforms.combiners import CountCombineFn, ToListCombineFn
 
 from thresher.accounting import CountKeys, SumStatGroups, SumStats, fate_keys, write_json
 from thresher.config import PipelineConfig
@@ -80,7 +81,7 @@ def _profile(read_docs: PCollection, kept: PCollection, lineage: PCollection) ->
             lineage | "DroppedSignals" >> beam.Map(lambda f: list(_decided_stats(f))),
         )
         | "RecordProfiles" >> beam.Flatten()
-        | "SumRecordProfiles" >> beam.CombineGlobally(SumStatGroups())
+        | "SumRecordProfiles" >> beam.CombineGlobally(SumStatGroups()).without_defaults()
         | "RecordProfileItems" >> beam.FlatMap(lambda totals: sorted(totals.items()))
     )
     return (
@@ -258,7 +259,7 @@ def build_pipeline(
         | "NotKept" >> beam.Filter(lambda f: f.fate != "kept")
         | "KeyByReason" >> beam.Map(lambda f: (f"{f.fate}:{f.reason}", f.id))
         | "FirstIdsPerReason" >> beam.combiners.Top.SmallestPerKey(EXAMPLES_PER_REASON)
-        | "ExamplesAsList" >> beam.combiners.ToList()
+        | "ExamplesAsList" >> beam.CombineGlobally(ToListCombineFn()).without_defaults()
     )
 
     if index_entries is not None:
@@ -269,7 +270,7 @@ def build_pipeline(
         lineage
         | "LineageIds" >> beam.Map(lambda f: f.id)
         | "DistinctIds" >> beam.Distinct()
-        | "CountDistinct" >> beam.combiners.Count.Globally()
+        | "CountDistinct" >> beam.CombineGlobally(CountCombineFn()).without_defaults()
     )
     keys = (
         input_keys | "InputKeys" >> beam.Map(lambda _: ["input"]),
@@ -279,16 +280,18 @@ def build_pipeline(
     stat_totals = (
         (tuple(stats) or (p | "NoStats" >> beam.Create([]),))
         | "AllStats" >> beam.Flatten()
-        | "SumStats" >> beam.CombineGlobally(SumStats())
+        | "SumStats" >> beam.CombineGlobally(SumStats()).without_defaults()
     )
+    # The global combines read as views go without Beam's defaults (each would cost a stage
+    # of its own); the views' defaults are what the combines give for no input.
     (
         counts
         | "AddDistinctAndStats"
         >> beam.Map(
             lambda c, n, s, e: {**c, "distinct_ids": n, "stats": s, "examples": dict(e)},
-            beam.pvalue.AsSingleton(distinct),
-            beam.pvalue.AsSingleton(stat_totals),
-            beam.pvalue.AsSingleton(examples),
+            beam.pvalue.AsSingleton(distinct, default_value=0),
+            beam.pvalue.AsSingleton(stat_totals, default_value={}),
+            beam.pvalue.AsSingleton(examples, default_value=[]),
         )
         | "WriteCounts" >> beam.Map(write_json, join(staging, COUNTS_FILE))
     )

@@ -130,7 +130,7 @@ class WriteShards(beam.PTransform):
             | "TotalRows"
             >> beam.CombineGlobally(
                 lambda pairs: tuple(map(sum, zip(*pairs, strict=True))) or (0, 0)
-            )
+            ).without_defaults()  # the view's default stands in: one stage fewer
         )
 
         def assign(record: Any, total: tuple[int, int]) -> tuple[int, Any]:
@@ -139,7 +139,7 @@ class WriteShards(beam.PTransform):
 
         return (
             records
-            | "AssignBucket" >> beam.Map(assign, AsSingleton(totals))
+            | "AssignBucket" >> beam.Map(assign, AsSingleton(totals, default_value=(0, 0)))
             | "GroupByBucket" >> beam.GroupByKey()
             | "WriteBucket"
             >> beam.ParDo(

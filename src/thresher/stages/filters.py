@@ -75,10 +75,11 @@ def _chat_matcher(cfg: ChatFilterConfig) -> RefusalMatcher | None:
 
 
 def sum_stat_keys(keys: PCollection, label: str) -> PCollection:
-    """Per-record tuples of stats keys -> ``(key, count)`` pairs, pre-combined per bundle."""
+    """Per-record tuples of stats keys -> ``(key, count)`` pairs, pre-combined per bundle.
+    Without Beam's default (no input: no pairs either way), which would cost a stage."""
     return (
         keys
-        | f"{label}Count" >> beam.CombineGlobally(CountKeys())
+        | f"{label}Count" >> beam.CombineGlobally(CountKeys()).without_defaults()
         | f"{label}Items" >> beam.FlatMap(lambda counts: sorted(counts.items()))
     )
 
