@@ -45,7 +45,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from thresher.construction import gc_paused
+from thresher.construction import beam_without_pandas, gc_paused
 from thresher.warm_client import PID_ENV, SOCKET_ENV
 
 if TYPE_CHECKING:
@@ -204,8 +204,9 @@ def _runner_class() -> type:
 
 def _import() -> None:
     """What every worker imports, whatever the recipe: Beam's harness and thresher's stages
-    (the modules their pickled functions need)."""
-    import apache_beam.runners.worker.sdk_worker_main  # noqa: F401
+    (the modules their pickled functions need); Beam without pandas (``construction``)."""
+    with beam_without_pandas():
+        import apache_beam.runners.worker.sdk_worker_main  # noqa: F401
 
     import thresher.pipeline  # noqa: F401 (every stage's module, reading and writing)
 
