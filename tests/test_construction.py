@@ -242,19 +242,21 @@ def test_gc_paused_turns_the_collector_off_and_back_as_it_was():
         gc.enable()
 
 
-def test_beam_without_pandas_skips_pandas_only_while_beam_first_loads():
-    """In a fresh process the block imports Beam with pandas hidden: pandas is not loaded,
-    imports normally afterwards, and a pipeline still runs; where pandas is loaded already
-    the block changes nothing."""
+def test_without_pandas_skips_pandas_only_while_beam_first_loads():
+    """In a fresh process the block imports Beam and builds a pyarrow table with pandas
+    hidden: pandas is not loaded, imports normally afterwards, and a pipeline still runs;
+    where pandas is loaded already the block changes nothing."""
     import json
     import subprocess
     import sys
 
     probe = (
-        "import json, sys; from thresher.construction import beam_without_pandas\n"
-        "with beam_without_pandas():\n"
+        "import json, sys; from thresher.construction import without_pandas\n"
+        "with without_pandas():\n"
         "    import apache_beam as beam\n"
         "    from apache_beam.testing.util import assert_that, equal_to\n"
+        "    import pyarrow as pa\n"
+        "    assert pa.Table.from_pylist([{'a': 1}]).num_rows == 1\n"  # pyarrow looks for pandas
         "hidden = 'pandas' not in sys.modules\n"
         "with beam.Pipeline('FnApiRunner') as p:\n"
         "    assert_that(p | beam.Create([1, 2]) | beam.Map(lambda x: x * 2), equal_to([2, 4]))\n"
@@ -262,8 +264,8 @@ def test_beam_without_pandas_skips_pandas_only_while_beam_first_loads():
         "print(json.dumps([hidden, pandas.__name__, 'pandas' in sys.modules]))"
     )
     loaded_first = (
-        "import json, sys, pandas; from thresher.construction import beam_without_pandas\n"
-        "with beam_without_pandas():\n"
+        "import json, sys, pandas; from thresher.construction import without_pandas\n"
+        "with without_pandas():\n"
         "    import apache_beam\n"
         "print(json.dumps(sys.modules['pandas'] is pandas))"
     )

@@ -288,7 +288,7 @@ def _load(
 
 def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from thresher import warm
-    from thresher.construction import beam_without_pandas, gc_paused
+    from thresher.construction import gc_paused, without_pandas
     from thresher.cores import local_workers
 
     beam_args = _take_recipe(args, beam_args)
@@ -314,7 +314,7 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
                 early.close()
             raise
         with warm.serving(config, workers, early=early):
-            with gc_paused(), beam_without_pandas():
+            with gc_paused(), without_pandas():
                 from thresher.run import execute, print_summary
 
             outcome = execute(

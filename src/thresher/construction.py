@@ -43,12 +43,14 @@ Nothing here changes the graph, the pipeline proto or any output (a test compare
 built with and without it). Re-entrant: a batched run builds one pipeline per batch inside
 its outer run.
 
-``beam_without_pandas()`` hides pandas while the block first imports Apache Beam, in the
-processes that only run thresher's pipeline (the CLI launcher and the warm server). Beam
-imports pandas whenever it is installed (``datasets`` brings it in), only to register
-conversions for its DataFrame API and pandas-typed batches, which thresher never uses: 0.2-
-0.26 s of each process's start, both on the path to the first stage. Afterwards pandas
-imports as usual; Beam's pandas conversions stay unregistered in that process.
+``without_pandas()`` hides pandas (``import pandas`` raises ``ImportError``) inside a block,
+for the processes that only run thresher's pipeline. Where pandas is installed (``datasets``
+brings it in), Beam imports it, only to register conversions for its DataFrame API and
+pandas-typed batches, and pyarrow on its first array built from Python objects, to tell
+pandas objects apart; thresher uses neither. That is 0.2-0.26 s of each process that loads
+it: the CLI launcher imports Beam inside the block (afterwards pandas imports as usual;
+Beam's pandas conversions stay unregistered there), and the warm server runs inside it for
+its life, so neither it nor the workers it forks ever load pandas.
 
 ``gc_paused()`` turns Python's cyclic garbage collector off for a block. Importing Beam,
 Presidio and spaCy, building the PII analyzer and building the graph make a few million objects
@@ -108,19 +110,29 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+class _NoPandas:
+    """An import finder that answers pandas and its modules with ``ModuleNotFoundError``, as
+    if it were not installed (a ``None`` in ``sys.modules`` would not do: pyarrow's check
+    imports it from C and reads the ``None``)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {name!r} (hidden by thresher)", name=name)
+
+
 @contextlib.contextmanager
-def beam_without_pandas() -> Iterator[None]:
-    """pandas hidden inside the block (``import pandas`` raises ``ImportError``) when neither
-    it nor Beam is loaded yet; a no-op otherwise (see the module docstring)."""
+def without_pandas() -> Iterator[None]:
+    """pandas hidden inside the block (``import pandas`` raises ``ModuleNotFoundError``) when
+    neither it nor Beam is loaded yet; a no-op otherwise (see the module docstring)."""
     if "apache_beam" in sys.modules or "pandas" in sys.modules:
         yield
         return
-    sys.modules["pandas"] = None  # type: ignore[assignment]
+    finder = _NoPandas()
+    sys.meta_path.insert(0, finder)
     try:
         yield
     finally:
-        if "pandas" in sys.modules and sys.modules["pandas"] is None:
-            del sys.modules["pandas"]
+        sys.meta_path.remove(finder)
 
 
 def active() -> bool:

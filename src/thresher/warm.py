@@ -45,7 +45,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from thresher.construction import beam_without_pandas, gc_paused
+from thresher.construction import gc_paused, without_pandas
 from thresher.warm_client import PID_ENV, SOCKET_ENV
 
 if TYPE_CHECKING:
@@ -204,9 +204,8 @@ def _runner_class() -> type:
 
 def _import() -> None:
     """What every worker imports, whatever the recipe: Beam's harness and thresher's stages
-    (the modules their pickled functions need); Beam without pandas (``construction``)."""
-    with beam_without_pandas():
-        import apache_beam.runners.worker.sdk_worker_main  # noqa: F401
+    (the modules their pickled functions need)."""
+    import apache_beam.runners.worker.sdk_worker_main  # noqa: F401
 
     import thresher.pipeline  # noqa: F401 (every stage's module, reading and writing)
 
@@ -226,6 +225,14 @@ def _load(spec: dict[str, Any]) -> None:
 
 
 def _serve(argv: list[str]) -> None:
+    # The server and the workers it forks run without pandas (``construction``): none of
+    # thresher's stages uses it, yet Beam would import it here and pyarrow on each worker's
+    # first write (0.2 s each).
+    with without_pandas():
+        _serve_hidden(argv)
+
+
+def _serve_hidden(argv: list[str]) -> None:
     path, launcher = argv[0], int(argv[1])
     # Ctrl-C reaches the whole process group: the launcher and the workers handle it; the
     # server ends when its launcher does (or on SIGTERM from it)
