@@ -48,6 +48,19 @@ def run_cli(
     )
 
 
+def fresh_python(*snippets: str) -> list:
+    """Run each snippet in a fresh interpreter (nothing imported yet) and return the JSON its
+    last line of output holds, in order."""
+    return [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout.splitlines()[-1]
+        )
+        for code in snippets
+    ]
+
+
 def read_parquet_dir(path: Path) -> list[dict]:
     files = sorted(path.glob("*.parquet"))
     rows: list[dict] = []

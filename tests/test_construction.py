@@ -16,7 +16,7 @@ from apache_beam.portability.api import beam_runner_api_pb2
 from apache_beam.transforms import core, userstate
 from apache_beam.transforms.timeutil import TimeDomain
 
-from tests.conftest import REPO
+from tests.conftest import REPO, fresh_python
 from thresher.config import load_config
 from thresher.construction import gc_paused, quick_construction
 from thresher.io.read import InputFile
@@ -246,10 +246,6 @@ def test_without_pandas_skips_pandas_only_while_beam_first_loads():
     """In a fresh process the block imports Beam and builds a pyarrow table with pandas
     hidden: pandas is not loaded, imports normally afterwards, and a pipeline still runs;
     where pandas is loaded already the block changes nothing."""
-    import json
-    import subprocess
-    import sys
-
     probe = (
         "import json, sys; from thresher.construction import without_pandas\n"
         "with without_pandas():\n"
@@ -269,9 +265,6 @@ def test_without_pandas_skips_pandas_only_while_beam_first_loads():
         "    import apache_beam\n"
         "print(json.dumps(sys.modules['pandas'] is pandas))"
     )
-    runs = [
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        for code in (probe, loaded_first)
-    ]
-    assert json.loads(runs[0].stdout.splitlines()[-1]) == [True, "pandas", True]
-    assert json.loads(runs[1].stdout.splitlines()[-1]) is True
+    hidden, kept = fresh_python(probe, loaded_first)
+    assert hidden == [True, "pandas", True]
+    assert kept is True

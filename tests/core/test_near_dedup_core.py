@@ -15,6 +15,7 @@ from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import fresh_python
 from thresher.core import components as cc
 from thresher.core.minhash import (
     LshParams,
@@ -82,10 +83,6 @@ def test_scipy_integrators_load_only_for_the_optimizer():
     """Importing the module (as a worker or the warm server does) leaves SciPy's integrators
     unloaded; the optimizer's first call loads them, and its answers are those of datasketch
     imported with the real module in place (another fresh process)."""
-    import json
-    import subprocess
-    import sys
-
     probe = (
         "import json, sys; import thresher.core.minhash as m; "
         "before = 'scipy.integrate' in sys.modules; "
@@ -99,14 +96,10 @@ def test_scipy_integrators_load_only_for_the_optimizer():
         "print(json.dumps([_optimal_param(t, n, *w) for t in (0.5, 0.8, 0.95) for n in (64, 128) "
         "for w in ((0.5, 0.5), (0.1, 0.9))]))"
     )
-    runs = [
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        for code in (probe, reference)
-    ]
-    before, got, real = json.loads(runs[0].stdout)
+    (before, got, real), want = fresh_python(probe, reference)
     assert before is False
     assert real.startswith("scipy.integrate")
-    assert got == json.loads(runs[1].stdout)
+    assert got == want
 
 
 def test_explicit_bands_and_rows_win():
