@@ -27,7 +27,7 @@ import re
 import struct
 import sys
 import types
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -45,14 +45,11 @@ def _integrators_on_first_use() -> Iterator[None]:
     if "scipy.integrate" in sys.modules:
         yield
         return
-    real: list[Callable[..., Any]] = []
 
     def quad(*args: Any, **kwargs: Any) -> Any:
-        if not real:
-            from scipy.integrate import quad as scipy_quad
+        from scipy.integrate import quad as scipy_quad  # the real module, once outside the block
 
-            real.append(scipy_quad)
-        return real[0](*args, **kwargs)
+        return scipy_quad(*args, **kwargs)
 
     stand_in = types.ModuleType("scipy.integrate")
     stand_in.quad = quad  # type: ignore[attr-defined]
