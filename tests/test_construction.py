@@ -268,3 +268,30 @@ def test_without_pandas_skips_pandas_only_while_beam_first_loads():
     hidden, kept = fresh_python(probe, loaded_first)
     assert hidden == [True, "pandas", True]
     assert kept is True
+
+
+def test_state_samplers_made_inside_prompt_bundle_ends_sample_often():
+    from apache_beam.runners.worker import statesampler
+    from apache_beam.utils.counters import CounterFactory
+
+    from thresher.construction import SAMPLING_PERIOD_MS, prompt_bundle_ends
+
+    def period() -> int:
+        return statesampler.StateSampler("step", CounterFactory()).sampling_period_ms
+
+    beams = period()
+    assert beams == statesampler.DEFAULT_SAMPLING_PERIOD_MS != SAMPLING_PERIOD_MS
+    with prompt_bundle_ends():
+        with prompt_bundle_ends():  # a batch inside a batched run
+            assert period() == SAMPLING_PERIOD_MS
+        assert period() == SAMPLING_PERIOD_MS  # still the outer block's
+        sampler = statesampler.StateSampler("step", CounterFactory())
+        sampler.start()  # it samples and stops as Beam's does
+        with sampler.scoped_state("step", "process"):
+            pass
+        sampler.stop()
+        assert sampler.finished
+    assert period() == beams
+    with pytest.raises(KeyError), prompt_bundle_ends():
+        raise KeyError("inside")
+    assert period() == beams

@@ -38,15 +38,16 @@ DOCS = [
 ]
 
 
-def _where_am_i(doc: Document) -> tuple[bool, bool, bool, int, int, bool, bool, bool, bool]:
+def _where_am_i(doc: Document) -> tuple[bool, bool, bool, int, int, bool, bool, bool, bool, int]:
     """(in a worker process, forked by the warm server, models frozen, resident processors,
     processors that took the prebuilt analyzer, Beam's introspection memoized, garbage
     collection on, freed memory kept, pandas hidden after a pyarrow table from Python
-    objects), seen from inside a worker."""
+    objects, the sampling period of the bundle's state sampler), seen from inside a worker."""
     import gc
     import sys
 
     import pyarrow as pa
+    from apache_beam.runners.worker import statesampler
 
     from thresher import allocator, construction, warm, worker
     from thresher.pii import process
@@ -63,6 +64,7 @@ def _where_am_i(doc: Document) -> tuple[bool, bool, bool, int, int, bool, bool, 
         gc.isenabled(),  # the server loads with it off: its children must have it back
         allocator.kept() or not allocator.glibc(),
         pa.Table.from_pylist([{"id": doc.id}]).num_rows == 1 and "pandas" not in sys.modules,
+        statesampler.get_current_tracker().sampling_period_ms,
     )
 
 
@@ -85,7 +87,7 @@ def test_workers_fork_from_the_server_and_take_its_analyzer(tmp_path):
         with TestPipeline(runner=warm.runner(), options=options) as p:
             out = p | beam.Create(DOCS) | AnonymizePii(cfg.pii)
             seen = out["main"] | beam.Map(_where_am_i) | beam.Distinct()
-            assert_that(seen, equal_to([(True, True, True, 1, 1, True, True, True, True)]))
+            assert_that(seen, equal_to([(True, True, True, 1, 1, True, True, True, True, 10)]))
     assert server.proc.returncode is not None  # stopped with the block
     assert not os.path.exists(server.folder)  # socket removed
     assert warm.SOCKET_ENV not in os.environ and warm.PID_ENV not in os.environ
@@ -124,7 +126,7 @@ def test_a_worker_without_a_reachable_server_is_beams_own(tmp_path, monkeypatch)
     with TestPipeline(runner=runner, options=pipeline_options([], workers=2)) as p:
         out = p | beam.Create(DOCS) | AnonymizePii(cfg)
         seen = out["main"] | beam.Map(_where_am_i) | beam.Distinct()
-        assert_that(seen, equal_to([(True, False, True, 1, 0, False, True, True, False)]))
+        assert_that(seen, equal_to([(True, False, True, 1, 0, False, True, True, False, 200)]))
 
 
 @pytest.mark.parametrize(
