@@ -8,6 +8,7 @@ import gzip
 import itertools
 import json
 import os
+import select
 import subprocess
 import sys
 import time
@@ -155,6 +156,52 @@ def test_the_server_ends_with_its_launcher(tmp_path, start):
         time.sleep(0.2)
     os.kill(int(pid), 9)
     pytest.fail("the warm server outlived the process that started it")
+
+
+def _kernel_at_least(major: int, minor: int) -> bool:
+    release = os.uname().release.split("-")[0].split(".")
+    return (int(release[0]), int(release[1])) >= (major, minor)
+
+
+def test_a_workers_end_descriptor_turns_readable_when_it_ends():
+    """How the server hears of a worker's end at once (pidfd, Linux 5.3 and later)."""
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=-1)
+    end = warm._end_descriptor(proc.pid)
+    try:
+        if not _kernel_at_least(5, 3):
+            assert end is None  # the server falls back to its 0.1-s poll
+            return
+        assert end is not None
+        assert select.select([end], [], [], 0)[0] == []  # still running
+        proc.stdin.close()  # it reads to the end and exits
+        assert select.select([end], [], [], 60)[0] == [end]
+        assert proc.wait() == 0
+    finally:
+        if end is not None:
+            os.close(end)
+        proc.kill()
+        proc.wait()
+
+
+def test_each_client_hears_how_its_worker_ended(tmp_path):
+    """Workers that end at once (no runner to serve: Beam's harness fails to start), one
+    after another from one server: each client exits with its worker's status."""
+    server = warm.start(PipelineConfig.model_validate({"pii": {"enabled": False}}))
+    env = {k: v for k, v in os.environ.items() if k != "CONTROL_API_SERVICE_DESCRIPTOR"}
+    try:
+        codes = [
+            subprocess.run(
+                [sys.executable, "-m", warm.CLIENT_MODULE],
+                env=env,
+                capture_output=True,
+                timeout=120,
+            ).returncode
+            for _ in range(3)
+        ]
+        assert server.proc.poll() is None  # still serving
+    finally:
+        server.close()
+    assert codes == [1, 1, 1]
 
 
 def _rows(out) -> list[str]:
