@@ -152,3 +152,70 @@ def test_maxout_over_pieces_is_numpys_max(pieces):
     assert got.shape == want.shape and got.dtype == want.dtype
     assert np.array_equal(got.view(np.int32), want.view(np.int32))  # bitwise, NaN too
     assert np.isnan(got[1, 0]) and np.signbit(got[2, 0]) == np.signbit(want[2, 0])
+
+
+def _pieces(analyzer, texts):
+    """The analyzer's NER pieces of ``texts``' segments, with their segment docs."""
+    todo = [t[s:e] for t in texts for s, e in segments(t)]
+    docs = [(seg, analyzer.nlp.make_doc(seg)) for seg in todo]
+    jobs, pieces = analyzer._ner_pieces(todo)
+    return docs, jobs, pieces
+
+
+def test_pieces_cut_from_their_segment_docs_read_as_their_own_docs(analyzer):
+    """A NER piece handed over as rows of its segment doc (not tokenized again) gives the
+    decoder the rows its own tokenizer doc would, and the same entities, which land on the
+    same tokens of the segment doc; case-restored pieces and pieces that do not start and
+    end on word boundaries keep docs of their own."""
+    from spacy.attrs import IS_SPACE
+
+    from thresher.pii.analyzer import _set_entities, _set_entity_spans
+    from thresher.pii.greedy_ner import TokenRows
+
+    texts = EDGE + sample_texts()[:300] + long_corpus(2)
+    docs, jobs, pieces = _pieces(analyzer, texts)
+    rows, starts = analyzer._ner_texts(docs, jobs, pieces)
+    greedy = analyzer._greedy
+    own = [analyzer.nlp.make_doc(p) for p in pieces]
+    cut = [i for i, r in enumerate(rows) if isinstance(r, TokenRows)]
+    assert len(cut) > len(pieces) // 2  # most pieces are cut, not tokenized again
+    assert any(pieces[i][:1].isspace() for i in cut)  # with their leading white space
+    assert len(cut) < len(pieces)  # restored ones are not
+    for i in cut:
+        assert (rows[i].features == own[i].to_array(greedy.columns)).all()
+        assert (rows[i].space == own[i].to_array([IS_SPACE]).reshape(-1)).all()
+    found = greedy.spans(rows, 64)
+    assert found == greedy.spans(own, 64)
+    assert sum(map(len, found)) > 300  # not a vacuous comparison
+    # the entities set on the segment docs: by token as by characters from the pieces' docs
+    again = [(seg, analyzer.nlp.make_doc(seg)) for seg, _ in docs]
+    _set_entity_spans(docs, jobs, rows, starts, found)
+    _set_entities(again, jobs, greedy(own, 64))
+    assert [[(e.start, e.end, e.label_) for e in d.ents] for _, d in docs] == [
+        [(e.start, e.end, e.label_) for e in d.ents] for _, d in again
+    ]
+
+
+@pytest.mark.parametrize(
+    ("seg", "start", "end", "run"),
+    [
+        ("Ann Lee met Bob. Then Cy Ho left.", 16, 33, (5, 10, " ")),  # after a sentence
+        ("Ann Lee met Bob. Then Cy Ho left.", 0, 16, (0, 5, "")),  # from the start
+        ("Ann Lee met Bob.\n\n  Then Cy left.", 16, 33, (6, 10, "\n\n  ")),
+        ("Ann Lee met Bob. Then Cy Ho left.", 12, 16, (3, 5, "")),  # a word, then a mark
+        ("Ann Lee met Bob. Then Cy Ho left.", 18, 33, None),  # inside a word
+        ("Ann Lee met Bob. Then Cy Ho left.", 16, 26, None),  # ends inside a word
+        ("Ann Lee met Bob. Then Cy Ho left.", 16, 22, None),  # ends in white space
+    ],
+)
+def test_a_piece_is_a_run_of_its_segment_docs_tokens_only_on_word_boundaries(
+    analyzer, seg, start, end, run
+):
+    from thresher.pii.analyzer import _token_run
+
+    doc = analyzer.nlp.make_doc(seg)
+    assert _token_run(seg, doc, start, seg[start:end]) == run
+    assert _token_run(seg, doc, start, seg[start:end].upper()) is None  # another text
+    if run is not None:
+        own = [t.text for t in analyzer.nlp.make_doc(seg[start:end])]
+        assert own == ([run[2]] if run[2] else []) + [t.text for t in doc[run[0] : run[1]]]

@@ -34,6 +34,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from thresher.config import PiiConfig
 from thresher.pii.dates import keep_years
 from thresher.pii.engine import (
@@ -44,7 +46,7 @@ from thresher.pii.engine import (
     require_supported,
 )
 from thresher.pii.gates import gate
-from thresher.pii.greedy_ner import GreedyNer, supports
+from thresher.pii.greedy_ner import GreedyNer, TokenRows, supports
 from thresher.pii.names import (
     could_hold_name,
     join_name_parts,
@@ -93,6 +95,8 @@ class PiiAnalyzer:
         ]
         self._stop = _stop_words()
         self._keyword_memo: dict[str, tuple[str, ...]] = {}
+        # a NER piece's leading white space -> its rows as a doc of its own (``_lead_rows``)
+        self._lead_memo: dict[str, tuple[Any, Any] | None] = {}
         # Pattern recognizers of NER types (titles, addresses, user YAML) must run even on
         # segments where NER found nothing.
         self._ner_patterns = any(
@@ -291,13 +295,75 @@ class PiiAnalyzer:
         self.stats["ner_chars"] += sum(len(p) for p in pieces)
         batch_size = max(8, self.cfg.batch_size)
         if self._greedy is not None:
+            texts, starts = self._ner_texts(docs, jobs, pieces)
             # its batches are bounded by tokens (greedy_ner._MAX_TOKENS); more short pieces per
             # batch means fewer decoding steps
-            piped = self._greedy([self.nlp.make_doc(p) for p in pieces], 4 * batch_size)
-        else:
-            piped = self.nlp.pipe(pieces, batch_size=batch_size, disable=self._disabled)
+            found = self._greedy.spans(texts, 4 * batch_size)
+            _set_entity_spans(docs, jobs, texts, starts, found)
+            return docs
+        piped = self.nlp.pipe(pieces, batch_size=batch_size, disable=self._disabled)
         _set_entities(docs, jobs, piped)
         return docs
+
+    def _ner_texts(
+        self, docs: list[tuple[str, Any]], jobs: list[tuple[int, int]], pieces: list[str]
+    ) -> tuple[list[Any], list[int | None]]:
+        """What the decoder reads for each piece, and where its tokens start in its segment's
+        doc (None for a doc of its own).
+
+        A piece that is its segment's text (not case-restored) from the start of a word, or
+        from white space before one, to the end of a word is tokenized exactly as that stretch
+        of the segment doc: spaCy's tokenizer cuts text at white space first and tokenizes
+        each stretch between on its own, and a text's leading white space becomes one token.
+        Such a piece goes as ``TokenRows`` cut from the segment doc's arrays (the leading
+        white space's row from a doc of it alone): the same rows the piece's own doc would
+        give, without tokenizing it again. Any other piece gets its own tokenizer doc."""
+        from spacy.attrs import IS_SPACE
+
+        columns = self._greedy.columns if self._greedy is not None else None
+        arrays: dict[int, tuple[Any, Any]] = {}
+        texts: list[Any] = []
+        starts: list[int | None] = []
+        for (i, offset), piece in zip(jobs, pieces, strict=True):
+            seg, doc = docs[i]
+            run = _token_run(seg, doc, offset, piece) if columns is not None else None
+            lead = self._lead_rows(run[2], columns) if run is not None and run[2] else None
+            if run is None or (run[2] and lead is None):
+                texts.append(self.nlp.make_doc(piece))
+                starts.append(None)
+                continue
+            if i not in arrays:
+                arrays[i] = (doc.to_array(columns), doc.to_array([IS_SPACE]).reshape(-1))
+            rows, space = arrays[i]
+            first, end, _ = run
+            if lead is not None:
+                texts.append(
+                    TokenRows(
+                        np.concatenate([lead[0], rows[first:end]]),
+                        np.concatenate([lead[1], space[first:end]]),
+                    )
+                )
+                starts.append(first - 1)
+            else:
+                texts.append(TokenRows(rows[first:end], space[first:end]))
+                starts.append(first)
+        return texts, starts
+
+    def _lead_rows(self, blank: str, columns: Any) -> tuple[Any, Any] | None:
+        """The feature rows and white-space flag of ``blank`` (a piece's leading white space)
+        as a doc of its own, or None where that doc is not one token. Kept per worker."""
+        from spacy.attrs import IS_SPACE
+
+        if blank not in self._lead_memo:
+            if len(self._lead_memo) > _KEYWORD_MEMO_MAX:
+                self._lead_memo.clear()
+            doc = self.nlp.make_doc(blank)
+            self._lead_memo[blank] = (
+                (doc.to_array(columns), doc.to_array([IS_SPACE]).reshape(-1))
+                if len(doc) == 1
+                else None
+            )
+        return self._lead_memo[blank]
 
     def _ner_pieces(self, todo: list[str]) -> tuple[list[tuple[int, int]], list[str]]:
         """The pieces of the segments that go through NER, as (segment index, offset of the
@@ -369,6 +435,58 @@ def _stop_words() -> set[str]:
     from spacy.lang.en.stop_words import STOP_WORDS
 
     return {w.lower() for w in STOP_WORDS}
+
+
+def _token_run(seg: str, doc: Any, offset: int, piece: str) -> tuple[int, int, str] | None:
+    """(first token, end token, leading white space) of ``piece`` (at ``offset`` in ``seg``,
+    whose tokenizer doc is ``doc``) when the piece is the segment's own text from white space
+    or a word's start to a word's end, its tokens after the leading white space those of
+    ``doc[first:end]``; else None."""
+    end = offset + len(piece)
+    if not piece or piece[-1].isspace() or seg[offset:end] != piece:
+        return None  # ends in white space, or case-restored
+    body = piece.lstrip()
+    blank = piece[: len(piece) - len(body)]
+    if not blank and offset and not seg[offset - 1].isspace():
+        return None  # starts inside a word
+    if end < len(seg) and not seg[end].isspace():
+        return None  # ends inside a word
+    span = doc.char_span(offset + len(blank), end)  # strict: on token boundaries only
+    return None if span is None else (span.start, span.end, blank)
+
+
+def _set_entity_spans(
+    docs: list[tuple[str, Any]],
+    jobs: list[tuple[int, int]],
+    texts: list[Any],
+    starts: list[int | None],
+    found: list[list[tuple[int, int, str]]],
+) -> None:
+    """Set the entities the decoder found on pieces on their segments' docs: by token where
+    the piece's tokens are its segment doc's (``starts``: where they start, counting its
+    leading white-space token; an entity never starts on white space), by characters as
+    ``_set_entities`` does where the piece had a doc of its own."""
+    from spacy.tokens import Span
+    from spacy.util import filter_spans
+
+    ents: dict[int, list[Any]] = {}
+    for (i, offset), text, start, spans in zip(jobs, texts, starts, found, strict=True):
+        doc = docs[i][1]
+        for s, e, label in spans:
+            if start is not None:
+                span = Span(doc, start + s, start + e, label=label)
+            else:
+                last = text[e - 1]
+                span = doc.char_span(
+                    offset + text[s].idx,
+                    offset + last.idx + len(last),
+                    label=label,
+                    alignment_mode="expand",
+                )
+            if span is not None:
+                ents.setdefault(i, []).append(span)
+    for i, found_spans in ents.items():
+        docs[i][1].set_ents(filter_spans(found_spans))
 
 
 def _set_entities(docs: list[tuple[str, Any]], jobs: list[tuple[int, int]], ner_docs: Any) -> None:

@@ -31,6 +31,12 @@ whole batch's, but a part's arrays stay in the caches (on the long-document benc
 took 3.1-3.4 s instead of 4.2-4.4 s). The decoder still steps the whole batch at once, one step
 per token of its longest document.
 
+A text may come as its tokens' feature rows (``TokenRows``: what ``extract_features`` would
+read from its doc, and which tokens are white space) instead of a doc: NER reads nothing else
+of it. The PII analyzer hands its NER pieces over this way where a piece's tokens are a run
+of its segment doc's tokens, so a piece is not tokenized a second time (``analyzer``).
+``spans`` gives each text's entities as token spans; calling the decoder sets them on docs.
+
 ``supports`` says whether a pipeline's ``ner`` is one this decoder reproduces (the
 architecture and settings it was checked against); anything else goes through spaCy.
 """
@@ -74,6 +80,21 @@ def supports(ner: Any) -> bool:
         return False
 
 
+class TokenRows:
+    """A text given by its tokens instead of a doc: each token's row of the model's feature
+    columns (``GreedyNer.columns``, as ``Doc.to_array`` gives them) and whether it is white
+    space."""
+
+    __slots__ = ("features", "space")
+
+    def __init__(self, features: np.ndarray, space: np.ndarray) -> None:
+        self.features = features
+        self.space = space
+
+    def __len__(self) -> int:
+        return len(self.space)
+
+
 class GreedyNer:
     """The decoder for one loaded ``ner`` component (build once per worker)."""
 
@@ -104,53 +125,86 @@ class GreedyNer:
         self._label = np.array([index.get(lab, 0) for lab in labels], dtype=np.int32)
         self._penalty = _validity(self._move, self._label, len(self._label_names))
 
+    @property
+    def columns(self) -> list[Any] | None:
+        """The token attributes the model reads (``extract_features``' columns): the rows of
+        a ``TokenRows``. None where the tok2vec is not one this decoder splits (then it takes
+        docs only)."""
+        return None if self._split is None else list(self._split[0].attrs["columns"])
+
     def __call__(self, docs: Sequence[Any], batch_size: int = 256) -> Iterator[Any]:
-        """Set the entities of ``docs`` (fresh tokenizer docs), yielding them in order.
-
-        Batches hold documents of similar length (as spaCy's own ``pipe`` sorts them), so
-        the decoder's steps, one per token of a batch's longest document, are few."""
-        docs = list(docs)
-        batch: list[Any] = []
-        tokens = 0
-        for doc in sorted(docs, key=len):
-            if batch and (len(batch) >= batch_size or tokens + len(doc) > _MAX_TOKENS):
-                self._annotate(batch)
-                batch, tokens = [], 0
-            batch.append(doc)
-            tokens += len(doc)
-        if batch:
-            self._annotate(batch)
-        yield from docs
-
-    def _annotate(self, docs: list[Any]) -> None:
-        from spacy.attrs import IS_SPACE
+        """Set the entities of ``docs`` (fresh tokenizer docs), yielding them in order."""
         from spacy.tokens import Span
 
-        live = [doc for doc in docs if len(doc)]  # an empty doc has no token to tag
+        docs = list(docs)
+        for doc, found in zip(docs, self.spans(docs, batch_size), strict=True):
+            if len(doc):  # an empty doc has no token to tag
+                ents = [Span(doc, s, e, label=label) for s, e, label in found]
+                # spaCy sets these and marks every other token O ("unmodified", then O).
+                doc.set_ents(ents, default="outside")
+        yield from docs
+
+    def spans(
+        self, texts: Sequence[Any], batch_size: int = 256
+    ) -> list[list[tuple[int, int, str]]]:
+        """The entities of each text (a fresh tokenizer doc or ``TokenRows``) as (first
+        token, end token, label), in order.
+
+        Batches hold texts of similar length (as spaCy's own ``pipe`` sorts them), so the
+        decoder's steps, one per token of a batch's longest text, are few."""
+        texts = list(texts)
+        found: list[list[tuple[int, int, str]]] = [[] for _ in texts]
+        batch: list[int] = []
+        tokens = 0
+        for i in sorted(range(len(texts)), key=lambda i: len(texts[i])):
+            if batch and (len(batch) >= batch_size or tokens + len(texts[i]) > _MAX_TOKENS):
+                self._annotate(texts, batch, found)
+                batch, tokens = [], 0
+            batch.append(i)
+            tokens += len(texts[i])
+        if batch:
+            self._annotate(texts, batch, found)
+        return found
+
+    def _annotate(
+        self, texts: list[Any], batch: list[int], found: list[list[tuple[int, int, str]]]
+    ) -> None:
+        from spacy.attrs import IS_SPACE
+
+        live = [i for i in batch if len(texts[i])]  # an empty text has no token to tag
         if not live:
             return
-        lengths = np.array([len(doc) for doc in live], dtype=np.int64)
-        space = np.concatenate([doc.to_array([IS_SPACE]).reshape(-1) for doc in live])
-        space = (space != 0).view(np.int8)
+        items = [texts[i] for i in live]
+        lengths = np.array([len(item) for item in items], dtype=np.int64)
+        space = np.concatenate(
+            [
+                (item.space if isinstance(item, TokenRows) else item.to_array([IS_SPACE]))
+                .reshape(-1)
+                .astype(bool)
+                for item in items
+            ]
+        ).view(np.int8)
         # One BLAS thread: its matrices are a few thousand rows, where a second thread
         # costs more than it brings, and local runs already keep a worker on every core.
         with self._blas.limit(limits=1, user_api="blas"):
             tokvecs = np.concatenate(
-                [self.token_vectors(part) for part in _parts(live, _VECTOR_TOKENS)]
+                [self.token_vectors(part) for part in _parts(items, _VECTOR_TOKENS)]
             )
             table = self._lower.predict(tokvecs)  # (tokens + 1, 3, nO, nP); row 0: padding
             spans = self._decode(table, lengths, space)
-        for doc, found in zip(live, spans, strict=True):
-            ents = [Span(doc, s, e, label=self._label_names[lab - 1]) for s, e, lab in found]
-            # spaCy sets these and marks every other token O ("unmodified", then O).
-            doc.set_ents(ents, default="outside")
+        for i, ents in zip(live, spans, strict=True):
+            found[i] = [(s, e, self._label_names[lab - 1]) for s, e, lab in ents]
 
     def token_vectors(self, docs: list[Any]) -> Any:
-        """The tok2vec's output for ``docs`` (non-empty), each distinct token embedded once."""
+        """The tok2vec's output for ``docs`` (non-empty docs, or ``TokenRows`` where the
+        tok2vec is split), each distinct token embedded once."""
         if self._split is None:
             return self._tok2vec.predict(docs)
         extract, embedding, rest = self._split
-        features = extract.predict(docs)  # per doc: one row of attribute ids per token
+        # per text: one row of attribute ids per token
+        given = [doc.features if isinstance(doc, TokenRows) else None for doc in docs]
+        extracted = iter(extract.predict([doc for doc in docs if not isinstance(doc, TokenRows)]))
+        features = [rows if rows is not None else next(extracted) for rows in given]
         rows, where = np.unique(np.concatenate(features), axis=0, return_inverse=True)
         # list2ragged ... ragged2list on the distinct rows alone, as one document
         (embedded,) = _chain_predict(embedding, [rows])
