@@ -52,6 +52,7 @@ LAYERS: dict[str, int] = {
     "thresher.warm_client": 0,  # a warm worker's command: the standard library only
     "thresher.construction": 0,  # Beam's graph construction, memoized: Beam only
     "thresher.allocator": 0,  # how worker processes use malloc: the standard library only
+    "thresher.runners": 0,  # which Beam runners are local: the standard library only
     "thresher.core": 1,  # text logic: only records and errors below it
     "thresher.config": 2,  # the recipe
     "thresher.cores": 2,  # the machine's free cores, and the workers a recipe gets

@@ -42,11 +42,9 @@ from thresher.output.manifest import Batching
 from thresher.pipeline import COUNTS_FILE, EXAMPLES_PER_REASON, build_pipeline
 from thresher.plan import Earlier, StageSpec, stage_plan
 from thresher.run import Ran, RunOutcome, finish, launch, published_kinds, stage_msecs
+from thresher.runners import LOCAL_RUNNERS
 from thresher.stages.exact_dedup import KEYS
 
-LOCAL_RUNNERS = frozenset(
-    {"FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner"}
-)
 # Tests only: crash a batched run at a chosen point ("inside:K" after batch K's pipeline ran
 # but before the journal records it; "after:K" once it does; K counts from 1).
 CRASH_ENV = "THRESHER_TEST_CRASH"

@@ -12,7 +12,7 @@ import json
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -190,8 +190,11 @@ class NearDedupConfig(_Section):
         default_factory=list,
         description="Previous output directories whose index/ new records are checked against.",
     )
-    component_rounds: int = Field(
-        12, ge=0, le=64, description="Large-star/small-star rounds unrolled into the pipeline."
+    component_rounds: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = Field(
+        "auto",
+        description="Large-star/small-star rounds unrolled into the pipeline before the "
+        "leftover edges are resolved on one worker; `auto`: none on the local runners (the "
+        "machine holds every edge anyway), 12 on the others.",
     )
     roles: list[_ROLES] = Field(
         default_factory=_all_roles,

@@ -47,6 +47,8 @@ def _without_null(node: dict[str, Any]) -> tuple[dict[str, Any], bool]:
 
 
 def _type_name(node: dict[str, Any], seen: dict[str, str]) -> str:
+    if "anyOf" in node:  # ``A | B``: each in turn
+        return " or ".join(_type_name(option, seen) for option in node["anyOf"])
     name = _ref_name(node)
     if name is not None:
         return f"object (keys as `{seen[name]}`)" if name in seen else "object"
@@ -63,6 +65,8 @@ def _type_name(node: dict[str, Any], seen: dict[str, str]) -> str:
 
 def _allowed(node: dict[str, Any]) -> str:
     """Enumerated values and numeric or size bounds, as one short phrase."""
+    if "anyOf" in node:
+        return " or ".join(phrase for phrase in map(_allowed, node["anyOf"]) if phrase)
     parts: list[str] = []
     if "enum" in node:
         parts.append(", ".join(f"`{v}`" for v in node["enum"]))

@@ -12,6 +12,7 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from hypothesis import HealthCheck, given, settings
@@ -23,7 +24,12 @@ from thresher.core import components as cc
 from thresher.core.minhash import shingles
 from thresher.io.dedup_index import delete_from_index
 from thresher.records import Document
-from thresher.stages.near_dedup import ConnectedComponents, DropNearDuplicates
+from thresher.stages.near_dedup import (
+    DISTRIBUTED_ROUNDS,
+    ConnectedComponents,
+    DropNearDuplicates,
+    component_rounds,
+)
 
 OPTIONS = ["--runner=FnApiRunner"]
 
@@ -177,6 +183,32 @@ def test_beam_components_equal_union_find(edges, rounds):
         assert_that(out["labels"], equal_to(expected))
 
 
+@pytest.mark.parametrize(
+    ("setting", "runner", "rounds"),
+    [
+        ("auto", "FnApiRunner", 0),
+        ("auto", "DirectRunner", 0),
+        ("auto", None, 0),  # Beam's default, the DirectRunner
+        ("auto", "apache_beam.runners.portability.fn_api_runner.FnApiRunner", 0),
+        ("auto", "DataflowRunner", DISTRIBUTED_ROUNDS),
+        ("auto", "FlinkRunner", DISTRIBUTED_ROUNDS),
+        ("auto", "PortableRunner", DISTRIBUTED_ROUNDS),
+        (3, "FnApiRunner", 3),
+        (0, "DataflowRunner", 0),
+    ],
+)
+def test_component_rounds_auto_unrolls_none_on_local_runners(setting, runner, rounds):
+    assert component_rounds(setting, runner) == rounds
+    # the options name the runner; the graph is only built (no runner by that name is made)
+    options = PipelineOptions([f"--runner={runner}"] if runner else [])
+    p = beam.Pipeline(runner=FnApiRunner(), options=options)
+    cfg = NearDedupConfig(component_rounds=setting)
+    _ = p | beam.Create([]) | DropNearDuplicates(cfg)
+    labels = {t.unique_name for t in p.to_runner_api().components.transforms.values()}
+    unrolled = {n.split("/Round")[1][:2] for n in labels if "/Components/Round" in n}
+    assert unrolled == {f"{r:02d}" for r in range(rounds)}
+
+
 def test_beam_components_on_a_long_path_converge_without_residual():
     nodes = [f"n{i:03d}" for i in range(200)]
     random.Random(2).shuffle(nodes)
@@ -222,8 +254,18 @@ def batch(tmp_path_factory):
     inp = write_jsonl(root / "in" / "part.jsonl", records)
     one = root / "one"
     two = root / "two"
-    _run(inp.parent, one)
-    _run(inp.parent, two, "--direct_num_workers", "2", "--direct_running_mode", "multi_processing")
+    _run(inp.parent, one)  # component_rounds: auto, so no rounds on this local runner
+    # two workers and 12 rounds unrolled: neither changes what is removed
+    _run(
+        inp.parent,
+        two,
+        "--set",
+        "dedup.near.component_rounds=12",
+        "--direct_num_workers",
+        "2",
+        "--direct_running_mode",
+        "multi_processing",
+    )
     return {
         "records": records,
         "clusters": clusters,
@@ -258,7 +300,8 @@ def test_planted_near_duplicates_removed_and_far_pairs_kept(batch):
     assert manifest["accounting"]["balanced"]
     assert manifest["counts"]["duplicate"] == len(expected_dups)
     assert manifest["stats"]["near_dedup.duplicates"] == len(expected_dups)
-    assert "near_dedup.residual_edges" not in manifest["stats"]
+    # 12 rounds converge on these clusters: nothing is left for the finishing union-find
+    assert "near_dedup.residual_edges" not in load_manifest(batch["two"])["stats"]
 
 
 def test_same_duplicates_with_two_workers(batch):
