@@ -50,6 +50,53 @@ def test_normalize_stage_outputs_exactly():
         )
 
 
+class _RejectsOrRaises(beam.DoFn):
+    """Keeps ``keep``, dead-letters ``reject`` itself, raises on anything else."""
+
+    def process(self, d):
+        from apache_beam.pvalue import TaggedOutput
+
+        from thresher.records import DeadLetter
+        from thresher.stages._common import DEAD
+
+        if d.id == "keep":
+            yield d
+        elif d.id == "reject":
+            yield TaggedOutput(
+                DEAD, DeadLetter(d.id, d.source, d.position, "t", "bad_record", "rejected")
+            )
+        else:
+            raise ValueError(d.text)
+
+
+def test_a_guarded_stage_gives_its_own_dead_letters_and_its_errors_as_one_output():
+    """Beam's failures share the DoFn's dead-letter output (no Flatten joins them); each
+    becomes one dead letter, and the exception's message, which can quote input, is not kept."""
+    from thresher.stages._common import DEAD, apply_guarded
+
+    docs = [doc("keep", "fine"), doc("reject", "bad"), doc("boom", "secret 555-0100")]
+    with pipeline() as p:
+        out = apply_guarded(p | beam.Create(docs), "Guarded", _RejectsOrRaises(), "t")
+        assert_that(out["main"] | "M" >> beam.Map(lambda d: d.id), equal_to(["keep"]), label="m")
+        assert_that(
+            out[DEAD]
+            | "D"
+            >> beam.Map(
+                lambda d: (d.id, d.stage, d.error_type, "555" in d.message, d.message[:10])
+            ),
+            equal_to(
+                [
+                    ("reject", "t", "bad_record", False, "rejected"),
+                    ("boom", "t", "ValueError", False, "unexpected"),
+                ]
+            ),
+            label="dead",
+        )
+    parts = p.transforms_stack[0].parts
+    assert not any(isinstance(t.transform, beam.Flatten) for t in parts)
+    assert "GuardedDeadLetters" in {t.full_label for t in parts}
+
+
 def test_exact_dedup_keeps_first_and_names_it():
     docs = [
         Document("b", "Same text", "z.jsonl", 0),

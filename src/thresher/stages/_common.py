@@ -7,12 +7,22 @@ from collections.abc import Iterable
 from typing import Any
 
 import apache_beam as beam
+from apache_beam import typehints
 from apache_beam.pvalue import PCollection
 
 from thresher.records import DeadLetter, Document, derived_id
 from thresher.tags import DEAD, FATES, MAIN, STATS
 
-__all__ = ["DEAD", "FATES", "MAIN", "STATS", "apply_guarded", "errors_to_dead_letters"]
+__all__ = [
+    "DEAD",
+    "FATES",
+    "MAIN",
+    "STATS",
+    "apply_guarded",
+    "errors_to_dead_letters",
+    "shared_dead_letter_output",
+    "with_errors_as_dead_letters",
+]
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 
@@ -80,6 +90,27 @@ def errors_to_dead_letters(stage: str):
     return convert
 
 
+def with_errors_as_dead_letters(stage: str):
+    """A FlatMap function for a guarded ParDo's ``DEAD`` output where Beam puts its failures
+    too (``with_exception_handling(dead_letter_tag=DEAD)``): the stage's own ``DeadLetter``
+    rows pass through, Beam's failure records become rows as ``errors_to_dead_letters`` makes
+    them. One output, so no ``Flatten`` joins the two: on Beam's local runner each Flatten of
+    outputs costs a stage of its own (about 10 ms) that only copies them."""
+    convert = errors_to_dead_letters(stage)
+
+    def rows(item: Any) -> Iterable[DeadLetter]:
+        return (item,) if isinstance(item, DeadLetter) else convert(item)
+
+    return rows
+
+
+def shared_dead_letter_output(pcoll: PCollection) -> None:
+    """Type the output that a guarded ParDo's ``DeadLetter`` rows share with Beam's failure
+    records as holding anything: Beam types its failure tag as its own ``DeadLetter`` tuple,
+    whose coder cannot encode thresher's rows."""
+    pcoll.element_type = typehints.Any
+
+
 def apply_guarded(
     pcoll: PCollection,
     label: str,
@@ -97,9 +128,9 @@ def apply_guarded(
     """
     results = pcoll | label >> beam.ParDo(dofn, *side_inputs).with_outputs(
         FATES, DEAD, *extra, main=MAIN
-    ).with_exception_handling(dead_letter_tag="failed")
-    failed = results["failed"] | f"{label}Failures" >> beam.FlatMap(errors_to_dead_letters(stage))
-    dead = (results[DEAD], failed) | f"{label}DeadLetters" >> beam.Flatten()
+    ).with_exception_handling(dead_letter_tag=DEAD)
+    shared_dead_letter_output(results[DEAD])
+    dead = results[DEAD] | f"{label}DeadLetters" >> beam.FlatMap(with_errors_as_dead_letters(stage))
     return {MAIN: results[MAIN], FATES: results[FATES], DEAD: dead} | {
         tag: results[tag] for tag in extra
     }

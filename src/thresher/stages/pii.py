@@ -19,7 +19,15 @@ from thresher.config import PiiConfig
 from thresher.pii.engine import check_entities
 from thresher.pii.keys import KeySource, key_source, load_keys
 from thresher.records import DeadLetter, Document
-from thresher.stages._common import DEAD, FATES, MAIN, STATS, _where, errors_to_dead_letters
+from thresher.stages._common import (
+    DEAD,
+    FATES,
+    MAIN,
+    STATS,
+    _where,
+    shared_dead_letter_output,
+    with_errors_as_dead_letters,
+)
 from thresher.worker import in_worker_process
 
 STAGE = "pii"
@@ -184,11 +192,9 @@ class AnonymizePii(beam.PTransform):
         )
         results = batches | "Anonymize" >> beam.ParDo(
             _AnonymizeBatchFn(self._cfg, self._source, Shared())
-        ).with_outputs(FATES, DEAD, STATS, main=MAIN).with_exception_handling(
-            dead_letter_tag="failed"
+        ).with_outputs(FATES, DEAD, STATS, main=MAIN).with_exception_handling(dead_letter_tag=DEAD)
+        shared_dead_letter_output(results[DEAD])
+        dead = results[DEAD] | "AnonymizeDeadLetters" >> beam.FlatMap(
+            with_errors_as_dead_letters(STAGE)
         )
-        failed = results["failed"] | "AnonymizeFailures" >> beam.FlatMap(
-            errors_to_dead_letters(STAGE)
-        )
-        dead = (results[DEAD], failed) | "AnonymizeDeadLetters" >> beam.Flatten()
         return {MAIN: results[MAIN], FATES: results[FATES], DEAD: dead, STATS: results[STATS]}
