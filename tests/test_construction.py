@@ -270,19 +270,22 @@ def test_without_pandas_skips_pandas_only_while_beam_first_loads():
     assert kept is True
 
 
-def test_state_samplers_made_inside_prompt_bundle_ends_sample_often():
-    from apache_beam.runners.worker import statesampler
+def test_inside_prompt_bundles_samplers_sample_often_and_operations_build_in_place():
+    import concurrent.futures
+    import threading
+
+    from apache_beam.runners.worker import bundle_processor, statesampler
     from apache_beam.utils.counters import CounterFactory
 
-    from thresher.construction import SAMPLING_PERIOD_MS, prompt_bundle_ends
+    from thresher.construction import SAMPLING_PERIOD_MS, prompt_bundles
 
     def period() -> int:
         return statesampler.StateSampler("step", CounterFactory()).sampling_period_ms
 
     beams = period()
     assert beams == statesampler.DEFAULT_SAMPLING_PERIOD_MS != SAMPLING_PERIOD_MS
-    with prompt_bundle_ends():
-        with prompt_bundle_ends():  # a batch inside a batched run
+    with prompt_bundles():
+        with prompt_bundles():  # a batch inside a batched run
             assert period() == SAMPLING_PERIOD_MS
         assert period() == SAMPLING_PERIOD_MS  # still the outer block's
         sampler = statesampler.StateSampler("step", CounterFactory())
@@ -291,7 +294,14 @@ def test_state_samplers_made_inside_prompt_bundle_ends_sample_often():
             pass
         sampler.stop()
         assert sampler.finished
+        # bundle processors build their operations in the calling thread
+        executor = bundle_processor.concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        with executor as inline:
+            assert inline.submit(threading.get_ident).result() == threading.get_ident()
+            with pytest.raises(ZeroDivisionError):
+                inline.submit(lambda: 1 / 0).result()
     assert period() == beams
-    with pytest.raises(KeyError), prompt_bundle_ends():
+    assert bundle_processor.concurrent is concurrent
+    with pytest.raises(KeyError), prompt_bundles():
         raise KeyError("inside")
     assert period() == beams

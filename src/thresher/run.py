@@ -20,7 +20,7 @@ from thresher import warm
 from thresher.accounting import check_balance, summarize
 from thresher.card import write_card
 from thresher.config import PipelineConfig
-from thresher.construction import gc_paused, prompt_bundle_ends, quick_construction
+from thresher.construction import gc_paused, prompt_bundles, quick_construction
 from thresher.core import statkeys
 from thresher.core.cost import Prices, estimate
 from thresher.cores import MAX_LOCAL_WORKERS, local_workers  # noqa: F401 (re-exported)
@@ -363,7 +363,7 @@ def execute(
     started = time.time()
     if workers is None:
         workers = local_workers(config, beam_args)
-    with warm.serving(config, workers), quick_construction(), prompt_bundle_ends():
+    with warm.serving(config, workers), quick_construction(), prompt_bundles():
         return _execute(config, beam_args, overwrite, recipe_path, started, workers)
 
 

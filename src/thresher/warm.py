@@ -327,11 +327,11 @@ def _work(request: dict[str, Any]) -> int:
     random.seed()
     from apache_beam.runners.worker import sdk_worker_main
 
-    from thresher.construction import prompt_bundle_ends, quick_construction
+    from thresher.construction import prompt_bundles, quick_construction
 
     try:
         # each stage's bundle processor introspects its freshly unpickled DoFns: memoized
-        with quick_construction(), prompt_bundle_ends():
+        with quick_construction(), prompt_bundles():
             sdk_worker_main.main([])
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1

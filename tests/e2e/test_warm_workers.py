@@ -39,16 +39,19 @@ DOCS = [
 ]
 
 
-def _where_am_i(doc: Document) -> tuple[bool, bool, bool, int, int, bool, bool, bool, bool, int]:
+def _where_am_i(
+    doc: Document,
+) -> tuple[bool, bool, bool, int, int, bool, bool, bool, bool, int, bool]:
     """(in a worker process, forked by the warm server, models frozen, resident processors,
     processors that took the prebuilt analyzer, Beam's introspection memoized, garbage
     collection on, freed memory kept, pandas hidden after a pyarrow table from Python
-    objects, the sampling period of the bundle's state sampler), seen from inside a worker."""
+    objects, the sampling period of the bundle's state sampler, bundle processors built in
+    the calling thread), seen from inside a worker."""
     import gc
     import sys
 
     import pyarrow as pa
-    from apache_beam.runners.worker import statesampler
+    from apache_beam.runners.worker import bundle_processor, statesampler
 
     from thresher import allocator, construction, warm, worker
     from thresher.pii import process
@@ -66,6 +69,7 @@ def _where_am_i(doc: Document) -> tuple[bool, bool, bool, int, int, bool, bool, 
         allocator.kept() or not allocator.glibc(),
         pa.Table.from_pylist([{"id": doc.id}]).num_rows == 1 and "pandas" not in sys.modules,
         statesampler.get_current_tracker().sampling_period_ms,
+        bundle_processor.concurrent.futures.ThreadPoolExecutor is construction._InlineExecutor,
     )
 
 
@@ -88,7 +92,9 @@ def test_workers_fork_from_the_server_and_take_its_analyzer(tmp_path):
         with TestPipeline(runner=warm.runner(), options=options) as p:
             out = p | beam.Create(DOCS) | AnonymizePii(cfg.pii)
             seen = out["main"] | beam.Map(_where_am_i) | beam.Distinct()
-            assert_that(seen, equal_to([(True, True, True, 1, 1, True, True, True, True, 10)]))
+            assert_that(
+                seen, equal_to([(True, True, True, 1, 1, True, True, True, True, 10, True)])
+            )
     assert server.proc.returncode is not None  # stopped with the block
     assert not os.path.exists(server.folder)  # socket removed
     assert warm.SOCKET_ENV not in os.environ and warm.PID_ENV not in os.environ
@@ -127,7 +133,9 @@ def test_a_worker_without_a_reachable_server_is_beams_own(tmp_path, monkeypatch)
     with TestPipeline(runner=runner, options=pipeline_options([], workers=2)) as p:
         out = p | beam.Create(DOCS) | AnonymizePii(cfg)
         seen = out["main"] | beam.Map(_where_am_i) | beam.Distinct()
-        assert_that(seen, equal_to([(True, False, True, 1, 0, False, True, True, False, 200)]))
+        assert_that(
+            seen, equal_to([(True, False, True, 1, 0, False, True, True, False, 200, False)])
+        )
 
 
 @pytest.mark.parametrize(
