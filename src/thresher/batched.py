@@ -42,7 +42,7 @@ from thresher.output.manifest import Batching
 from thresher.pipeline import COUNTS_FILE, EXAMPLES_PER_REASON, build_pipeline
 from thresher.plan import Earlier, StageSpec, stage_plan
 from thresher.run import Ran, RunOutcome, finish, launch, published_kinds, stage_msecs
-from thresher.runners import LOCAL_RUNNERS
+from thresher.runners import is_local
 from thresher.stages.exact_dedup import KEYS
 
 # Tests only: crash a batched run at a chosen point ("inside:K" after batch K's pipeline ran
@@ -56,8 +56,7 @@ class SimulatedCrash(RuntimeError):
 
 def batch_size(config: PipelineConfig, options: PipelineOptions) -> int | None:
     """``local.batch_records`` on the local runners; None (one pipeline) elsewhere."""
-    runner = str(options.view_as(StandardOptions).runner or "")
-    if runner.rsplit(".", 1)[-1] not in LOCAL_RUNNERS:
+    if not is_local(options.view_as(StandardOptions).runner):
         return None
     return config.local.batch_records
 

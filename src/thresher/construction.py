@@ -156,11 +156,9 @@ def without_pandas() -> Iterator[None]:
 
 # Beam's state sampler period, in milliseconds, inside ``prompt_bundles`` (Beam: 200).
 SAMPLING_PERIOD_MS = 10
-_sampler_depth = 0
-_sampler_defaults: tuple[Any, ...] | None = None
-
-
-_beams_concurrent: Any = None
+_bundles_depth = 0  # nesting of ``prompt_bundles`` blocks
+_sampler_defaults: tuple[Any, ...] | None = None  # Beam's, while replaced
+_beams_concurrent: Any = None  # bundle_processor's ``concurrent`` module, while replaced
 
 
 class _InlineExecutor:
@@ -192,12 +190,12 @@ def prompt_bundles() -> Iterator[None]:
     docstring); Beam's ways are back when the outermost block ends. A Beam whose sampler takes
     its period some other way, or whose bundle processor holds no ``concurrent`` module, is
     left as it is."""
-    global _sampler_depth, _sampler_defaults, _beams_concurrent
+    global _bundles_depth, _sampler_defaults, _beams_concurrent
     from apache_beam.runners.worker import bundle_processor, statesampler
 
     init = statesampler.StateSampler.__init__
     with _lock:
-        if _sampler_depth == 0:
+        if _bundles_depth == 0:
             if _period_is_last_default(init):
                 _sampler_defaults = init.__defaults__
                 init.__defaults__ = (SAMPLING_PERIOD_MS,)
@@ -209,13 +207,13 @@ def prompt_bundles() -> Iterator[None]:
                         TimeoutError=concurrent.futures.TimeoutError,
                     )
                 )
-        _sampler_depth += 1
+        _bundles_depth += 1
     try:
         yield
     finally:
         with _lock:
-            _sampler_depth -= 1
-            if _sampler_depth == 0:
+            _bundles_depth -= 1
+            if _bundles_depth == 0:
                 if _sampler_defaults is not None:
                     init.__defaults__ = _sampler_defaults
                     _sampler_defaults = None

@@ -155,3 +155,22 @@ def test_workers_freeze_the_models_and_the_launcher_does_not(tmp_path):
             seen = out["main"] | beam.Map(_in_worker_and_frozen) | beam.Distinct()
             assert_that(seen, equal_to([expected]))
     assert gc.get_freeze_count() == before
+
+
+def test_a_document_that_fails_is_one_dead_letter_and_its_batch_goes_on(tmp_path):
+    """The stage's own dead letters (a document the processor cannot take) travel on the
+    output Beam's failure records share; the rest of the batch is anonymized."""
+    key = tmp_path / "pii.key"
+    key.write_bytes(TEST_KEY)
+    cfg = PiiConfig(key_file=str(key), batch_size=3)
+    bad = Document(id="bad", text=None, source="s", position=2)  # type: ignore[arg-type]
+    with TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
+        out = p | beam.Create([*DOCS, bad]) | AnonymizePii(cfg)
+        assert_that(out["main"] | "Ids" >> beam.Map(lambda d: d.id), equal_to(["a", "b"]))
+        assert_that(
+            out["dead_letter"]
+            | "Dead"
+            >> beam.Map(lambda d: (d.id, d.stage, d.position, d.message.startswith("unexpected"))),
+            equal_to([("bad", "pii", 2, True)]),
+            label="Dead",
+        )

@@ -20,7 +20,6 @@ __all__ = [
     "STATS",
     "apply_guarded",
     "errors_to_dead_letters",
-    "shared_dead_letter_output",
     "with_errors_as_dead_letters",
 ]
 
@@ -104,13 +103,6 @@ def with_errors_as_dead_letters(stage: str):
     return rows
 
 
-def shared_dead_letter_output(pcoll: PCollection) -> None:
-    """Type the output that a guarded ParDo's ``DeadLetter`` rows share with Beam's failure
-    records as holding anything: Beam types its failure tag as its own ``DeadLetter`` tuple,
-    whose coder cannot encode thresher's rows."""
-    pcoll.element_type = typehints.Any
-
-
 def apply_guarded(
     pcoll: PCollection,
     label: str,
@@ -129,7 +121,9 @@ def apply_guarded(
     results = pcoll | label >> beam.ParDo(dofn, *side_inputs).with_outputs(
         FATES, DEAD, *extra, main=MAIN
     ).with_exception_handling(dead_letter_tag=DEAD)
-    shared_dead_letter_output(results[DEAD])
+    # Beam types its failure tag as its own ``DeadLetter`` tuple, whose coder cannot encode
+    # thresher's rows: the shared output holds either
+    results[DEAD].element_type = typehints.Any
     dead = results[DEAD] | f"{label}DeadLetters" >> beam.FlatMap(with_errors_as_dead_letters(stage))
     return {MAIN: results[MAIN], FATES: results[FATES], DEAD: dead} | {
         tag: results[tag] for tag in extra

@@ -17,7 +17,7 @@ Steps (every label stable):
    the rounds converged). The rounds keep a distributed run from gathering its edges on one
    worker; the labels are the same for any number of rounds. ``auto`` (the default) unrolls
    none on the local runners, where the machine holds every edge anyway (each round cost two
-   stages, about 0.25 s of every local pipeline or batch), and ``DISTRIBUTED_ROUNDS``
+   stages: 0.1-0.25 s of every local pipeline or batch for 12), and ``DISTRIBUTED_ROUNDS``
    elsewhere.
 5. ``GroupByComponent`` + ``ChooseKeepers`` — the keep policy picks one member per component;
    the others are decided duplicates of it, with the estimated Jaccard to the kept one.

@@ -19,15 +19,7 @@ from thresher.config import PiiConfig
 from thresher.pii.engine import check_entities
 from thresher.pii.keys import KeySource, key_source, load_keys
 from thresher.records import DeadLetter, Document
-from thresher.stages._common import (
-    DEAD,
-    FATES,
-    MAIN,
-    STATS,
-    _where,
-    shared_dead_letter_output,
-    with_errors_as_dead_letters,
-)
+from thresher.stages._common import DEAD, STATS, _where, apply_guarded
 from thresher.worker import in_worker_process
 
 STAGE = "pii"
@@ -190,11 +182,10 @@ class AnonymizePii(beam.PTransform):
             )
             | "KeyBatch" >> beam.Map(lambda b: (_BATCH_KEY, b))
         )
-        results = batches | "Anonymize" >> beam.ParDo(
-            _AnonymizeBatchFn(self._cfg, self._source, Shared())
-        ).with_outputs(FATES, DEAD, STATS, main=MAIN).with_exception_handling(dead_letter_tag=DEAD)
-        shared_dead_letter_output(results[DEAD])
-        dead = results[DEAD] | "AnonymizeDeadLetters" >> beam.FlatMap(
-            with_errors_as_dead_letters(STAGE)
+        return apply_guarded(
+            batches,
+            "Anonymize",
+            _AnonymizeBatchFn(self._cfg, self._source, Shared()),
+            STAGE,
+            extra=(STATS,),
         )
-        return {MAIN: results[MAIN], FATES: results[FATES], DEAD: dead, STATS: results[STATS]}
